@@ -1,0 +1,32 @@
+//! The activations named in Imp's configs.
+
+use candle_core::{Result, Tensor};
+
+use crate::error::ImpError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// GELU with the tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
+    GeluTanh,
+    /// GELU in its exact erf form (`gelu`).
+    GeluErf,
+}
+
+impl Activation {
+    pub fn from_config_name(name: &str) -> std::result::Result<Self, ImpError> {
+        match name {
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Self::GeluTanh),
+            "gelu" => Ok(Self::GeluErf),
+            other => Err(ImpError::UnsupportedModel(format!(
+                "activation {other:?} is not one Imp uses"
+            ))),
+        }
+    }
+
+    pub fn forward(self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::GeluTanh => xs.gelu(),
+            Self::GeluErf => xs.gelu_erf(),
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The checkpoint's `config.json`, as MILVLG publishes it.
+//!
+//! Imp's config is a Phi config (language model at top level) plus the `mm_*`
+//! fields and a `vision_tower_config` object. The published Phi-2 checkpoints omit
+//! every language-model dimension (transformers writes only the difference from
+//! the defaults in the repo's `configuration_imp.py`), so absent keys take Phi-2's
+//! values, and both spellings of the Phi keys (phi-msft `n_embd` and HF
+//! `hidden_size`) are accepted.
+
+use serde::Deserialize;
+use std::path::Path;
+
+use crate::error::{ImpError, Result};
+
+/// How the picture is fitted into the square the vision tower sees. The reference
+/// pads only for `image_aspect_ratio: "pad"`; any other value (`square`, absent)
+/// resizes straight to the square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AspectMode {
+    /// Resize straight to the square, distorting the aspect ratio (Phi-2 variants).
+    Squash,
+    /// Pad to a square with grey (127,127,127) first, centred.
+    Pad,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct VisionConfig {
+    #[serde(default = "defaults::vision_hidden")]
+    pub hidden_size: usize,
+    #[serde(default = "defaults::vision_intermediate")]
+    pub intermediate_size: usize,
+    #[serde(default = "defaults::vision_layers")]
+    pub num_hidden_layers: usize,
+    #[serde(default = "defaults::vision_heads")]
+    pub num_attention_heads: usize,
+    #[serde(default = "defaults::image_size")]
+    pub image_size: usize,
+    #[serde(default = "defaults::patch_size")]
+    pub patch_size: usize,
+    #[serde(default = "defaults::vision_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default = "defaults::num_channels")]
+    pub num_channels: usize,
+    #[serde(default = "defaults::vision_act")]
+    pub hidden_act: String,
+}
+
+impl VisionConfig {
+    pub fn num_patches(&self) -> usize {
+        (self.image_size / self.patch_size).pow(2)
+    }
+}
+
+/// Phi-2 language-model settings, resolved from either key spelling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhiConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub rotary_dim: usize,
+    pub rope_theta: f64,
+    pub layer_norm_eps: f64,
+    pub hidden_act: String,
+}
+
+impl PhiConfig {
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpConfig {
+    pub model_type: String,
+    pub text: PhiConfig,
+    pub vision: VisionConfig,
+    pub mm_hidden_size: usize,
+    pub mm_projector_type: String,
+    pub mm_vision_select_layer: i64,
+    pub mm_vision_select_feature: String,
+    pub image_aspect_ratio: AspectMode,
+    pub image_token_index: u32,
+    pub eos_token_ids: Vec<u32>,
+    /// The longest sequence (prompt + image tokens + answer) the model was trained on.
+    pub context_length: usize,
+}
+
+impl ImpConfig {
+    /// Vision encoder layers Imp actually runs: the reference deletes every layer
+    /// after `mm_vision_select_layer`.
+    pub fn vision_layers_used(&self) -> Result<usize> {
+        let total = self.vision.num_hidden_layers as i64;
+        let used = if self.mm_vision_select_layer < 0 {
+            total + 1 + self.mm_vision_select_layer
+        } else {
+            self.mm_vision_select_layer
+        };
+        if used < 1 || used > total {
+            return Err(ImpError::UnsupportedModel(format!(
+                "mm_vision_select_layer {} does not fit a {total}-layer vision tower",
+                self.mm_vision_select_layer
+            )));
+        }
+        Ok(used as usize)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| ImpError::io(path, e))?;
+        Self::from_json(&text)
+            .map_err(|e| ImpError::InvalidModel(format!("{}: {e}", path.display())))
+    }
+
+    pub fn from_json(text: &str) -> std::result::Result<Self, String> {
+        let raw: RawConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        raw.resolve()
+    }
+}
+
+/// `eos_token_id` is an int in Phi-2 configs and a list in Phi-3's.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+#[derive(Debug, Deserialize)]
+struct RawConfig {
+    model_type: Option<String>,
+    #[serde(default)]
+    architectures: Vec<String>,
+    vocab_size: Option<usize>,
+    #[serde(alias = "n_embd")]
+    hidden_size: Option<usize>,
+    #[serde(alias = "n_inner")]
+    intermediate_size: Option<usize>,
+    #[serde(alias = "n_layer")]
+    num_hidden_layers: Option<usize>,
+    #[serde(alias = "n_head")]
+    num_attention_heads: Option<usize>,
+    num_key_value_heads: Option<usize>,
+    rotary_dim: Option<usize>,
+    partial_rotary_factor: Option<f64>,
+    rope_theta: Option<f64>,
+    #[serde(alias = "layer_norm_epsilon")]
+    layer_norm_eps: Option<f64>,
+    #[serde(alias = "activation_function")]
+    hidden_act: Option<String>,
+    #[serde(alias = "n_positions")]
+    max_position_embeddings: Option<usize>,
+    tokenizer_model_max_length: Option<usize>,
+    mm_hidden_size: Option<usize>,
+    mm_projector_type: Option<String>,
+    mm_vision_select_layer: Option<i64>,
+    mm_vision_select_feature: Option<String>,
+    image_aspect_ratio: Option<String>,
+    image_token_index: Option<u32>,
+    eos_token_id: Option<OneOrMany>,
+    vision_tower_config: Option<VisionConfig>,
+}
+
+impl RawConfig {
+    fn resolve(self) -> std::result::Result<ImpConfig, String> {
+        let model_type = self.model_type.unwrap_or_default();
+        if model_type != "imp" {
+            return Err(format!(
+                "unsupported model_type {model_type:?} (architectures {:?}); this build runs \
+                 the Phi-2 Imp variants (model_type \"imp\")",
+                self.architectures
+            ));
+        }
+        let hidden_size = self.hidden_size.unwrap_or(2560);
+        let num_attention_heads = self.num_attention_heads.unwrap_or(32);
+        if num_attention_heads == 0 || hidden_size % num_attention_heads != 0 {
+            return Err(format!(
+                "hidden size {hidden_size} is not a multiple of {num_attention_heads} heads"
+            ));
+        }
+        if let Some(kv) = self.num_key_value_heads {
+            if kv != num_attention_heads {
+                return Err("grouped-query attention is not part of Phi-2".into());
+            }
+        }
+        let head_dim = hidden_size / num_attention_heads;
+        let rotary_dim = match (self.rotary_dim, self.partial_rotary_factor) {
+            (Some(d), _) => d,
+            (None, f) => (head_dim as f64 * f.unwrap_or(0.4)) as usize,
+        };
+        if rotary_dim % 2 != 0 || rotary_dim > head_dim {
+            return Err(format!(
+                "rotary dim {rotary_dim} does not fit head dim {head_dim}"
+            ));
+        }
+        let text = PhiConfig {
+            vocab_size: self.vocab_size.unwrap_or(51200),
+            hidden_size,
+            intermediate_size: self.intermediate_size.unwrap_or(4 * hidden_size),
+            num_hidden_layers: self.num_hidden_layers.unwrap_or(32),
+            num_attention_heads,
+            rotary_dim,
+            rope_theta: self.rope_theta.unwrap_or(10_000.0),
+            layer_norm_eps: self.layer_norm_eps.unwrap_or(1e-5),
+            hidden_act: self.hidden_act.unwrap_or_else(|| "gelu_new".into()),
+        };
+        let vision = self
+            .vision_tower_config
+            .ok_or("config.json has no vision_tower_config")?;
+        // 384 is not a multiple of 14: the stride-14 convolution covers 27 patches
+        // (378 px) and never reads the last 6 rows and columns.
+        if vision.patch_size == 0 || vision.image_size < vision.patch_size {
+            return Err(format!(
+                "image size {} does not hold a {}-pixel patch",
+                vision.image_size, vision.patch_size
+            ));
+        }
+        if vision.num_attention_heads == 0 || vision.hidden_size % vision.num_attention_heads != 0
+        {
+            return Err("vision hidden size is not a multiple of its heads".into());
+        }
+        let eos_token_ids = match self.eos_token_id {
+            Some(OneOrMany::One(id)) => vec![id],
+            Some(OneOrMany::Many(ids)) if !ids.is_empty() => ids,
+            _ => vec![50295],
+        };
+        let mm_projector_type = self.mm_projector_type.unwrap_or_else(|| "mlp2x_gelu".into());
+        if mm_projector_type != "mlp2x_gelu" {
+            return Err(format!(
+                "unsupported mm_projector_type {mm_projector_type:?} (Imp uses mlp2x_gelu)"
+            ));
+        }
+        let mm_vision_select_feature = self
+            .mm_vision_select_feature
+            .unwrap_or_else(|| "patch".into());
+        if mm_vision_select_feature != "patch" {
+            return Err(format!(
+                "unsupported mm_vision_select_feature {mm_vision_select_feature:?}"
+            ));
+        }
+        Ok(ImpConfig {
+            model_type,
+            mm_hidden_size: self.mm_hidden_size.unwrap_or(vision.hidden_size),
+            text,
+            mm_projector_type,
+            mm_vision_select_layer: self.mm_vision_select_layer.unwrap_or(-2),
+            mm_vision_select_feature,
+            image_aspect_ratio: match self.image_aspect_ratio.as_deref() {
+                Some("pad") => AspectMode::Pad,
+                _ => AspectMode::Squash,
+            },
+            image_token_index: self.image_token_index.unwrap_or(50296),
+            eos_token_ids,
+            context_length: self
+                .tokenizer_model_max_length
+                .or(self.max_position_embeddings)
+                .unwrap_or(2048),
+            vision,
+        })
+    }
+}
+
+mod defaults {
+    pub fn vision_hidden() -> usize {
+        1152
+    }
+    pub fn vision_intermediate() -> usize {
+        4304
+    }
+    pub fn vision_layers() -> usize {
+        27
+    }
+    pub fn vision_heads() -> usize {
+        16
+    }
+    pub fn image_size() -> usize {
+        384
+    }
+    pub fn patch_size() -> usize {
+        14
+    }
+    pub fn vision_eps() -> f64 {
+        1e-6
+    }
+    pub fn num_channels() -> usize {
+        3
+    }
+    pub fn vision_act() -> String {
+        "gelu_pytorch_tanh".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUBLISHED_STYLE: &str = r#"{
+        "model_type": "imp", "architectures": ["ImpForCausalLM"],
+        "mm_hidden_size": 1152, "mm_projector_type": "mlp2x_gelu",
+        "mm_vision_select_layer": -2, "image_aspect_ratio": "square",
+        "image_token_index": 50296, "eos_token_id": 50295,
+        "tokenizer_model_max_length": 3072,
+        "vision_tower_config": {"hidden_size": 1152, "image_size": 196,
+            "intermediate_size": 4304, "layer_norm_eps": 1e-6,
+            "num_attention_heads": 16, "num_hidden_layers": 27, "patch_size": 14}
+    }"#;
+
+    #[test]
+    fn absent_language_keys_take_phi2_values() {
+        let cfg = ImpConfig::from_json(PUBLISHED_STYLE).unwrap();
+        assert_eq!(cfg.image_aspect_ratio, AspectMode::Squash);
+        let json = PUBLISHED_STYLE.replace("\"square\"", "\"pad\"");
+        assert_eq!(ImpConfig::from_json(&json).unwrap().image_aspect_ratio, AspectMode::Pad);
+        assert_eq!(cfg.text.hidden_size, 2560);
+        assert_eq!(cfg.text.num_hidden_layers, 32);
+        assert_eq!(cfg.text.intermediate_size, 10240);
+        assert_eq!(cfg.text.rotary_dim, 32);
+        assert_eq!(cfg.text.vocab_size, 51200);
+        assert_eq!(cfg.vision.num_patches(), 196);
+        assert_eq!(cfg.vision_layers_used().unwrap(), 26);
+        assert_eq!(cfg.context_length, 3072);
+    }
+
+    #[test]
+    fn phi_msft_spellings_are_accepted() {
+        let json = PUBLISHED_STYLE.replace(
+            "\"model_type\": \"imp\",",
+            "\"model_type\": \"imp\", \"n_embd\": 64, \"n_layer\": 2, \"n_head\": 4, \
+             \"rotary_dim\": 8, \"layer_norm_epsilon\": 1e-5, \"n_positions\": 512,",
+        );
+        let cfg = ImpConfig::from_json(&json).unwrap();
+        assert_eq!(cfg.text.hidden_size, 64);
+        assert_eq!(cfg.text.num_hidden_layers, 2);
+        assert_eq!(cfg.text.num_attention_heads, 4);
+        assert_eq!(cfg.text.rotary_dim, 8);
+        assert_eq!(cfg.text.intermediate_size, 256);
+    }
+
+    #[test]
+    fn unknown_model_type_is_named() {
+        let json = PUBLISHED_STYLE.replace("\"imp\"", "\"llava\"");
+        let err = ImpConfig::from_json(&json).unwrap_err();
+        assert!(err.contains("llava"), "{err}");
+    }
+}

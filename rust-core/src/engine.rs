@@ -1,0 +1,129 @@
+//! The loaded model with everything needed to talk about images: tokenizer,
+//! prompt template, preprocessing, and the threads inference runs on.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::chat_template::ChatTemplate;
+use crate::conversation::Conversation;
+use crate::error::{ImpError, Result};
+use crate::model::ImpModel;
+use crate::preprocess::ImagePreprocessor;
+use crate::resample::Rgb8;
+use crate::tokenizer::ImpTokenizer;
+
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Inference threads; `None` uses one per physical core. On phones, the
+    /// number of big cores is usually best.
+    pub threads: Option<usize>,
+}
+
+struct Inner {
+    model: ImpModel,
+    tokenizer: ImpTokenizer,
+    template: ChatTemplate,
+    preprocessor: ImagePreprocessor,
+    pool: rayon::ThreadPool,
+}
+
+/// Cheap to clone; conversations hold one.
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+impl Engine {
+    /// Loads a checkpoint directory as MILVLG publishes it.
+    pub fn load(dir: &Path, options: &EngineOptions) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(ImpError::io(
+                dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such model directory"),
+            ));
+        }
+        let threads = options.threads.unwrap_or_else(candle_core::utils::get_num_threads);
+        if threads == 0 {
+            return Err(ImpError::InvalidArgument("threads must be at least 1".into()));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("imp-infer-{i}"))
+            .build()
+            .map_err(|e| ImpError::InvalidArgument(format!("thread pool: {e}")))?;
+        let model = pool.install(|| ImpModel::load(dir))?;
+        let tokenizer = ImpTokenizer::from_dir(dir)?;
+        check_tokenizer(&model, &tokenizer)?;
+        let config = model.config();
+        let preprocessor = ImagePreprocessor {
+            image_size: config.vision.image_size,
+            aspect: config.image_aspect_ratio,
+        };
+        Ok(Self(Arc::new(Inner {
+            model,
+            tokenizer,
+            template: ChatTemplate::Phi2,
+            preprocessor,
+            pool,
+        })))
+    }
+
+    pub fn model(&self) -> &ImpModel {
+        &self.0.model
+    }
+
+    pub fn tokenizer(&self) -> &ImpTokenizer {
+        &self.0.tokenizer
+    }
+
+    pub fn template(&self) -> ChatTemplate {
+        self.0.template
+    }
+
+    pub fn preprocessor(&self) -> ImagePreprocessor {
+        self.0.preprocessor
+    }
+
+    /// Runs `f` on the engine's inference threads.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.0.pool.install(f)
+    }
+
+    /// Starts a conversation about an encoded image (JPEG, PNG, WebP, GIF, BMP).
+    pub fn start_conversation(&self, image_bytes: &[u8]) -> Result<Conversation> {
+        let rgb = crate::preprocess::decode_rgb(image_bytes)?;
+        self.start_conversation_rgb(&rgb)
+    }
+
+    /// Starts a conversation about an image the platform already decoded.
+    pub fn start_conversation_rgb(&self, rgb: &Rgb8) -> Result<Conversation> {
+        let start = Instant::now();
+        let device = self.model().device().clone();
+        let image = self.run(|| {
+            let pixels = self.0.preprocessor.preprocess_rgb(rgb, &device)?;
+            self.model().encode_image(&pixels)
+        })?;
+        let vision_ms = start.elapsed().as_secs_f64() * 1e3;
+        Ok(Conversation::new(self.clone(), image, vision_ms))
+    }
+}
+
+/// The template's special tokens must be single tokens with the ids the model
+/// was trained with, and every id must have an embedding row.
+fn check_tokenizer(model: &ImpModel, tokenizer: &ImpTokenizer) -> Result<()> {
+    let config = model.config();
+    let image = tokenizer.encode(crate::chat_template::IMAGE_PLACEHOLDER)?;
+    if image != [config.image_token_index] {
+        return Err(ImpError::InvalidModel(format!(
+            "the tokenizer turns <image> into {image:?}, the model expects [{}]",
+            config.image_token_index
+        )));
+    }
+    if tokenizer.vocab_size() > config.text.vocab_size {
+        return Err(ImpError::InvalidModel(format!(
+            "the tokenizer has {} tokens but the model only {} embeddings",
+            tokenizer.vocab_size(),
+            config.text.vocab_size
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Imp on the device: a photo and a question in, a streamed answer out.
+//!
+//! The pipeline, one concern per module: [`preprocess`] (decode, orient, resize
+//! like Pillow) -> [`vision`] (truncated SigLIP) -> [`projector`] -> [`phi2`]
+//! (language model over spliced embeddings, KV cache) -> [`sampling`] ->
+//! [`text_stream`]. [`engine`] loads a checkpoint; [`conversation`] runs turns.
+//! See ARCHITECTURE.md at the repository root.
+
+pub mod activation;
+pub mod chat_template;
+pub mod config;
+pub mod conversation;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod phi2;
+pub mod preprocess;
+pub mod projector;
+pub mod resample;
+pub mod sampling;
+pub mod text_stream;
+pub mod tokenizer;
+pub mod vision;
+pub mod weights;
+
+pub use conversation::{
+    AnswerSummary, CancelToken, Conversation, GenerationParams, StopReason, TokenEvent,
+};
+pub use engine::{Engine, EngineOptions};
+pub use error::{ImpError, Result};
+pub use sampling::SamplingParams;

@@ -1,0 +1,135 @@
+//! Imp: SigLIP vision tower -> `mlp2x_gelu` projector -> visual embeddings spliced
+//! into Phi-2's input embeddings where the `<image>` token stands.
+//!
+//! Reference: MILVLG/imp `imp_llava/model/llava_arch.py`
+//! (`prepare_inputs_labels_for_multimodal`).
+
+use candle_core::{DType, Device, Tensor};
+use std::path::Path;
+
+use crate::config::ImpConfig;
+use crate::error::{candle_message, ImpError, Result};
+use crate::phi2::{KvCache, Phi2};
+use crate::projector::Projector;
+use crate::vision::VisionTower;
+use crate::weights::{open_checkpoint, safetensors_files, WeightLayout};
+
+pub struct ImpModel {
+    config: ImpConfig,
+    vision: VisionTower,
+    projector: Projector,
+    text: Phi2,
+    layout: WeightLayout,
+    device: Device,
+}
+
+impl ImpModel {
+    /// Loads a checkpoint directory (config.json + safetensors), computing in f32.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let config = ImpConfig::from_file(&dir.join("config.json"))?;
+        let files = safetensors_files(dir)?;
+        let device = Device::Cpu;
+        let (vb, layout) = open_checkpoint(&files, DType::F32, &device)?;
+        let invalid = |e: candle_core::Error| ImpError::InvalidModel(candle_message(&e));
+        let vision = VisionTower::new(
+            &config.vision,
+            config.vision_layers_used()?,
+            vb.pp("model.vision_tower.vision_tower.vision_model"),
+        )
+        .map_err(invalid)?;
+        let projector = Projector::new(
+            config.mm_hidden_size,
+            config.text.hidden_size,
+            vb.pp("model.mm_projector"),
+        )
+        .map_err(invalid)?;
+        let text = Phi2::new(&config.text, config.context_length, vb).map_err(invalid)?;
+        tracing::info!(?layout, files = files.len(), "loaded Imp checkpoint");
+        Ok(Self {
+            config,
+            vision,
+            projector,
+            text,
+            layout,
+            device,
+        })
+    }
+
+    pub fn config(&self) -> &ImpConfig {
+        &self.config
+    }
+
+    pub fn layout(&self) -> WeightLayout {
+        self.layout
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Vision tower features (patches, vision hidden) for preprocessed pixels.
+    pub fn vision_features(&self, pixels: &Tensor) -> Result<Tensor> {
+        Ok(self.vision.forward(pixels)?)
+    }
+
+    /// Projected visual embeddings (patches, text hidden), ready to splice.
+    pub fn project(&self, features: &Tensor) -> Result<Tensor> {
+        Ok(self.projector.forward(features)?)
+    }
+
+    pub fn encode_image(&self, pixels: &Tensor) -> Result<Tensor> {
+        self.project(&self.vision_features(pixels)?)
+    }
+
+    /// Embeds `ids`, replacing the single `<image>` token (if any) with `image`.
+    pub fn embed_prompt(&self, ids: &[u32], image: Option<&Tensor>) -> Result<Tensor> {
+        let image_id = self.config.image_token_index;
+        let at = ids.iter().position(|&id| id == image_id);
+        let embed = |part: &[u32]| -> Result<Tensor> {
+            let ids = Tensor::new(part, &self.device)?;
+            Ok(self.text.embed(&ids)?)
+        };
+        match (at, image) {
+            (None, _) => embed(ids),
+            (Some(_), None) => Err(ImpError::InvalidArgument(
+                "the prompt has an <image> token but no image was given".into(),
+            )),
+            (Some(at), Some(image)) => {
+                if ids[at + 1..].contains(&image_id) {
+                    return Err(ImpError::InvalidArgument(
+                        "one image per conversation: the prompt has several <image> tokens"
+                            .into(),
+                    ));
+                }
+                let mut parts = Vec::with_capacity(3);
+                if at > 0 {
+                    parts.push(embed(&ids[..at])?);
+                }
+                parts.push(image.clone());
+                if at + 1 < ids.len() {
+                    parts.push(embed(&ids[at + 1..])?);
+                }
+                Ok(Tensor::cat(&parts, 0)?)
+            }
+        }
+    }
+
+    /// Runs `embeds` after the cached positions; logits (vocab,) of the last one.
+    pub fn forward(&self, embeds: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        Ok(self.text.forward_embeds(embeds, cache)?)
+    }
+
+    /// Tokens in the sequence for `prompt_tokens` ids, counting the image's patches.
+    pub fn sequence_len(&self, ids: &[u32]) -> usize {
+        let image_id = self.config.image_token_index;
+        ids.iter()
+            .map(|&id| {
+                if id == image_id {
+                    self.config.vision.num_patches()
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
+}

@@ -1,0 +1,297 @@
+//! The Phi-2 language model, fed input embeddings, with a KV cache.
+//!
+//! Parallel block `x + attn(LN(x)) + mlp(LN(x))`, partial rotary embedding on the
+//! first `rotary_dim` dims of each head (rotate-half style), biases everywhere,
+//! final LayerNorm and an LM head with bias. candle-transformers' Phi takes token
+//! ids only; Imp splices image features into the embeddings, hence this file.
+//!
+//! References: transformers `models/phi/modeling_phi.py`; MILVLG/imp
+//! `imp_llava/model/language_model/phi2/modeling_phi.py`.
+
+use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+
+use crate::activation::Activation;
+use crate::config::PhiConfig;
+use crate::vision::fused_qkv;
+
+/// Keys and values of every layer for the tokens seen so far.
+#[derive(Clone, Default)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Positions already in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drops every position from `len` on, e.g. to undo a cancelled turn or a
+    /// forward pass that failed half-way through the layers.
+    pub fn truncate(&mut self, len: usize) -> Result<()> {
+        for entry in self.layers.iter_mut() {
+            let Some((k, v)) = entry else { continue };
+            if k.dim(1)? <= len {
+                continue;
+            }
+            *entry = if len == 0 {
+                None
+            } else {
+                Some((k.narrow(1, 0, len)?, v.narrow(1, 0, len)?))
+            };
+        }
+        self.len = self.len.min(len);
+        Ok(())
+    }
+
+    fn append(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+        if self.layers.len() <= layer {
+            self.layers.resize(layer + 1, None);
+        }
+        let (k, v) = match &self.layers[layer] {
+            Some((pk, pv)) => (Tensor::cat(&[pk, &k], 1)?, Tensor::cat(&[pv, &v], 1)?),
+            None => (k, v),
+        };
+        self.layers[layer] = Some((k.clone(), v.clone()));
+        Ok((k, v))
+    }
+}
+
+/// cos/sin tables for the rotary part of each head.
+struct Rotary {
+    cos: Tensor,
+    sin: Tensor,
+    dim: usize,
+}
+
+impl Rotary {
+    fn new(cfg: &PhiConfig, max_positions: usize, dev: &Device) -> Result<Self> {
+        let dim = cfg.rotary_dim;
+        let inv_freq: Vec<f32> = (0..dim)
+            .step_by(2)
+            .map(|i| 1.0 / (cfg.rope_theta as f32).powf(i as f32 / dim as f32))
+            .collect();
+        let inv_freq = Tensor::from_vec(inv_freq, (1, dim / 2), dev)?;
+        let positions = Tensor::arange(0u32, max_positions as u32, dev)?
+            .to_dtype(DType::F32)?
+            .reshape((max_positions, 1))?;
+        let freqs = positions.matmul(&inv_freq)?;
+        Ok(Self {
+            cos: freqs.cos()?,
+            sin: freqs.sin()?,
+            dim,
+        })
+    }
+
+    /// `xs`: (heads, seq, head_dim), positions `offset..offset + seq`.
+    fn apply(&self, xs: &Tensor, offset: usize) -> Result<Tensor> {
+        let (_, seq, head_dim) = xs.dims3()?;
+        let cos = self.cos.narrow(0, offset, seq)?;
+        let sin = self.sin.narrow(0, offset, seq)?;
+        let rot = xs.narrow(D::Minus1, 0, self.dim)?.contiguous()?.unsqueeze(0)?;
+        let rot = candle_nn::rotary_emb::rope(&rot, &cos, &sin)?.squeeze(0)?;
+        if self.dim == head_dim {
+            return Ok(rot);
+        }
+        let pass = xs.narrow(D::Minus1, self.dim, head_dim - self.dim)?;
+        Tensor::cat(&[&rot, &pass], D::Minus1)
+    }
+}
+
+struct Attention {
+    qkv: Linear,
+    dense: Linear,
+    num_heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    fn new(cfg: &PhiConfig, vb: VarBuilder) -> Result<Self> {
+        let h = cfg.hidden_size;
+        // The phi-msft layout stores q;k;v fused as `Wqkv` (renamed to `qkv`).
+        let qkv = if vb.contains_tensor("qkv.weight") {
+            linear(h, 3 * h, vb.pp("qkv"))?
+        } else {
+            fused_qkv(h, h, &vb)?
+        };
+        Ok(Self {
+            qkv,
+            dense: linear(h, h, vb.pp("dense"))?,
+            num_heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    fn forward(
+        &self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        cache: &mut KvCache,
+        layer: usize,
+    ) -> Result<Tensor> {
+        let (seq, hidden) = xs.dims2()?;
+        let offset = cache.len();
+        let qkv = self
+            .qkv
+            .forward(xs)?
+            .reshape((seq, 3, self.num_heads, self.head_dim))?
+            .permute((1, 2, 0, 3))?;
+        let q = rotary.apply(&qkv.get(0)?, offset)?;
+        let k = rotary.apply(&qkv.get(1)?, offset)?;
+        let v = qkv.get(2)?.contiguous()?;
+        let (k, v) = cache.append(layer, k.contiguous()?, v)?;
+        let scale = (self.head_dim as f64).powf(-0.5);
+        let scores = (q.contiguous()?.matmul(&k.t()?)? * scale)?;
+        let scores = if seq > 1 {
+            scores.broadcast_add(&causal_mask(seq, offset, xs.device())?)?
+        } else {
+            scores
+        };
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs.matmul(&v)?.transpose(0, 1)?.reshape((seq, hidden))?;
+        self.dense.forward(&out)
+    }
+}
+
+/// (seq, offset + seq) additive mask: query i sees keys up to `offset + i`.
+fn causal_mask(seq: usize, offset: usize, dev: &Device) -> Result<Tensor> {
+    let total = offset + seq;
+    let mask: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..total).map(move |j| if j > offset + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (seq, total), dev)
+}
+
+struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+    act: Activation,
+}
+
+impl Mlp {
+    fn new(cfg: &PhiConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(cfg.hidden_size, cfg.intermediate_size, vb.pp("fc1"))?,
+            fc2: linear(cfg.intermediate_size, cfg.hidden_size, vb.pp("fc2"))?,
+            act,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.fc2.forward(&self.act.forward(&self.fc1.forward(xs)?)?)
+    }
+}
+
+struct DecoderLayer {
+    input_layernorm: LayerNorm,
+    self_attn: Attention,
+    mlp: Mlp,
+}
+
+impl DecoderLayer {
+    fn new(cfg: &PhiConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            input_layernorm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("input_layernorm"))?,
+            self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
+            mlp: Mlp::new(cfg, act, vb.pp("mlp"))?,
+        })
+    }
+
+    fn forward(
+        &self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        cache: &mut KvCache,
+        layer: usize,
+    ) -> Result<Tensor> {
+        let normed = self.input_layernorm.forward(xs)?;
+        let attn = self.self_attn.forward(&normed, rotary, cache, layer)?;
+        let mlp = self.mlp.forward(&normed)?;
+        (attn + mlp)? + xs
+    }
+}
+
+pub struct Phi2 {
+    embed_tokens: Embedding,
+    layers: Vec<DecoderLayer>,
+    final_layernorm: LayerNorm,
+    lm_head: Linear,
+    rotary: Rotary,
+    max_positions: usize,
+}
+
+impl Phi2 {
+    /// `vb` is the checkpoint root (names `model.*` and `lm_head`).
+    pub fn new(cfg: &PhiConfig, max_positions: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+        let act = Activation::from_config_name(&cfg.hidden_act)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let model = vb.pp("model");
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| DecoderLayer::new(cfg, act, model.pp("layers").pp(i)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            embed_tokens: embedding(cfg.vocab_size, cfg.hidden_size, model.pp("embed_tokens"))?,
+            layers,
+            final_layernorm: layer_norm(
+                cfg.hidden_size,
+                cfg.layer_norm_eps,
+                model.pp("final_layernorm"),
+            )?,
+            lm_head: linear(cfg.hidden_size, cfg.vocab_size, vb.pp("lm_head"))?,
+            rotary: Rotary::new(cfg, max_positions, vb.device())?,
+            max_positions,
+        })
+    }
+
+    pub fn max_positions(&self) -> usize {
+        self.max_positions
+    }
+
+    /// Token ids (seq,) -> embeddings (seq, hidden).
+    pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
+        self.embed_tokens.forward(ids)
+    }
+
+    /// Runs `embeds` (seq, hidden) after what `cache` holds; returns the logits
+    /// (vocab,) at the last position.
+    pub fn forward_embeds(&self, embeds: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let seq = embeds.dim(0)?;
+        if cache.len() + seq > self.max_positions {
+            candle_core::bail!(
+                "{} positions exceed the model's {}",
+                cache.len() + seq,
+                self.max_positions
+            );
+        }
+        let before = cache.len();
+        let logits = self.run_layers(embeds, cache);
+        match logits {
+            Ok(logits) => {
+                cache.len = before + seq;
+                Ok(logits)
+            }
+            Err(e) => {
+                cache.truncate(before)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn run_layers(&self, embeds: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let seq = embeds.dim(0)?;
+        let mut xs = embeds.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            xs = layer.forward(&xs, &self.rotary, cache, i)?;
+        }
+        let last = xs.narrow(0, seq - 1, 1)?;
+        self.lm_head
+            .forward(&self.final_layernorm.forward(&last)?)?
+            .squeeze(0)
+    }
+}

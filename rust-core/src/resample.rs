@@ -1,0 +1,189 @@
+//! Bicubic resampling that reproduces Pillow's `Image.resize(..., BICUBIC)` on
+//! 8-bit RGB to the last bit.
+//!
+//! Pillow is not a plain 4x4 bicubic: when downscaling it widens the filter by the
+//! scale factor (a proper low-pass), runs separable horizontal-then-vertical
+//! passes, and does both in 22-bit fixed point, rounding and clipping to 8 bits
+//! after each pass. Imp was trained on pixels made that way, and a 12 MP photo
+//! squeezed to 384 px differs visibly from a naive resize, so we match it exactly
+//! (checked against Pillow in the golden tests). Generic resizers (image's
+//! `CatmullRom`, fast_image_resize) use other rounding and do not match bit for bit.
+//!
+//! Reference: Pillow `src/libImaging/Resample.c` (algorithm read, not copied).
+
+/// Fixed-point fraction bits Pillow uses for 8-bit images: 32 - 8 - 2.
+const PRECISION_BITS: u32 = 22;
+
+/// Pillow's bicubic kernel, a = -0.5.
+fn bicubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// For each output sample: the first input index and fixed-point weights.
+struct Taps {
+    first: Vec<usize>,
+    weights: Vec<Vec<i32>>,
+}
+
+impl Taps {
+    fn new(in_size: usize, out_size: usize) -> Self {
+        let scale = in_size as f64 / out_size as f64;
+        let filter_scale = scale.max(1.0);
+        let support = 2.0 * filter_scale;
+        let inv_filter_scale = 1.0 / filter_scale;
+        let mut first = Vec::with_capacity(out_size);
+        let mut weights = Vec::with_capacity(out_size);
+        for out in 0..out_size {
+            let center = (out as f64 + 0.5) * scale;
+            // Pillow truncates toward zero here (C int cast), then clamps.
+            let lo = ((center - support + 0.5) as i64).max(0) as usize;
+            let hi = ((center + support + 0.5) as i64).min(in_size as i64) as usize;
+            let raw: Vec<f64> = (lo..hi)
+                .map(|i| bicubic((i as f64 - center + 0.5) * inv_filter_scale))
+                .collect();
+            let total: f64 = raw.iter().sum();
+            let fixed = raw
+                .iter()
+                .map(|&w| {
+                    let w = if total != 0.0 { w / total } else { w };
+                    let scaled = w * (1u32 << PRECISION_BITS) as f64;
+                    // Round half away from zero, then truncate, as Pillow does.
+                    if scaled < 0.0 {
+                        (scaled - 0.5) as i32
+                    } else {
+                        (scaled + 0.5) as i32
+                    }
+                })
+                .collect();
+            first.push(lo);
+            weights.push(fixed);
+        }
+        Self { first, weights }
+    }
+}
+
+fn clip8(acc: i32) -> u8 {
+    if acc < 0 {
+        0
+    } else {
+        (acc >> PRECISION_BITS).min(255) as u8
+    }
+}
+
+const ROUNDING: i32 = 1 << (PRECISION_BITS - 1);
+
+/// An 8-bit interleaved RGB image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rgb8 {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+/// Resizes like Pillow's `resize((width, height), BICUBIC)`.
+pub fn resize_bicubic(src: &Rgb8, width: usize, height: usize) -> Rgb8 {
+    let horizontal = width != src.width;
+    let vertical = height != src.height;
+    let rows = Taps::new(src.height, height);
+    // Only the source rows the vertical pass reads need a horizontal pass.
+    let (row_lo, row_hi) = if vertical {
+        let last = height - 1;
+        (rows.first[0], rows.first[last] + rows.weights[last].len())
+    } else {
+        (0, src.height)
+    };
+    let mid = if horizontal {
+        horizontal_pass(src, width, row_lo, row_hi)
+    } else {
+        Rgb8 {
+            width: src.width,
+            height: row_hi - row_lo,
+            data: src.data[row_lo * src.width * 3..row_hi * src.width * 3].to_vec(),
+        }
+    };
+    if !vertical {
+        return mid;
+    }
+    vertical_pass(&mid, &rows, row_lo, height)
+}
+
+fn horizontal_pass(src: &Rgb8, width: usize, row_lo: usize, row_hi: usize) -> Rgb8 {
+    let taps = Taps::new(src.width, width);
+    let mut data = vec![0u8; width * (row_hi - row_lo) * 3];
+    for (y, out_row) in (row_lo..row_hi).zip(data.chunks_exact_mut(width * 3)) {
+        let in_row = &src.data[y * src.width * 3..(y + 1) * src.width * 3];
+        for (x, out_px) in out_row.chunks_exact_mut(3).enumerate() {
+            let mut acc = [ROUNDING; 3];
+            let start = taps.first[x];
+            for (i, &w) in taps.weights[x].iter().enumerate() {
+                let px = &in_row[(start + i) * 3..(start + i) * 3 + 3];
+                for c in 0..3 {
+                    acc[c] += px[c] as i32 * w;
+                }
+            }
+            for c in 0..3 {
+                out_px[c] = clip8(acc[c]);
+            }
+        }
+    }
+    Rgb8 {
+        width,
+        height: row_hi - row_lo,
+        data,
+    }
+}
+
+fn vertical_pass(src: &Rgb8, rows: &Taps, row_offset: usize, height: usize) -> Rgb8 {
+    let stride = src.width * 3;
+    let mut data = vec![0u8; stride * height];
+    for (y, out_row) in data.chunks_exact_mut(stride).enumerate() {
+        let start = rows.first[y] - row_offset;
+        for (i, out_byte) in out_row.iter_mut().enumerate() {
+            let mut acc = ROUNDING;
+            for (k, &w) in rows.weights[y].iter().enumerate() {
+                acc += src.data[(start + k) * stride + i] as i32 * w;
+            }
+            *out_byte = clip8(acc);
+        }
+    }
+    Rgb8 {
+        width: src.width,
+        height,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_sum_to_one_in_fixed_point() {
+        for (from, to) in [(4000, 384), (384, 384), (100, 384), (7, 3)] {
+            let taps = Taps::new(from, to);
+            for w in &taps.weights {
+                let sum: i32 = w.iter().sum();
+                assert!((sum - (1 << PRECISION_BITS)).abs() <= w.len() as i32, "{from}->{to}");
+            }
+        }
+    }
+
+    #[test]
+    fn flat_image_stays_flat() {
+        let src = Rgb8 {
+            width: 50,
+            height: 30,
+            data: [10u8, 200, 77].repeat(50 * 30),
+        };
+        let out = resize_bicubic(&src, 17, 41);
+        assert_eq!(out.data, [10u8, 200, 77].repeat(17 * 41));
+    }
+}

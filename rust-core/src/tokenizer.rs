@@ -1,0 +1,134 @@
+//! The checkpoint's tokenizer: `tokenizer.json` when present, otherwise the same
+//! GPT-2 byte-level BPE rebuilt from the slow-tokenizer files MILVLG ships for the
+//! Phi-2 variants (`vocab.json`, `merges.txt`, `added_tokens.json`,
+//! `special_tokens_map.json`).
+//!
+//! `<image>` and `</s>` are added tokens, so they are matched whole in the text
+//! before BPE runs, as transformers does.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::{AddedToken, Tokenizer};
+
+use crate::error::{ImpError, Result};
+
+pub struct ImpTokenizer {
+    inner: Tokenizer,
+}
+
+impl ImpTokenizer {
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let json = dir.join("tokenizer.json");
+        let inner = if json.exists() {
+            Tokenizer::from_file(&json)
+                .map_err(|e| ImpError::Tokenizer(format!("{}: {e}", json.display())))?
+        } else {
+            from_slow_files(dir)?
+        };
+        Ok(Self { inner })
+    }
+
+    pub fn from_tokenizer(inner: Tokenizer) -> Self {
+        Self { inner }
+    }
+
+    /// Token ids for `text`; no BOS is added (Phi-2's tokenizer adds none).
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| ImpError::Tokenizer(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// Decodes ids to text, keeping special tokens out.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| ImpError::Tokenizer(e.to_string()))
+    }
+
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| ImpError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| ImpError::Tokenizer(format!("{}: {e}", path.display())))
+}
+
+/// The special-token map's values are either plain strings or AddedToken objects.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum SpecialToken {
+    Plain(String),
+    Object { content: String },
+}
+
+fn from_slow_files(dir: &Path) -> Result<Tokenizer> {
+    let vocab = dir.join("vocab.json");
+    let merges = dir.join("merges.txt");
+    for file in [&vocab, &merges] {
+        if !file.exists() {
+            return Err(ImpError::InvalidModel(format!(
+                "{} has neither tokenizer.json nor {}",
+                dir.display(),
+                file.file_name().unwrap_or_default().to_string_lossy()
+            )));
+        }
+    }
+    let bpe = BPE::from_file(&vocab.to_string_lossy(), &merges.to_string_lossy())
+        .build()
+        .map_err(|e| ImpError::Tokenizer(format!("vocab.json/merges.txt: {e}")))?;
+    let mut tokenizer = Tokenizer::new(bpe);
+    tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+    tokenizer.with_decoder(Some(ByteLevelDecoder::default()));
+
+    let specials: Vec<String> = match dir.join("special_tokens_map.json") {
+        p if p.exists() => read_json::<BTreeMap<String, SpecialToken>>(&p)?
+            .into_values()
+            .map(|t| match t {
+                SpecialToken::Plain(s) | SpecialToken::Object { content: s } => s,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let added: BTreeMap<String, u32> = match dir.join("added_tokens.json") {
+        p if p.exists() => read_json(&p)?,
+        _ => BTreeMap::new(),
+    };
+    // Added tokens must land on the ids the checkpoint was trained with; they are
+    // appended in id order, so check each one where it lands.
+    let mut in_order: Vec<(&String, &u32)> = added.iter().collect();
+    in_order.sort_by_key(|(_, id)| **id);
+    for (content, &id) in in_order {
+        let token = AddedToken::from(content.clone(), specials.contains(content));
+        if token.special {
+            tokenizer.add_special_tokens(&[token]);
+        } else {
+            tokenizer.add_tokens(&[token]);
+        }
+        let got = tokenizer.token_to_id(content);
+        if got != Some(id) {
+            return Err(ImpError::Tokenizer(format!(
+                "added token {content:?} should have id {id} but got {got:?}"
+            )));
+        }
+    }
+    // Specials already in the vocabulary (e.g. <|endoftext|>) are skipped on decode.
+    let in_vocab: Vec<AddedToken> = specials
+        .iter()
+        .filter(|s| !added.contains_key(*s) && tokenizer.token_to_id(s).is_some())
+        .map(|s| AddedToken::from(s.clone(), true))
+        .collect();
+    tokenizer.add_special_tokens(&in_vocab);
+    Ok(tokenizer)
+}
