@@ -26,7 +26,14 @@ pub struct ImpModel {
 impl ImpModel {
     /// Loads a checkpoint directory (config.json + safetensors), computing in f32.
     pub fn load(dir: &Path) -> Result<Self> {
-        let config = ImpConfig::from_file(&dir.join("config.json"))?;
+        let config_path = dir.join("config.json");
+        if !config_path.is_file() {
+            return Err(ImpError::InvalidModel(format!(
+                "{} has no config.json: not a checkpoint directory",
+                dir.display()
+            )));
+        }
+        let config = ImpConfig::from_file(&config_path)?;
         let files = safetensors_files(dir)?;
         let device = Device::Cpu;
         let (vb, layout) = open_checkpoint(&files, DType::F32, &device)?;

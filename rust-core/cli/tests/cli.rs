@@ -1,0 +1,132 @@
+//! `imp ask` and `imp chat` on the fixture models, as a user runs them.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+#[test]
+fn json_with_logprobs_prints_token_lines_then_a_summary() {
+    let model = fixtures().join("tiny-imp-384");
+    let out = ask(
+        &model,
+        &["--format", "json", "--logprobs", "5", "--max-tokens", "16"],
+        "What is in this picture?",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (tokens, summary) = json_lines(&out.stdout);
+
+    let ids: Vec<u64> = tokens.iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, golden_ids("tiny-imp-384", "greedy_ids"));
+    for t in &tokens {
+        assert!(t["text"].is_string());
+        let top = t["top"].as_array().unwrap();
+        assert_eq!(top.len(), 5);
+        let lps: Vec<f64> = top.iter().map(|e| e["logprob"].as_f64().unwrap()).collect();
+        assert!(lps.windows(2).all(|w| w[0] >= w[1]), "most likely first: {lps:?}");
+        assert!(lps[0] <= 0.0);
+        // Greedy: the chosen token is the most likely one.
+        assert_eq!(top[0]["id"], t["id"]);
+    }
+    assert_eq!(summary["done"], true);
+    assert_eq!(summary["stop_reason"], "max_tokens");
+    assert_eq!(summary["decode_tokens"], 16);
+    assert_eq!(summary["prefill_tokens"], 42 - 1 + 729);
+    for key in ["vision_ms", "prefill_ms", "decode_ms"] {
+        assert!(summary[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+
+    // Text mode writes the same pieces.
+    let text = ask(&model, &["--max-tokens", "16"], "What is in this picture?");
+    let joined: String = tokens.iter().map(|t| t["text"].as_str().unwrap()).collect();
+    assert_eq!(String::from_utf8(text.stdout).unwrap(), format!("{joined}\n"));
+}
+
+#[test]
+fn chat_answers_follow_ups_as_they_come() {
+    let mut child = imp()
+        .args(["chat", "--format", "json", "--max-tokens", "16", "--model"])
+        .arg(fixtures().join("tiny-imp-196-msft"))
+        .arg("--image")
+        .arg(fixtures().join("images/photo.png"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut answer = |stdin: &mut std::process::ChildStdin, question: &str| {
+        writeln!(stdin, "{question}").unwrap();
+        stdin.flush().unwrap();
+        // The answer arrives while stdin is still open: it is streamed per turn.
+        let mut ids = Vec::new();
+        for line in stdout.by_ref() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if v["done"] == true {
+                return (ids, v);
+            }
+            ids.push(v["id"].as_u64().unwrap());
+        }
+        panic!("no summary line");
+    };
+    let (first, _) = answer(&mut stdin, "What is in this picture?");
+    assert_eq!(first, golden_ids("tiny-imp-196-msft", "greedy_ids"));
+    let (second, summary) = answer(&mut stdin, "Describe the colours, please.");
+    assert_eq!(second[..8], golden_ids("tiny-imp-196-msft", "followup_greedy_ids")[..]);
+    assert_eq!(summary["vision_ms"], 0.0, "the image is encoded once");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn bad_inputs_fail_with_one_clear_line() {
+    let model = fixtures().join("tiny-imp-196-msft");
+    let out = imp()
+        .args(["ask", "--model"])
+        .arg(&model)
+        .args(["--image", "/nonexistent/photo.jpg", "q"])
+        .output()
+        .unwrap();
+    assert_clean_failure(&out, "/nonexistent/photo.jpg");
+
+    let out = imp()
+        .args(["ask", "--model"])
+        .arg(&model)
+        .arg("--image")
+        .arg(model.join("config.json"))
+        .arg("q")
+        .output()
+        .unwrap();
+    assert_clean_failure(&out, "image could not be read");
+
+    let out = ask(&fixtures().join("no-such-model"), &[], "q");
+    assert_clean_failure(&out, "no such model directory");
+
+    // A sharded checkpoint with a shard missing.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("tiny-imp-384"), tmp.path());
+    std::fs::remove_file(tmp.path().join("model-00002-of-00002.safetensors")).unwrap();
+    assert_clean_failure(&ask(tmp.path(), &[], "q"), "model-00002-of-00002.safetensors");
+
+    // A model of another type.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&model, tmp.path());
+    let config = std::fs::read_to_string(tmp.path().join("config.json")).unwrap();
+    std::fs::write(
+        tmp.path().join("config.json"),
+        config.replace("\"model_type\": \"imp\"", "\"model_type\": \"llava_llama\""),
+    )
+    .unwrap();
+    assert_clean_failure(&ask(tmp.path(), &[], "q"), "llava_llama");
+
+    // Nonsense sampling settings are refused before loading anything.
+    assert_clean_failure(&ask(&model, &["--top-p", "1.5"], "q"), "top-p");
+}
+
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
