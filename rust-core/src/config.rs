@@ -215,8 +215,7 @@ impl RawConfig {
                 vision.image_size, vision.patch_size
             ));
         }
-        if vision.num_attention_heads == 0 || vision.hidden_size % vision.num_attention_heads != 0
-        {
+        if vision.num_attention_heads == 0 || vision.hidden_size % vision.num_attention_heads != 0 {
             return Err("vision hidden size is not a multiple of its heads".into());
         }
         let eos_token_ids = match self.eos_token_id {
@@ -224,7 +223,9 @@ impl RawConfig {
             Some(OneOrMany::Many(ids)) if !ids.is_empty() => ids,
             _ => vec![50295],
         };
-        let mm_projector_type = self.mm_projector_type.unwrap_or_else(|| "mlp2x_gelu".into());
+        let mm_projector_type = self
+            .mm_projector_type
+            .unwrap_or_else(|| "mlp2x_gelu".into());
         if mm_projector_type != "mlp2x_gelu" {
             return Err(format!(
                 "unsupported mm_projector_type {mm_projector_type:?} (Imp uses mlp2x_gelu)"
@@ -310,7 +311,10 @@ mod tests {
         let cfg = ImpConfig::from_json(PUBLISHED_STYLE).unwrap();
         assert_eq!(cfg.image_aspect_ratio, AspectMode::Squash);
         let json = PUBLISHED_STYLE.replace("\"square\"", "\"pad\"");
-        assert_eq!(ImpConfig::from_json(&json).unwrap().image_aspect_ratio, AspectMode::Pad);
+        assert_eq!(
+            ImpConfig::from_json(&json).unwrap().image_aspect_ratio,
+            AspectMode::Pad
+        );
         assert_eq!(cfg.text.hidden_size, 2560);
         assert_eq!(cfg.text.num_hidden_layers, 32);
         assert_eq!(cfg.text.intermediate_size, 10240);

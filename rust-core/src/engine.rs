@@ -41,9 +41,13 @@ impl Engine {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such model directory"),
             ));
         }
-        let threads = options.threads.unwrap_or_else(candle_core::utils::get_num_threads);
+        let threads = options
+            .threads
+            .unwrap_or_else(candle_core::utils::get_num_threads);
         if threads == 0 {
-            return Err(ImpError::InvalidArgument("threads must be at least 1".into()));
+            return Err(ImpError::InvalidArgument(
+                "threads must be at least 1".into(),
+            ));
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -104,8 +104,7 @@ impl ImpModel {
             (Some(at), Some(image)) => {
                 if ids[at + 1..].contains(&image_id) {
                     return Err(ImpError::InvalidArgument(
-                        "one image per conversation: the prompt has several <image> tokens"
-                            .into(),
+                        "one image per conversation: the prompt has several <image> tokens".into(),
                     ));
                 }
                 let mut parts = Vec::with_capacity(3);

@@ -94,7 +94,10 @@ impl Rotary {
         let (_, seq, head_dim) = xs.dims3()?;
         let cos = self.cos.narrow(0, offset, seq)?;
         let sin = self.sin.narrow(0, offset, seq)?;
-        let rot = xs.narrow(D::Minus1, 0, self.dim)?.contiguous()?.unsqueeze(0)?;
+        let rot = xs
+            .narrow(D::Minus1, 0, self.dim)?
+            .contiguous()?
+            .unsqueeze(0)?;
         let rot = candle_nn::rotary_emb::rope(&rot, &cos, &sin)?.squeeze(0)?;
         if self.dim == head_dim {
             return Ok(rot);
@@ -163,7 +166,15 @@ impl Attention {
 fn causal_mask(seq: usize, offset: usize, dev: &Device) -> Result<Tensor> {
     let total = offset + seq;
     let mask: Vec<f32> = (0..seq)
-        .flat_map(|i| (0..total).map(move |j| if j > offset + i { f32::NEG_INFINITY } else { 0.0 }))
+        .flat_map(|i| {
+            (0..total).map(move |j| {
+                if j > offset + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
         .collect();
     Tensor::from_vec(mask, (seq, total), dev)
 }
@@ -197,7 +208,11 @@ struct DecoderLayer {
 impl DecoderLayer {
     fn new(cfg: &PhiConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            input_layernorm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("input_layernorm"))?,
+            input_layernorm: layer_norm(
+                cfg.hidden_size,
+                cfg.layer_norm_eps,
+                vb.pp("input_layernorm"),
+            )?,
             self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
             mlp: Mlp::new(cfg, act, vb.pp("mlp"))?,
         })

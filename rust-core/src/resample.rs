@@ -171,7 +171,10 @@ mod tests {
             let taps = Taps::new(from, to);
             for w in &taps.weights {
                 let sum: i32 = w.iter().sum();
-                assert!((sum - (1 << PRECISION_BITS)).abs() <= w.len() as i32, "{from}->{to}");
+                assert!(
+                    (sum - (1 << PRECISION_BITS)).abs() <= w.len() as i32,
+                    "{from}->{to}"
+                );
             }
         }
     }

@@ -136,7 +136,11 @@ pub fn argmax(values: &[f32]) -> u32 {
 /// The `k` most likely tokens with their log-probabilities, most likely first.
 pub fn top_logprobs(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let log_total = logits.iter().map(|&l| ((l - max) as f64).exp()).sum::<f64>().ln();
+    let log_total = logits
+        .iter()
+        .map(|&l| ((l - max) as f64).exp())
+        .sum::<f64>()
+        .ln();
     let mut ranked: Vec<(u32, f32)> = logits
         .iter()
         .enumerate()
@@ -227,10 +231,22 @@ mod tests {
     #[test]
     fn nonsense_parameters_are_refused() {
         for params in [
-            SamplingParams { temperature: -1.0, ..Default::default() },
-            SamplingParams { top_p: Some(0.0), ..Default::default() },
-            SamplingParams { top_k: Some(0), ..Default::default() },
-            SamplingParams { repetition_penalty: f32::NAN, ..Default::default() },
+            SamplingParams {
+                temperature: -1.0,
+                ..Default::default()
+            },
+            SamplingParams {
+                top_p: Some(0.0),
+                ..Default::default()
+            },
+            SamplingParams {
+                top_k: Some(0),
+                ..Default::default()
+            },
+            SamplingParams {
+                repetition_penalty: f32::NAN,
+                ..Default::default()
+            },
         ] {
             assert!(Sampler::new(params).is_err());
         }

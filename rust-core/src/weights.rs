@@ -87,10 +87,9 @@ pub fn open_checkpoint(
 ) -> Result<(VarBuilder<'static>, WeightLayout)> {
     // SAFETY: the files are memory-mapped read-only; like every mmap-based loader we
     // rely on them not being truncated while the model is alive.
-    let tensors = unsafe { MmapedSafetensors::multi(files) }
-        .map_err(|e| {
-            ImpError::InvalidModel(format!("cannot read safetensors: {}", candle_message(&e)))
-        })?;
+    let tensors = unsafe { MmapedSafetensors::multi(files) }.map_err(|e| {
+        ImpError::InvalidModel(format!("cannot read safetensors: {}", candle_message(&e)))
+    })?;
     let layout = if tensors
         .tensors()
         .iter()

@@ -47,7 +47,9 @@ impl Golden {
     }
 
     fn tensor(&self, name: &str) -> &Tensor {
-        self.tensors.get(name).unwrap_or_else(|| panic!("golden {name} missing"))
+        self.tensors
+            .get(name)
+            .unwrap_or_else(|| panic!("golden {name} missing"))
     }
 
     fn ids(&self, key: &str) -> Vec<u32> {
@@ -94,7 +96,11 @@ fn tokenizer_matches_the_reference() {
         assert!(!probes.is_empty());
         for (text, ids) in probes {
             let expected: Vec<u32> = serde_json::from_value(ids.clone()).unwrap();
-            assert_eq!(tokenizer.encode(text).unwrap(), expected, "{model}: {text:?}");
+            assert_eq!(
+                tokenizer.encode(text).unwrap(),
+                expected,
+                "{model}: {text:?}"
+            );
         }
     }
 }
@@ -118,8 +124,16 @@ fn preprocessing_matches_pillow_bit_for_bit() {
             let rgb = decode_rgb(&bytes.unwrap()).unwrap();
             let resized = pre.resized(&rgb);
             let expected: Vec<u8> = expected.flatten_all().unwrap().to_vec1().unwrap();
-            let diffs = resized.data.iter().zip(&expected).filter(|(a, b)| a != b).count();
-            assert_eq!(diffs, 0, "{model}/{image}: {diffs} bytes differ from Pillow");
+            let diffs = resized
+                .data
+                .iter()
+                .zip(&expected)
+                .filter(|(a, b)| a != b)
+                .count();
+            assert_eq!(
+                diffs, 0,
+                "{model}/{image}: {diffs} bytes differ from Pillow"
+            );
             checked += 1;
 
             // Normalised pixels: exactly the reference's lookup table applied.
@@ -207,8 +221,7 @@ fn conversation_with_follow_up_matches_full_recompute() {
         let eos = 556; // the fixtures' </s>; the goldens are chosen to not contain it
         let first = golden.ids("greedy_ids");
         assert!(!first.contains(&eos));
-        let engine = Engine::load(&fixtures().join(model_name), &EngineOptions::default())
-            .unwrap();
+        let engine = Engine::load(&fixtures().join(model_name), &EngineOptions::default()).unwrap();
         assert_eq!(engine.model().config().eos_token_ids, [eos]);
         let bytes = std::fs::read(fixtures().join("images/photo.png")).unwrap();
         let mut conversation = engine.start_conversation(&bytes).unwrap();
@@ -245,7 +258,11 @@ fn conversation_with_follow_up_matches_full_recompute() {
                 &mut |t| streamed.push(t.id),
             )
             .unwrap();
-        assert_eq!(streamed, golden.ids("followup_greedy_ids"), "{model_name}: follow-up");
+        assert_eq!(
+            streamed,
+            golden.ids("followup_greedy_ids"),
+            "{model_name}: follow-up"
+        );
         // The follow-up prefills only its own tokens plus the last answer token.
         assert_eq!(
             summary.prefill_tokens,

@@ -41,7 +41,8 @@ fn looks_like_repo_id(s: &str) -> bool {
         p.is_some_and(|p| {
             !p.is_empty()
                 && !p.starts_with('.')
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
     };
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
@@ -68,7 +69,10 @@ fn download(model: &str, api: &ApiRepo) -> Result<PathBuf> {
             fetch(&shard)?;
         }
     } else {
-        let weights: Vec<&String> = listed.iter().filter(|f| f.ends_with(".safetensors")).collect();
+        let weights: Vec<&String> = listed
+            .iter()
+            .filter(|f| f.ends_with(".safetensors"))
+            .collect();
         if weights.is_empty() {
             bail!("{model} has no .safetensors weights on the hub");
         }
@@ -104,9 +108,9 @@ fn shards(index: &Path) -> Result<Vec<String>> {
 
 fn from_cache(model: &str, repo: Repo) -> Result<PathBuf> {
     let cached = Cache::from_env().repo(repo);
-    let config = cached.get("config.json").with_context(|| {
-        format!("{model} is not in the hub cache and HF_HUB_OFFLINE is set")
-    })?;
+    let config = cached
+        .get("config.json")
+        .with_context(|| format!("{model} is not in the hub cache and HF_HUB_OFFLINE is set"))?;
     Ok(config.parent().context("cache layout")?.to_path_buf())
 }
 

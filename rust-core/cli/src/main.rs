@@ -16,7 +16,11 @@ use std::sync::{Arc, Mutex};
 use output::Format;
 
 #[derive(Parser)]
-#[command(name = "imp", version, about = "Ask Imp, a small multimodal model, about a picture")]
+#[command(
+    name = "imp",
+    version,
+    about = "Ask Imp, a small multimodal model, about a picture"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -153,10 +157,12 @@ fn chat(args: &SessionArgs) -> Result<()> {
     let mut conversation = args.open()?;
     let current: Arc<Mutex<Option<CancelToken>>> = Arc::default();
     let handler_view = current.clone();
-    ctrlc::set_handler(move || match handler_view.lock().ok().and_then(|c| c.clone()) {
-        Some(token) => token.cancel(),
-        None => std::process::exit(130),
-    })
+    ctrlc::set_handler(
+        move || match handler_view.lock().ok().and_then(|c| c.clone()) {
+            Some(token) => token.cancel(),
+            None => std::process::exit(130),
+        },
+    )
     .context("cannot install the Ctrl-C handler")?;
 
     let interactive = std::io::stdin().is_terminal();

@@ -14,7 +14,11 @@ fn json_with_logprobs_prints_token_lines_then_a_summary() {
         &["--format", "json", "--logprobs", "5", "--max-tokens", "16"],
         "What is in this picture?",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (tokens, summary) = json_lines(&out.stdout);
 
     let ids: Vec<u64> = tokens.iter().map(|t| t["id"].as_u64().unwrap()).collect();
@@ -24,7 +28,10 @@ fn json_with_logprobs_prints_token_lines_then_a_summary() {
         let top = t["top"].as_array().unwrap();
         assert_eq!(top.len(), 5);
         let lps: Vec<f64> = top.iter().map(|e| e["logprob"].as_f64().unwrap()).collect();
-        assert!(lps.windows(2).all(|w| w[0] >= w[1]), "most likely first: {lps:?}");
+        assert!(
+            lps.windows(2).all(|w| w[0] >= w[1]),
+            "most likely first: {lps:?}"
+        );
         assert!(lps[0] <= 0.0);
         // Greedy: the chosen token is the most likely one.
         assert_eq!(top[0]["id"], t["id"]);
@@ -40,7 +47,10 @@ fn json_with_logprobs_prints_token_lines_then_a_summary() {
     // Text mode writes the same pieces.
     let text = ask(&model, &["--max-tokens", "16"], "What is in this picture?");
     let joined: String = tokens.iter().map(|t| t["text"].as_str().unwrap()).collect();
-    assert_eq!(String::from_utf8(text.stdout).unwrap(), format!("{joined}\n"));
+    assert_eq!(
+        String::from_utf8(text.stdout).unwrap(),
+        format!("{joined}\n")
+    );
 }
 
 #[test]
@@ -73,7 +83,10 @@ fn chat_answers_follow_ups_as_they_come() {
     let (first, _) = answer(&mut stdin, "What is in this picture?");
     assert_eq!(first, golden_ids("tiny-imp-196-msft", "greedy_ids"));
     let (second, summary) = answer(&mut stdin, "Describe the colours, please.");
-    assert_eq!(second[..8], golden_ids("tiny-imp-196-msft", "followup_greedy_ids")[..]);
+    assert_eq!(
+        second[..8],
+        golden_ids("tiny-imp-196-msft", "followup_greedy_ids")[..]
+    );
     assert_eq!(summary["vision_ms"], 0.0, "the image is encoded once");
     drop(stdin);
     assert!(child.wait().unwrap().success());
@@ -107,7 +120,10 @@ fn bad_inputs_fail_with_one_clear_line() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixtures().join("tiny-imp-384"), tmp.path());
     std::fs::remove_file(tmp.path().join("model-00002-of-00002.safetensors")).unwrap();
-    assert_clean_failure(&ask(tmp.path(), &[], "q"), "model-00002-of-00002.safetensors");
+    assert_clean_failure(
+        &ask(tmp.path(), &[], "q"),
+        "model-00002-of-00002.safetensors",
+    );
 
     // A model of another type.
     let tmp = tempfile::tempdir().unwrap();

@@ -86,7 +86,11 @@ fn serve(mut stream: TcpStream, dir: &std::path::Path, log: &Mutex<Log>, cut: &A
             }
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
     if path == format!("/api/models/{REPO}/revision/main") {
         let siblings: Vec<serde_json::Value> = std::fs::read_dir(dir)
             .unwrap()
@@ -100,7 +104,10 @@ fn serve(mut stream: TcpStream, dir: &std::path::Path, log: &Mutex<Log>, cut: &A
         respond(&mut stream, "404 Not Found", &[], b"", 0);
         return;
     };
-    log.lock().unwrap().requests.push((file.to_string(), range.clone()));
+    log.lock()
+        .unwrap()
+        .requests
+        .push((file.to_string(), range.clone()));
     let Ok(content) = std::fs::read(dir.join(file)) else {
         respond(&mut stream, "404 Not Found", &[], b"", 0);
         return;
@@ -130,10 +137,22 @@ fn serve(mut stream: TcpStream, dir: &std::path::Path, log: &Mutex<Log>, cut: &A
     } else {
         body.len()
     };
-    respond(&mut stream, "206 Partial Content", &headers, &body[..sent], body.len());
+    respond(
+        &mut stream,
+        "206 Partial Content",
+        &headers,
+        &body[..sent],
+        body.len(),
+    );
 }
 
-fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: &[u8], len: usize) {
+fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    len: usize,
+) {
     let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -161,11 +180,20 @@ fn ask_hub(endpoint: &str, hf_home: &std::path::Path, offline: bool) -> std::pro
     } else {
         cmd.env_remove("HF_HUB_OFFLINE");
     }
-    cmd.args(["ask", "--model", REPO, "--format", "json", "--max-tokens", "4", "--image"])
-        .arg(fixtures().join("images/photo.png"))
-        .arg("What is in this picture?")
-        .output()
-        .unwrap()
+    cmd.args([
+        "ask",
+        "--model",
+        REPO,
+        "--format",
+        "json",
+        "--max-tokens",
+        "4",
+        "--image",
+    ])
+    .arg(fixtures().join("images/photo.png"))
+    .arg("What is in this picture?")
+    .output()
+    .unwrap()
 }
 
 #[test]
@@ -183,7 +211,11 @@ fn hub_download_resumes_caches_and_works_offline() {
 
     // Run again: the download resumes from where it stopped.
     let out = ask_hub(&server.endpoint(), hf_home.path(), false);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (tokens, summary) = json_lines(&out.stdout);
     let ids: Vec<u64> = tokens.iter().map(|t| t["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, expected);
@@ -216,7 +248,11 @@ fn hub_download_resumes_caches_and_works_offline() {
     let endpoint = server.endpoint();
     drop(server);
     let out = ask_hub(&endpoint, hf_home.path(), true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (tokens, _) = json_lines(&out.stdout);
     assert_eq!(tokens.len(), 4);
 

@@ -13,7 +13,14 @@ pub fn imp() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imp"));
     // Loopback traffic must never go through a proxy; backtraces must not be
     // needed for a one-line error, so make sure one would show if printed.
-    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("NO_PROXY", "127.0.0.1,localhost")
@@ -56,7 +63,10 @@ pub fn assert_clean_failure(out: &Output, expect_in_message: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "should fail: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
     assert!(stderr.starts_with("imp: "), "{stderr}");
     assert!(
         stderr.contains(expect_in_message),

@@ -1,0 +1,267 @@
+//! Bad input gets a clear error and loses nothing: damaged checkpoints, prompts
+//! past the context, cancellation from another thread, streaming text.
+
+use candle_core::{Device, Tensor};
+use imp_core::text_stream::TextStream;
+use imp_core::tokenizer::ImpTokenizer;
+use imp_core::{
+    CancelToken, Engine, EngineOptions, GenerationParams, ImpError, SamplingParams, StopReason,
+};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+fn photo() -> Vec<u8> {
+    std::fs::read(fixture("images/photo.png")).unwrap()
+}
+
+/// A private copy of a fixture checkpoint to damage.
+fn copy_of(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture(name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
+    }
+    tmp
+}
+
+fn load(dir: &Path) -> imp_core::Result<Engine> {
+    Engine::load(dir, &EngineOptions { threads: Some(2) })
+}
+
+fn set_context(dir: &Path, tokens: usize) {
+    let path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["tokenizer_model_max_length"] = tokens.into();
+    std::fs::write(path, config.to_string()).unwrap();
+}
+
+fn greedy(max_new_tokens: usize) -> GenerationParams {
+    GenerationParams {
+        max_new_tokens,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn truncated_weights_are_an_invalid_model() {
+    let dir = copy_of("tiny-imp-196-msft");
+    let weights = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    for len in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&weights, &bytes[..len]).unwrap();
+        let err = load(dir.path())
+            .err()
+            .expect("truncated file must not load");
+        assert!(matches!(err, ImpError::InvalidModel(_)), "len {len}: {err}");
+    }
+}
+
+#[test]
+fn absurd_tensor_sizes_are_refused_without_allocating() {
+    let dir = copy_of("tiny-imp-196-msft");
+    // A header that claims a 2^40-element tensor in a 100-byte file.
+    let header = r#"{"transformer.embd.wte.weight":{"dtype":"F32","shape":[1099511627776,1],"data_offsets":[0,4398046511104]}}"#;
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(header.as_bytes());
+    file.extend_from_slice(&[0u8; 100]);
+    std::fs::write(dir.path().join("model.safetensors"), file).unwrap();
+    let err = load(dir.path()).err().expect("must not load");
+    assert!(matches!(err, ImpError::InvalidModel(_)), "{err}");
+}
+
+/// Rewrites one tensor of a single-file checkpoint (or drops it with `None`).
+fn edit_tensor(dir: &Path, name: &str, replace: Option<Tensor>) {
+    let path = dir.join("model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    match replace {
+        Some(t) => tensors.insert(name.to_string(), t),
+        None => tensors.remove(name),
+    };
+    candle_core::safetensors::save(&tensors, &path).unwrap();
+}
+
+#[test]
+fn missing_or_misshapen_tensors_are_named() {
+    let name = "transformer.h.1.mixer.out_proj.weight";
+    let dir = copy_of("tiny-imp-196-msft");
+    edit_tensor(dir.path(), name, None);
+    let err = load(dir.path()).err().unwrap().to_string();
+    assert!(err.contains(name) && !err.contains('\n'), "{err}");
+
+    let dir = copy_of("tiny-imp-196-msft");
+    let wrong = Tensor::zeros((64, 63), candle_core::DType::F32, &Device::Cpu).unwrap();
+    edit_tensor(dir.path(), name, Some(wrong));
+    let err = load(dir.path()).err().unwrap().to_string();
+    assert!(err.contains(name) && err.contains("shape"), "{err}");
+}
+
+#[test]
+fn a_prompt_past_the_context_is_refused_and_changes_nothing() {
+    let dir = copy_of("tiny-imp-196-msft");
+    set_context(dir.path(), 200); // fewer than the image's 196 patches plus the prompt
+    let engine = load(dir.path()).unwrap();
+    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let err = conversation
+        .ask(
+            "What is in this picture?",
+            &greedy(4),
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, ImpError::ContextOverflow { limit: 200, .. }),
+        "{err}"
+    );
+    assert_eq!(conversation.context_used(), 0);
+    assert_eq!(conversation.turns(), 0);
+}
+
+#[test]
+fn generation_stops_cleanly_when_the_context_is_full() {
+    let dir = copy_of("tiny-imp-196-msft");
+    let prefill = 41 + 196; // 42 prompt ids with <image> replaced by 196 patches
+    set_context(dir.path(), prefill + 5);
+    let engine = load(dir.path()).unwrap();
+    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let summary = conversation
+        .ask(
+            "What is in this picture?",
+            &greedy(50),
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(summary.prefill_tokens, prefill);
+    assert_eq!(summary.stop_reason, StopReason::ContextFull);
+    assert!(summary.decode_tokens >= 1 && summary.decode_tokens <= 5);
+    // A follow-up cannot fit: an error, and the conversation stays as it was.
+    let used = conversation.context_used();
+    let err = conversation
+        .ask("And?", &greedy(4), &CancelToken::new(), &mut |_| {})
+        .unwrap_err();
+    assert!(matches!(err, ImpError::ContextOverflow { .. }), "{err}");
+    assert_eq!(conversation.context_used(), used);
+}
+
+#[test]
+fn cancelling_from_another_thread_stops_between_tokens() {
+    let engine = load(&fixture("tiny-imp-196-msft")).unwrap();
+    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let cancel = CancelToken::new();
+    let seen = Arc::new(Barrier::new(2));
+    let done = Arc::new(Barrier::new(2));
+    let canceller = {
+        let (cancel, seen, done) = (cancel.clone(), seen.clone(), done.clone());
+        std::thread::spawn(move || {
+            seen.wait();
+            cancel.cancel();
+            done.wait();
+        })
+    };
+    let mut streamed = 0;
+    let summary = conversation
+        .ask(
+            "What is in this picture?",
+            &greedy(16),
+            &cancel,
+            &mut |_| {
+                streamed += 1;
+                if streamed == 3 {
+                    // Let the other thread cancel before the next token is chosen.
+                    seen.wait();
+                    done.wait();
+                }
+            },
+        )
+        .unwrap();
+    canceller.join().unwrap();
+    assert_eq!(summary.stop_reason, StopReason::Cancelled);
+    assert_eq!(summary.decode_tokens, 3);
+    assert_eq!(streamed, 3);
+
+    // The conversation goes on after a cancelled answer.
+    let summary = conversation
+        .ask(
+            "Describe the colours, please.",
+            &greedy(4),
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(summary.stop_reason, StopReason::MaxTokens);
+    assert_eq!(summary.decode_tokens, 4);
+}
+
+#[test]
+fn conversations_move_between_threads() {
+    let engine = load(&fixture("tiny-imp-384")).unwrap();
+    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let handle = std::thread::spawn(move || {
+        conversation
+            .ask("What?", &greedy(2), &CancelToken::new(), &mut |_| {})
+            .unwrap()
+    });
+    assert_eq!(handle.join().unwrap().decode_tokens, 2);
+}
+
+#[test]
+fn seeded_sampling_is_reproducible() {
+    let engine = load(&fixture("tiny-imp-196-msft")).unwrap();
+    let run = |seed| {
+        let params = GenerationParams {
+            max_new_tokens: 12,
+            sampling: SamplingParams {
+                temperature: 1.5,
+                top_k: Some(50),
+                top_p: Some(0.95),
+                repetition_penalty: 1.1,
+                seed,
+            },
+            logprobs: 0,
+        };
+        let mut ids = Vec::new();
+        let mut conversation = engine.start_conversation(&photo()).unwrap();
+        conversation
+            .ask("What?", &params, &CancelToken::new(), &mut |t| {
+                ids.push(t.id)
+            })
+            .unwrap();
+        ids
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn streamed_text_never_splits_a_character() {
+    let tokenizer = ImpTokenizer::from_dir(&fixture("tiny-imp-384")).unwrap();
+    let text = "Naïve café — 10 €, 日本語, emoji 🙂 and more";
+    let ids = tokenizer.encode(text).unwrap();
+    let mut stream = TextStream::default();
+    let mut pieces = Vec::new();
+    for id in ids {
+        pieces.push(stream.push(&tokenizer, id).unwrap());
+    }
+    pieces.push(stream.finish(&tokenizer).unwrap());
+    assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
+    assert_eq!(pieces.concat(), text);
+    // Byte-level tokens really do split characters here: some pieces were held.
+    assert!(pieces.iter().any(|p| p.is_empty()), "{pieces:?}");
+}
+
+#[test]
+fn an_undecodable_image_is_an_image_error() {
+    let engine = load(&fixture("tiny-imp-196-msft")).unwrap();
+    let mut png = photo();
+    png.truncate(png.len() / 3);
+    let err = engine.start_conversation(&png).err().unwrap();
+    assert!(matches!(err, ImpError::InvalidImage(_)), "{err}");
+}
