@@ -12,6 +12,11 @@ use std::path::Path;
 
 use crate::error::{ImpError, Result};
 
+/// Far beyond any Imp checkpoint (3072 to 4096), small enough to allocate.
+const MAX_CONTEXT: usize = 1 << 17;
+/// Far beyond SigLIP's 384 px.
+const MAX_IMAGE_SIZE: usize = 4096;
+
 /// How the picture is fitted into the square the vision tower sees. The reference
 /// pads only for `image_aspect_ratio: "pad"`; any other value (`square`, absent)
 /// resizes straight to the square.
@@ -218,6 +223,14 @@ impl RawConfig {
         if vision.num_attention_heads == 0 || vision.hidden_size % vision.num_attention_heads != 0 {
             return Err("vision hidden size is not a multiple of its heads".into());
         }
+        // These sizes allocate before any tensor is read (rotary tables, pixel
+        // buffers), so a hostile config must not be able to ask for terabytes.
+        if vision.image_size > MAX_IMAGE_SIZE {
+            return Err(format!(
+                "image size {} is beyond the {MAX_IMAGE_SIZE} px this build supports",
+                vision.image_size
+            ));
+        }
         let eos_token_ids = match self.eos_token_id {
             Some(OneOrMany::One(id)) => vec![id],
             Some(OneOrMany::Many(ids)) if !ids.is_empty() => ids,
@@ -239,6 +252,15 @@ impl RawConfig {
                 "unsupported mm_vision_select_feature {mm_vision_select_feature:?}"
             ));
         }
+        let context_length = self
+            .tokenizer_model_max_length
+            .or(self.max_position_embeddings)
+            .unwrap_or(2048);
+        if context_length == 0 || context_length > MAX_CONTEXT {
+            return Err(format!(
+                "context length {context_length} is outside 1..={MAX_CONTEXT}"
+            ));
+        }
         Ok(ImpConfig {
             model_type,
             mm_hidden_size: self.mm_hidden_size.unwrap_or(vision.hidden_size),
@@ -252,10 +274,7 @@ impl RawConfig {
             },
             image_token_index: self.image_token_index.unwrap_or(50296),
             eos_token_ids,
-            context_length: self
-                .tokenizer_model_max_length
-                .or(self.max_position_embeddings)
-                .unwrap_or(2048),
+            context_length,
             vision,
         })
     }
@@ -338,6 +357,18 @@ mod tests {
         assert_eq!(cfg.text.num_attention_heads, 4);
         assert_eq!(cfg.text.rotary_dim, 8);
         assert_eq!(cfg.text.intermediate_size, 256);
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused() {
+        let json = PUBLISHED_STYLE.replace("3072", "1000000000000");
+        assert!(ImpConfig::from_json(&json)
+            .unwrap_err()
+            .contains("context length"));
+        let json = PUBLISHED_STYLE.replace("\"image_size\": 196", "\"image_size\": 1000000");
+        assert!(ImpConfig::from_json(&json)
+            .unwrap_err()
+            .contains("image size"));
     }
 
     #[test]

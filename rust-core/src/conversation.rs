@@ -144,10 +144,11 @@ impl Conversation {
         params.sampling.validate()?;
         let engine = self.engine.clone();
         engine.run(|| {
-            let before = (self.cache.clone(), self.unfed);
+            let (len, unfed, turns) = (self.cache.len(), self.unfed, self.turns);
             let result = self.ask_inner(question, params, cancel, on_token);
             if result.is_err() {
-                (self.cache, self.unfed) = before;
+                self.cache.truncate(len)?;
+                (self.unfed, self.turns) = (unfed, turns);
             }
             result
         })
