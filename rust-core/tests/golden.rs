@@ -147,6 +147,43 @@ fn preprocessing_matches_pillow_bit_for_bit() {
             assert_eq!(got, want, "{model}/{image}: normalised pixels");
         }
         assert!(checked >= 2, "{model}: only {checked} images checked");
+
+        // image_aspect_ratio "pad": grey square first, as the reference's expand2square.
+        let padded = imp_core::preprocess::ImagePreprocessor {
+            aspect: imp_core::config::AspectMode::Pad,
+            ..pre
+        };
+        let rgb = decode_rgb(&std::fs::read(fixtures().join("images/photo.png")).unwrap());
+        let got = padded.resized(&rgb.unwrap()).data;
+        let want: Vec<u8> = golden
+            .tensor("photo.padded_u8")
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(
+            got == want,
+            "{model}: padded photo differs from the reference"
+        );
+    }
+}
+
+/// The same tokenizer as transformers serialises it (`tokenizer.json`).
+#[test]
+fn tokenizer_json_matches_the_slow_files() {
+    for model in MODELS {
+        let golden = Golden::load(model);
+        let dir = fixtures().join(format!("golden/{model}-tokenizer"));
+        assert!(dir.join("tokenizer.json").exists());
+        let tokenizer = ImpTokenizer::from_dir(&dir).unwrap();
+        for (text, ids) in golden.meta["tokenizer"].as_object().unwrap() {
+            let expected: Vec<u32> = serde_json::from_value(ids.clone()).unwrap();
+            assert_eq!(
+                tokenizer.encode(text).unwrap(),
+                expected,
+                "{model}: {text:?}"
+            );
+        }
     }
 }
 

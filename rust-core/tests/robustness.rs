@@ -265,3 +265,15 @@ fn an_undecodable_image_is_an_image_error() {
     let err = engine.start_conversation(&png).err().unwrap();
     assert!(matches!(err, ImpError::InvalidImage(_)), "{err}");
 }
+
+#[test]
+fn exif_orientation_turns_phone_photos_upright() {
+    let bytes = std::fs::read(fixture("images/exif-rotated.jpg")).unwrap();
+    let upright = imp_core::preprocess::decode_rgb(&bytes).unwrap();
+    // Stored 60x40 with orientation 6: shown rotated 90 degrees clockwise.
+    assert_eq!((upright.width, upright.height), (40, 60));
+    let stored = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    assert_eq!((stored.width(), stored.height()), (60, 40));
+    let rotated = image::imageops::rotate90(&stored);
+    assert!(upright.data == rotated.into_raw());
+}
