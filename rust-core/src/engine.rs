@@ -9,6 +9,7 @@ use crate::chat_template::ChatTemplate;
 use crate::conversation::Conversation;
 use crate::error::{ImpError, Result};
 use crate::model::ImpModel;
+use crate::model_info::ModelInfo;
 use crate::preprocess::ImagePreprocessor;
 use crate::resample::Rgb8;
 use crate::tokenizer::ImpTokenizer;
@@ -18,6 +19,11 @@ pub struct EngineOptions {
     /// Inference threads; `None` uses one per physical core. On phones, the
     /// number of big cores is usually best.
     pub threads: Option<usize>,
+    /// Use fewer context positions than the model allows (less KV memory).
+    pub context_length: Option<usize>,
+    /// Memory the caller can give the model; loading is refused up front if the
+    /// estimate is larger, instead of the OS killing the app half-way.
+    pub available_memory_bytes: Option<u64>,
 }
 
 struct Inner {
@@ -26,6 +32,7 @@ struct Inner {
     template: ChatTemplate,
     preprocessor: ImagePreprocessor,
     pool: rayon::ThreadPool,
+    info: ModelInfo,
 }
 
 /// Cheap to clone; conversations hold one.
@@ -35,6 +42,15 @@ pub struct Engine(Arc<Inner>);
 impl Engine {
     /// Loads a checkpoint directory as MILVLG publishes it.
     pub fn load(dir: &Path, options: &EngineOptions) -> Result<Self> {
+        Self::load_with_progress(dir, options, &mut |_| true)
+    }
+
+    /// As `load`, reporting the fraction loaded; `false` from `progress` cancels.
+    pub fn load_with_progress(
+        dir: &Path,
+        options: &EngineOptions,
+        progress: &mut (dyn FnMut(f32) -> bool + Send),
+    ) -> Result<Self> {
         if !dir.is_dir() {
             return Err(ImpError::io(
                 dir,
@@ -54,7 +70,18 @@ impl Engine {
             .thread_name(|i| format!("imp-infer-{i}"))
             .build()
             .map_err(|e| ImpError::InvalidArgument(format!("thread pool: {e}")))?;
-        let model = pool.install(|| ImpModel::load(dir))?;
+        let info = ModelInfo::inspect(dir, options.context_length)?;
+        if let Some(available) = options.available_memory_bytes {
+            if info.estimated_memory_bytes > available {
+                return Err(ImpError::InsufficientMemory {
+                    needed_mb: info.estimated_memory_bytes >> 20,
+                    available_mb: available >> 20,
+                });
+            }
+        }
+        let model = pool.install(|| {
+            ImpModel::load_with_progress(dir, options.context_length, &mut *progress)
+        })?;
         let tokenizer = ImpTokenizer::from_dir(dir)?;
         check_tokenizer(&model, &tokenizer)?;
         let config = model.config();
@@ -68,7 +95,13 @@ impl Engine {
             template: ChatTemplate::Phi2,
             preprocessor,
             pool,
+            info,
         })))
+    }
+
+    /// What is loaded: sizes, parameters, estimated memory.
+    pub fn info(&self) -> ModelInfo {
+        self.0.info.clone()
     }
 
     pub fn model(&self) -> &ImpModel {

@@ -23,6 +23,11 @@ pub enum ImpError {
     /// The prompt (with the image tokens) does not leave room to answer.
     #[error("input too long: {tokens} tokens, the model's context holds {limit}")]
     ContextOverflow { tokens: usize, limit: usize },
+    #[error("cancelled")]
+    Cancelled,
+    /// The model would not fit in the memory the caller said is available.
+    #[error("the model needs about {needed_mb} MB but only {available_mb} MB are available")]
+    InsufficientMemory { needed_mb: u64, available_mb: u64 },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("tensor computation failed: {}", candle_message(.0))]

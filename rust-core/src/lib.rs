@@ -13,6 +13,7 @@ pub mod conversation;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod model_info;
 pub mod phi2;
 pub mod preprocess;
 pub mod projector;
@@ -28,4 +29,5 @@ pub use conversation::{
 };
 pub use engine::{Engine, EngineOptions};
 pub use error::{ImpError, Result};
+pub use model_info::ModelInfo;
 pub use sampling::SamplingParams;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::config::ImpConfig;
 use crate::error::{candle_message, ImpError, Result};
+use crate::model_info::{effective_context, ModelInfo};
 use crate::phi2::{KvCache, Phi2};
 use crate::projector::Projector;
 use crate::vision::VisionTower;
@@ -26,6 +27,16 @@ pub struct ImpModel {
 impl ImpModel {
     /// Loads a checkpoint directory (config.json + safetensors), computing in f32.
     pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_with_progress(dir, None, &mut |_| true)
+    }
+
+    /// As `load`, with the context shortened to `context` positions if given,
+    /// calling `progress(fraction)` as weights load; `false` from it cancels.
+    pub fn load_with_progress(
+        dir: &Path,
+        context: Option<usize>,
+        progress: &mut dyn FnMut(f32) -> bool,
+    ) -> Result<Self> {
         let config_path = dir.join("config.json");
         if !config_path.is_file() {
             return Err(ImpError::InvalidModel(format!(
@@ -33,10 +44,21 @@ impl ImpModel {
                 dir.display()
             )));
         }
-        let config = ImpConfig::from_file(&config_path)?;
+        let mut config = ImpConfig::from_file(&config_path)?;
+        config.context_length = effective_context(&config, context)?;
         let files = safetensors_files(dir)?;
         let device = Device::Cpu;
         let (vb, layout) = open_checkpoint(&files, DType::F32, &device)?;
+        let info = ModelInfo::from_config(&config, String::new());
+        let total = info.parameter_count() as f32;
+        let mut step = |loaded: u64| -> Result<()> {
+            if progress(loaded as f32 / total) {
+                Ok(())
+            } else {
+                Err(ImpError::Cancelled)
+            }
+        };
+        step(0)?;
         let invalid = |e: candle_core::Error| ImpError::InvalidModel(candle_message(&e));
         let vision = VisionTower::new(
             &config.vision,
@@ -50,7 +72,22 @@ impl ImpModel {
             vb.pp("model.mm_projector"),
         )
         .map_err(invalid)?;
-        let text = Phi2::new(&config.text, config.context_length, vb).map_err(invalid)?;
+        let before_text = info.vision_parameters + info.projector_parameters;
+        step(before_text)?;
+        let per_layer = info.text_parameters / config.text.num_hidden_layers.max(1) as u64;
+        let mut cancelled = false;
+        let text = Phi2::new_with_progress(&config.text, config.context_length, vb, &mut |i| {
+            if step(before_text + per_layer * (i as u64 + 1)).is_err() {
+                cancelled = true;
+                candle_core::bail!("cancelled");
+            }
+            Ok(())
+        });
+        if cancelled {
+            return Err(ImpError::Cancelled);
+        }
+        let text = text.map_err(invalid)?;
+        step(info.parameter_count())?;
         tracing::info!(?layout, files = files.len(), "loaded Imp checkpoint");
         Ok(Self {
             config,

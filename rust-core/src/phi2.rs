@@ -244,12 +244,25 @@ pub struct Phi2 {
 impl Phi2 {
     /// `vb` is the checkpoint root (names `model.*` and `lm_head`).
     pub fn new(cfg: &PhiConfig, max_positions: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+        Self::new_with_progress(cfg, max_positions, vb, &mut |_| Ok(()))
+    }
+
+    /// As `new`, calling `on_layer(i)` after each decoder layer is loaded; an
+    /// error from it (e.g. cancellation) stops loading.
+    pub fn new_with_progress(
+        cfg: &PhiConfig,
+        max_positions: usize,
+        vb: VarBuilder,
+        on_layer: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> candle_core::Result<Self> {
         let act = Activation::from_config_name(&cfg.hidden_act)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let model = vb.pp("model");
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| DecoderLayer::new(cfg, act, model.pp("layers").pp(i)))
-            .collect::<Result<Vec<_>>>()?;
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            layers.push(DecoderLayer::new(cfg, act, model.pp("layers").pp(i))?);
+            on_layer(i)?;
+        }
         Ok(Self {
             embed_tokens: embedding(cfg.vocab_size, cfg.hidden_size, model.pp("embed_tokens"))?,
             layers,

@@ -31,7 +31,11 @@ fn copy_of(name: &str) -> tempfile::TempDir {
 }
 
 fn load(dir: &Path) -> imp_core::Result<Engine> {
-    Engine::load(dir, &EngineOptions { threads: Some(2) })
+    let options = EngineOptions {
+        threads: Some(2),
+        ..Default::default()
+    };
+    Engine::load(dir, &options)
 }
 
 fn set_context(dir: &Path, tokens: usize) {
@@ -276,4 +280,49 @@ fn exif_orientation_turns_phone_photos_upright() {
     assert_eq!((stored.width(), stored.height()), (60, 40));
     let rotated = image::imageops::rotate90(&stored);
     assert!(upright.data == rotated.into_raw());
+}
+
+#[test]
+fn loading_reports_progress_and_can_be_cancelled() {
+    let dir = fixture("tiny-imp-384");
+    let mut seen = Vec::new();
+    Engine::load_with_progress(&dir, &EngineOptions::default(), &mut |f| {
+        seen.push(f);
+        true
+    })
+    .unwrap();
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert_eq!((seen[0], *seen.last().unwrap()), (0.0, 1.0));
+    assert!(seen.len() >= 4, "{seen:?}");
+
+    let mut calls = 0;
+    let err = Engine::load_with_progress(&dir, &EngineOptions::default(), &mut |_| {
+        calls += 1;
+        calls < 3
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, ImpError::Cancelled), "{err}");
+}
+
+#[test]
+fn a_model_too_big_for_the_memory_given_is_refused_before_loading() {
+    let dir = fixture("tiny-imp-196-msft");
+    let info = imp_core::ModelInfo::inspect(&dir, None).unwrap();
+    assert_eq!(info.weights_dtype, "bf16");
+    assert_eq!(info.image_tokens, 196);
+    let options = EngineOptions {
+        available_memory_bytes: Some(info.estimated_memory_bytes - 1),
+        ..Default::default()
+    };
+    let err = Engine::load(&dir, &options).err().unwrap();
+    assert!(matches!(err, ImpError::InsufficientMemory { .. }), "{err}");
+    let options = EngineOptions {
+        available_memory_bytes: Some(info.estimated_memory_bytes),
+        context_length: Some(300),
+        ..Default::default()
+    };
+    let engine = Engine::load(&dir, &options).unwrap();
+    assert_eq!(engine.info().context_length, 300);
+    assert_eq!(engine.model().config().context_length, 300);
 }

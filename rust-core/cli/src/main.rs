@@ -97,6 +97,7 @@ impl SessionArgs {
         let dir = hub::resolve_model(&self.model)?;
         let options = EngineOptions {
             threads: self.threads,
+            ..Default::default()
         };
         let engine = Engine::load(&dir, &options)
             .with_context(|| format!("cannot load model {}", self.model))?;

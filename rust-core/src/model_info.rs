@@ -1,0 +1,125 @@
+//! What a checkpoint is and what it will cost, read from `config.json` and the
+//! safetensors headers only: an app can decide whether a phone can hold a model
+//! before loading a byte of weights.
+
+use candle_core::safetensors::MmapedSafetensors;
+use std::path::Path;
+
+use crate::config::ImpConfig;
+use crate::error::{candle_message, ImpError, Result};
+use crate::weights::safetensors_files;
+
+/// Bytes per value of the float path (float32 compute, as the reference).
+const F32_BYTES: u64 = 4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// e.g. "imp-phi2".
+    pub variant: String,
+    /// How the weights are stored on disk (f16, bf16, f32).
+    pub weights_dtype: String,
+    pub image_size: usize,
+    /// Visual embeddings each image becomes.
+    pub image_tokens: usize,
+    pub context_length: usize,
+    pub vision_parameters: u64,
+    pub projector_parameters: u64,
+    pub text_parameters: u64,
+    /// Weights in compute precision plus a KV cache filled to the context length.
+    pub estimated_memory_bytes: u64,
+}
+
+impl ModelInfo {
+    pub fn parameter_count(&self) -> u64 {
+        self.vision_parameters + self.projector_parameters + self.text_parameters
+    }
+
+    /// Reads a checkpoint directory without loading its weights.
+    pub fn inspect(dir: &Path, context_override: Option<usize>) -> Result<Self> {
+        let mut config = ImpConfig::from_file(&dir.join("config.json"))?;
+        config.context_length = effective_context(&config, context_override)?;
+        let files = safetensors_files(dir)?;
+        // SAFETY: read-only map, only the header is looked at.
+        let tensors = unsafe { MmapedSafetensors::multi(&files) }.map_err(|e| {
+            ImpError::InvalidModel(format!("cannot read safetensors: {}", candle_message(&e)))
+        })?;
+        let weights_dtype = tensors
+            .tensors()
+            .first()
+            .map(|(_, view)| format!("{:?}", view.dtype()).to_lowercase())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(Self::from_config(&config, weights_dtype))
+    }
+
+    pub fn from_config(config: &ImpConfig, weights_dtype: String) -> Self {
+        let (vision, projector, text) = parameter_counts(config);
+        let t = &config.text;
+        let kv_cache = 2 * (t.num_hidden_layers * config.context_length * t.hidden_size) as u64;
+        // Activations of the largest step (prefill of the image) and allocator
+        // slack: a tenth on top, measured to be enough on the fixtures' scale.
+        let weights_and_cache = (vision + projector + text + kv_cache) * F32_BYTES;
+        Self {
+            variant: "imp-phi2".into(),
+            weights_dtype,
+            image_size: config.vision.image_size,
+            image_tokens: config.vision.num_patches(),
+            context_length: config.context_length,
+            vision_parameters: vision,
+            projector_parameters: projector,
+            text_parameters: text,
+            estimated_memory_bytes: weights_and_cache + weights_and_cache / 10,
+        }
+    }
+}
+
+/// The context the engine will use: the model's, or less if asked.
+pub fn effective_context(config: &ImpConfig, requested: Option<usize>) -> Result<usize> {
+    match requested {
+        None => Ok(config.context_length),
+        Some(0) => Err(ImpError::InvalidArgument(
+            "context length must be at least 1".into(),
+        )),
+        Some(n) => Ok(n.min(config.context_length)),
+    }
+}
+
+/// Parameters Imp runs: (vision tower as truncated, projector, language model).
+fn parameter_counts(config: &ImpConfig) -> (u64, u64, u64) {
+    let v = &config.vision;
+    let (vh, vi) = (v.hidden_size as u64, v.intermediate_size as u64);
+    let patch = vh * (v.num_channels * v.patch_size * v.patch_size) as u64 + vh;
+    let position = v.num_patches() as u64 * vh;
+    let vision_layer = 4 * (vh * vh + vh) + 2 * 2 * vh + (vh * vi + vi) + (vi * vh + vh);
+    let layers_used = config.vision_layers_used().unwrap_or(0) as u64;
+    let vision = patch + position + layers_used * vision_layer;
+
+    let t = &config.text;
+    let (h, i, vocab) = (
+        t.hidden_size as u64,
+        t.intermediate_size as u64,
+        t.vocab_size as u64,
+    );
+    let projector = (config.mm_hidden_size as u64 * h + h) + (h * h + h);
+    let text_layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h);
+    let text = vocab * h + t.num_hidden_layers as u64 * text_layer + 2 * h + (h * vocab + vocab);
+    (vision, projector, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imp_3b_counts_match_the_published_size() {
+        let json = r#"{"model_type": "imp", "tokenizer_model_max_length": 3072,
+            "vision_tower_config": {"image_size": 384}}"#;
+        let config = ImpConfig::from_json(json).unwrap();
+        let info = ModelInfo::from_config(&config, "f16".into());
+        // Phi-2 is 2.78 B parameters; SigLIP so400m truncated to 26 layers ~0.41 B.
+        let text = info.text_parameters as f64 / 1e9;
+        let vision = info.vision_parameters as f64 / 1e9;
+        assert!((2.77..2.79).contains(&text), "{text}");
+        assert!((0.39..0.43).contains(&vision), "{vision}");
+        assert_eq!(info.image_tokens, 729);
+    }
+}
