@@ -15,6 +15,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust with rustup" >&2; exit 1; }
+command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless; }
+command -v mvn >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq maven; }
+command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq npm; }
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null
 fi
@@ -28,5 +31,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 stage "rust tests"
 cargo test --workspace --locked
+
+stage "kotlin (JVM) tests"
+bash tests/kotlin.sh
 
 stage "done"

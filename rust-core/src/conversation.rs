@@ -89,7 +89,11 @@ pub struct TokenEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnswerSummary {
+    /// The whole answer: the token pieces followed by `tail`.
     pub text: String,
+    /// Text released only when the answer ended (bytes that never completed a
+    /// character); usually empty.
+    pub tail: String,
     pub stop_reason: StopReason,
     /// Vision encoding time, reported with the first answer only.
     pub vision_ms: f64,
@@ -189,6 +193,7 @@ impl Conversation {
         let vision_ms = if self.turns == 0 { self.vision_ms } else { 0.0 };
         let mut summary = AnswerSummary {
             text: String::new(),
+            tail: String::new(),
             stop_reason: StopReason::Cancelled,
             vision_ms,
             prefill_tokens,
@@ -248,7 +253,8 @@ impl Conversation {
             let embeds = model.embed_prompt(&[id], None)?;
             logits = model.forward(&embeds, &mut self.cache)?;
         };
-        summary.text.push_str(&stream.finish(tokenizer)?);
+        summary.tail = stream.finish(tokenizer)?;
+        summary.text.push_str(&summary.tail);
         summary.stop_reason = stop;
         summary.decode_tokens = generated.len();
         summary.decode_ms = ms_since(start);

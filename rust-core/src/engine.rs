@@ -26,6 +26,10 @@ pub struct EngineOptions {
     pub available_memory_bytes: Option<u64>,
 }
 
+/// Engines alive in this process, for apps and tests to check that closing
+/// one released its memory.
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 struct Inner {
     model: ImpModel,
     tokenizer: ImpTokenizer,
@@ -33,6 +37,12 @@ struct Inner {
     preprocessor: ImagePreprocessor,
     pool: rayon::ThreadPool,
     info: ModelInfo,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Cheap to clone; conversations hold one.
@@ -89,6 +99,7 @@ impl Engine {
             image_size: config.vision.image_size,
             aspect: config.image_aspect_ratio,
         };
+        LIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Self(Arc::new(Inner {
             model,
             tokenizer,
@@ -97,6 +108,11 @@ impl Engine {
             pool,
             info,
         })))
+    }
+
+    /// Engines whose memory is still held (by an engine or a conversation).
+    pub fn live_count() -> usize {
+        LIVE.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What is loaded: sizes, parameters, estimated memory.

@@ -125,6 +125,20 @@ fn to_rgb(image: DynamicImage) -> Rgb8 {
     }
 }
 
+/// Platform-decoded 8-bit RGBA (rows without padding) to RGB, transparency
+/// composited onto white as for encoded images.
+pub fn rgba_to_rgb(width: usize, height: usize, rgba: &[u8]) -> Rgb8 {
+    let data = rgba
+        .chunks_exact(4)
+        .flat_map(|p| composite_on_white([p[0], p[1], p[2], p[3]]))
+        .collect();
+    Rgb8 {
+        width,
+        height,
+        data,
+    }
+}
+
 /// Pillow's `alpha_composite` of a pixel over opaque white, in its integer
 /// arithmetic (7 fraction bits, divide-by-255 by shifts).
 fn composite_on_white([r, g, b, a]: [u8; 4]) -> [u8; 3] {

@@ -34,13 +34,14 @@ pub fn token(format: Format, event: &TokenEvent) {
 pub fn summary(format: Format, summary: &AnswerSummary) {
     let mut out = std::io::stdout().lock();
     let _ = match format {
-        Format::Text => writeln!(out),
+        Format::Text => writeln!(out, "{}", summary.tail),
         Format::Json => writeln!(
             out,
             "{}",
             json!({
                 "done": true,
                 "stop_reason": summary.stop_reason.as_str(),
+                "tail": summary.tail,
                 "vision_ms": round(summary.vision_ms),
                 "prefill_tokens": summary.prefill_tokens,
                 "prefill_ms": round(summary.prefill_ms),

@@ -49,7 +49,7 @@ fn json_with_logprobs_prints_token_lines_then_a_summary() {
     let joined: String = tokens.iter().map(|t| t["text"].as_str().unwrap()).collect();
     assert_eq!(
         String::from_utf8(text.stdout).unwrap(),
-        format!("{joined}\n")
+        format!("{joined}{}\n", summary["tail"].as_str().unwrap())
     );
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the host library, generates the Kotlin bindings, compiles the Kotlin
+# module (android-app/imp-kotlin) and runs its tests on the desktop JVM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KOTLIN=$(bash tests/toolchains/kotlin.sh)
+MODULE=android-app/imp-kotlin
+OUT=$MODULE/build
+rm -rf "$OUT" && mkdir -p "$OUT/generated" "$OUT/classes" "$OUT/test-classes"
+
+cargo build -p imp-ffi -p uniffi-bindgen --locked
+LIB=target/debug/libimp_ffi.so
+cargo run -q -p uniffi-bindgen --locked -- generate --library "$LIB" --language kotlin \
+  --no-format --out-dir "$OUT/generated"
+
+CP="$KOTLIN/lib/jna-5.17.0.jar:$KOTLIN/lib/kotlinx-coroutines-core-jvm-1.10.2.jar"
+KOTLINC="$KOTLIN/kotlinc/bin/kotlinc"
+"$KOTLINC" -nowarn -jvm-target 17 -cp "$CP" -d "$OUT/classes" \
+  "$OUT/generated" "$MODULE/src/main/kotlin"
+TEST_CP="$CP:$OUT/classes:$KOTLIN/kotlinc/lib/kotlin-test.jar:$KOTLIN/kotlinc/lib/kotlin-test-junit5.jar:$KOTLIN/lib/junit-platform-console-standalone-1.13.4.jar"
+"$KOTLINC" -nowarn -jvm-target 17 -cp "$TEST_CP" -d "$OUT/test-classes" "$MODULE/src/test/kotlin"
+
+java -Djna.library.path="$PWD/target/debug" -Dimp.fixtures="$PWD/tests/fixtures" \
+  -jar "$KOTLIN/lib/junit-platform-console-standalone-1.13.4.jar" execute \
+  --class-path "$TEST_CP:$OUT/test-classes:$KOTLIN/kotlinc/lib/kotlin-stdlib.jar" \
+  --scan-class-path "$OUT/test-classes" --disable-banner --details=tree --fail-if-no-tests

@@ -1,0 +1,29 @@
+//! The mobile API: a thin UniFFI facade over `imp-core`.
+//!
+//! Holds no model logic. One file per exported concept; records mirror core
+//! types with `From` conversions; long work (loading, encoding an image,
+//! answering) runs on threads this crate owns, so no call blocks the caller for
+//! longer than it takes to enqueue; answers stream to a listener and come with a
+//! handle to cancel them. No panic crosses the boundary (`guard.rs`).
+
+uniffi::setup_scaffolding!();
+
+mod answer;
+mod cancellation;
+mod conversation;
+mod engine;
+mod error;
+mod guard;
+mod image;
+mod logging;
+mod model_info;
+
+pub use answer::{
+    AnswerHandle, AnswerListener, AnswerSummary, GenerationParams, StopReason, TokenEvent,
+};
+pub use cancellation::CancelHandle;
+pub use conversation::ImpConversation;
+pub use engine::{EngineOptions, ImpEngine, LoadListener};
+pub use error::ImpFfiError;
+pub use image::ImageSource;
+pub use model_info::ModelInfo;
