@@ -32,6 +32,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 stage "rust tests"
 cargo test --workspace --locked
 
+stage "swift tests (Linux, in a trixie chroot)"
+bash tests/swift.sh
+
 stage "kotlin (JVM) tests"
 bash tests/kotlin.sh
 
