@@ -12,6 +12,7 @@ pub mod config;
 pub mod conversation;
 pub mod engine;
 pub mod error;
+pub mod layers;
 pub mod model;
 pub mod model_info;
 pub mod phi2;

@@ -13,7 +13,7 @@ use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, Var
 
 use crate::activation::Activation;
 use crate::config::PhiConfig;
-use crate::vision::fused_qkv;
+use crate::layers::{fused_qkv, Mlp};
 
 /// Keys and values of every layer for the tokens seen so far.
 #[derive(Clone, Default)]
@@ -179,26 +179,6 @@ fn causal_mask(seq: usize, offset: usize, dev: &Device) -> Result<Tensor> {
     Tensor::from_vec(mask, (seq, total), dev)
 }
 
-struct Mlp {
-    fc1: Linear,
-    fc2: Linear,
-    act: Activation,
-}
-
-impl Mlp {
-    fn new(cfg: &PhiConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
-        Ok(Self {
-            fc1: linear(cfg.hidden_size, cfg.intermediate_size, vb.pp("fc1"))?,
-            fc2: linear(cfg.intermediate_size, cfg.hidden_size, vb.pp("fc2"))?,
-            act,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.act.forward(&self.fc1.forward(xs)?)?)
-    }
-}
-
 struct DecoderLayer {
     input_layernorm: LayerNorm,
     self_attn: Attention,
@@ -214,7 +194,7 @@ impl DecoderLayer {
                 vb.pp("input_layernorm"),
             )?,
             self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
-            mlp: Mlp::new(cfg, act, vb.pp("mlp"))?,
+            mlp: Mlp::new(cfg.hidden_size, cfg.intermediate_size, act, vb.pp("mlp"))?,
         })
     }
 

@@ -14,23 +14,7 @@ use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
 
 use crate::activation::Activation;
 use crate::config::VisionConfig;
-
-/// Loads `prefix.{q,k,v}_proj` as one fused projection: one matmul instead of three.
-pub(crate) fn fused_qkv(hidden: usize, out: usize, vb: &VarBuilder) -> Result<Linear> {
-    let parts = ["q_proj", "k_proj", "v_proj"];
-    let weights = parts
-        .iter()
-        .map(|p| vb.pp(p).get((out, hidden), "weight"))
-        .collect::<Result<Vec<_>>>()?;
-    let biases = parts
-        .iter()
-        .map(|p| vb.pp(p).get(out, "bias"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Linear::new(
-        Tensor::cat(&weights, 0)?,
-        Some(Tensor::cat(&biases, 0)?),
-    ))
-}
+use crate::layers::{fused_qkv, Mlp};
 
 /// Multi-head attention over (seq, 3 * hidden) fused projections, no mask.
 struct VisionAttention {
@@ -68,43 +52,21 @@ impl VisionAttention {
     }
 }
 
-struct VisionMlp {
-    fc1: Linear,
-    fc2: Linear,
-    act: Activation,
-}
-
-impl VisionMlp {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> candle_core::Result<Self> {
-        let act = Activation::from_config_name(&cfg.hidden_act)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        Ok(Self {
-            fc1: linear(cfg.hidden_size, cfg.intermediate_size, vb.pp("fc1"))?,
-            fc2: linear(cfg.intermediate_size, cfg.hidden_size, vb.pp("fc2"))?,
-            act,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.act.forward(&self.fc1.forward(xs)?)?)
-    }
-}
-
 struct EncoderLayer {
     layer_norm1: LayerNorm,
     self_attn: VisionAttention,
     layer_norm2: LayerNorm,
-    mlp: VisionMlp,
+    mlp: Mlp,
 }
 
 impl EncoderLayer {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
         let (h, eps) = (cfg.hidden_size, cfg.layer_norm_eps);
         Ok(Self {
             layer_norm1: layer_norm(h, eps, vb.pp("layer_norm1"))?,
             self_attn: VisionAttention::new(cfg, vb.pp("self_attn"))?,
             layer_norm2: layer_norm(h, eps, vb.pp("layer_norm2"))?,
-            mlp: VisionMlp::new(cfg, vb.pp("mlp"))?,
+            mlp: Mlp::new(h, cfg.intermediate_size, act, vb.pp("mlp"))?,
         })
     }
 
@@ -169,8 +131,10 @@ pub struct VisionTower {
 impl VisionTower {
     /// `vb` points at `...vision_model`; only the first `layers_used` layers load.
     pub fn new(cfg: &VisionConfig, layers_used: usize, vb: VarBuilder) -> Result<Self> {
+        let act = Activation::from_config_name(&cfg.hidden_act)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let layers = (0..layers_used)
-            .map(|i| EncoderLayer::new(cfg, vb.pp("encoder.layers").pp(i)))
+            .map(|i| EncoderLayer::new(cfg, act, vb.pp("encoder.layers").pp(i)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             embeddings: VisionEmbeddings::new(cfg, vb.pp("embeddings"))?,

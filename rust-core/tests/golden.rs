@@ -92,16 +92,20 @@ fn tokenizer_matches_the_reference() {
     for model in MODELS {
         let golden = Golden::load(model);
         let tokenizer = ImpTokenizer::from_dir(&fixtures().join(model)).unwrap();
-        let probes = golden.meta["tokenizer"].as_object().unwrap();
-        assert!(!probes.is_empty());
-        for (text, ids) in probes {
-            let expected: Vec<u32> = serde_json::from_value(ids.clone()).unwrap();
-            assert_eq!(
-                tokenizer.encode(text).unwrap(),
-                expected,
-                "{model}: {text:?}"
-            );
-        }
+        assert_probes(model, &tokenizer, &golden);
+    }
+}
+
+fn assert_probes(model: &str, tokenizer: &ImpTokenizer, golden: &Golden) {
+    let probes = golden.meta["tokenizer"].as_object().unwrap();
+    assert!(!probes.is_empty());
+    for (text, ids) in probes {
+        let expected: Vec<u32> = serde_json::from_value(ids.clone()).unwrap();
+        assert_eq!(
+            tokenizer.encode(text).unwrap(),
+            expected,
+            "{model}: {text:?}"
+        );
     }
 }
 
@@ -176,14 +180,7 @@ fn tokenizer_json_matches_the_slow_files() {
         let dir = fixtures().join(format!("golden/{model}-tokenizer"));
         assert!(dir.join("tokenizer.json").exists());
         let tokenizer = ImpTokenizer::from_dir(&dir).unwrap();
-        for (text, ids) in golden.meta["tokenizer"].as_object().unwrap() {
-            let expected: Vec<u32> = serde_json::from_value(ids.clone()).unwrap();
-            assert_eq!(
-                tokenizer.encode(text).unwrap(),
-                expected,
-                "{model}: {text:?}"
-            );
-        }
+        assert_probes(model, &tokenizer, &golden);
     }
 }
 
