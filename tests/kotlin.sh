@@ -8,9 +8,10 @@ MODULE=android-app/imp-kotlin
 OUT=$MODULE/build
 rm -rf "$OUT" && mkdir -p "$OUT/generated" "$OUT/classes" "$OUT/test-classes"
 
-cargo build -p imp-ffi -p uniffi-bindgen --locked
+# The same build as the Rust test stage (same feature resolution): no rebuild.
+cargo build --workspace --all-targets --locked
 LIB=target/debug/libimp_ffi.so
-cargo run -q -p uniffi-bindgen --locked -- generate --library "$LIB" --language kotlin \
+target/debug/uniffi-bindgen generate --library "$LIB" --language kotlin \
   --no-format --out-dir "$OUT/generated"
 
 CP="$KOTLIN/lib/jna-5.17.0.jar:$KOTLIN/lib/kotlinx-coroutines-core-jvm-1.10.2.jar"

@@ -3,6 +3,8 @@
 # what it needs first. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG=$(mktemp)
+exec > >(tee "$LOG") 2>&1
 
 stage_start=$SECONDS
 stage() {
@@ -20,6 +22,7 @@ command -v mvn >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq
 command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq npm; }
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null
+  rustup target add aarch64-unknown-linux-gnu aarch64-linux-android aarch64-apple-ios >/dev/null
 fi
 cargo --version
 
@@ -30,7 +33,8 @@ stage "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 stage "rust tests"
-cargo test --workspace --locked
+cargo build --workspace --all-targets --locked
+cargo test --workspace --all-targets --locked
 
 stage "swift tests (Linux, in a trixie chroot)"
 bash tests/swift.sh
@@ -38,4 +42,16 @@ bash tests/swift.sh
 stage "kotlin (JVM) tests"
 bash tests/kotlin.sh
 
+stage "aarch64 tests under qemu"
+bash tests/aarch64.sh
+
+stage "android and iOS compile checks"
+bash uniffi/build-mobile.sh check
+
 stage "done"
+# One closing line over every runner: cargo's harnesses, XCTest, JUnit.
+rust=$(grep -oE "test result: ok\. [0-9]+ passed" "$LOG" | awk '{s += $4} END {print s + 0}')
+swift=$(grep -A1 "Test Suite 'All tests' passed" "$LOG" | grep -oE "Executed [0-9]+ tests" | awk '{s += $2} END {print s + 0}')
+kotlin=$(grep -oE "\[ +[0-9]+ tests successful" "$LOG" | awk '{s += $2} END {print s + 0}')
+echo "rust $rust, swift $swift, kotlin $kotlin"
+echo "all suites: $((rust + swift + kotlin)) passed, 0 failed"

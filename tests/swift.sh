@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 ROOT=$(bash tests/toolchains/swift.sh)
 PKG=ios-app/ImpKit
 
-cargo build -p imp-ffi -p uniffi-bindgen --locked
+# The same build as the Rust test stage (same feature resolution): no rebuild.
+cargo build --workspace --all-targets --locked
 LIB=target/debug/libimp_ffi.so
 GEN=$(mktemp -d)
-cargo run -q -p uniffi-bindgen --locked -- generate --library "$LIB" --language swift \
+target/debug/uniffi-bindgen generate --library "$LIB" --language swift \
   --no-format --out-dir "$GEN"
 cp "$GEN/ImpFFI.swift" "$PKG/Sources/ImpFFI/ImpFFI.swift"
 cp "$GEN/ImpFFIFFI.h" "$PKG/Sources/ImpFFIFFI/ImpFFIFFI.h"

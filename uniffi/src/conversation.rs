@@ -1,6 +1,6 @@
 //! Questions about one picture; answers stream from a thread this crate owns.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use imp_core::{CancelToken, Conversation};
@@ -11,8 +11,11 @@ use crate::guard::guarded;
 
 #[derive(uniffi::Object)]
 pub struct ImpConversation {
+    /// Locked by the answering thread for a whole answer: never lock it from
+    /// the caller's thread.
     inner: Arc<Mutex<Conversation>>,
     generating: Arc<AtomicBool>,
+    context_used: Arc<AtomicU32>,
 }
 
 impl ImpConversation {
@@ -20,6 +23,7 @@ impl ImpConversation {
         Self {
             inner: Arc::new(Mutex::new(conversation)),
             generating,
+            context_used: Arc::default(),
         }
     }
 }
@@ -46,6 +50,7 @@ impl ImpConversation {
             let token = CancelToken::new();
             let (inner, generating, cancel) =
                 (self.inner.clone(), self.generating.clone(), token.clone());
+            let context_used = self.context_used.clone();
             let spawned = std::thread::Builder::new()
                 .name("imp-answer".into())
                 .spawn(move || {
@@ -54,7 +59,10 @@ impl ImpConversation {
                             ImpFfiError::internal("an earlier answer failed in the middle")
                         })?;
                         let on_token = &mut |t: &imp_core::TokenEvent| listener.on_token(t.into());
-                        Ok(conversation.ask(&question, &params.into(), &cancel, on_token)?)
+                        let summary =
+                            conversation.ask(&question, &params.into(), &cancel, on_token);
+                        context_used.store(conversation.context_used() as u32, Ordering::SeqCst);
+                        Ok(summary?)
                     });
                     // Free the engine before telling the app, so it may ask again
                     // from inside the callback.
@@ -72,11 +80,9 @@ impl ImpConversation {
         })
     }
 
-    /// Context positions used so far, of the engine's context length.
+    /// Context positions used by the finished turns, of the engine's context
+    /// length. Never waits for an answer in progress.
     pub fn context_used(&self) -> u32 {
-        self.inner
-            .lock()
-            .map(|c| c.context_used() as u32)
-            .unwrap_or(0)
+        self.context_used.load(Ordering::SeqCst)
     }
 }

@@ -26,16 +26,70 @@ fn install(level: tracing::Level) {
         .try_init();
 }
 
+/// iOS routes `syslog(3)` into the unified log (Console.app, `log stream`).
+/// tracing-oslog would need Xcode to compile its C shim; this needs nothing.
 #[cfg(target_os = "ios")]
 fn install(level: tracing::Level) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let layer = tracing_oslog::OsLogger::new("app.imp", "core");
     let filter = tracing_subscriber::filter::LevelFilter::from_level(level);
     let _ = tracing_subscriber::registry()
-        .with(layer)
+        .with(unified_log::SyslogLayer::new())
         .with(filter)
         .try_init();
+}
+
+#[cfg(target_os = "ios")]
+mod unified_log {
+    use std::ffi::CString;
+    use std::fmt::Write;
+    use tracing::field::{Field, Visit};
+
+    pub struct SyslogLayer;
+
+    impl SyslogLayer {
+        pub fn new() -> Self {
+            // openlog keeps the pointer: the identity must live forever.
+            static IDENT: &[u8] = b"imp\0";
+            unsafe { libc::openlog(IDENT.as_ptr().cast(), libc::LOG_PID, libc::LOG_USER) };
+            Self
+        }
+    }
+
+    struct Message(String);
+
+    impl Visit for Message {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                let _ = write!(self.0, "{value:?} ");
+            } else {
+                let _ = write!(self.0, "{}={value:?} ", field.name());
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SyslogLayer {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let meta = event.metadata();
+            let mut message = Message(format!("{}: ", meta.target()));
+            event.record(&mut message);
+            let priority = match *meta.level() {
+                tracing::Level::ERROR => libc::LOG_ERR,
+                tracing::Level::WARN => libc::LOG_WARNING,
+                tracing::Level::INFO => libc::LOG_INFO,
+                _ => libc::LOG_DEBUG,
+            };
+            let Ok(text) = CString::new(message.0.replace('\0', " ")) else {
+                return;
+            };
+            // A fixed "%s" format: the message is data, never a format string.
+            unsafe { libc::syslog(priority, b"%s\0".as_ptr().cast(), text.as_ptr()) };
+        }
+    }
 }
 
 #[cfg(not(any(target_os = "android", target_os = "ios")))]

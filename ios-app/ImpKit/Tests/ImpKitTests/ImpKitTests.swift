@@ -49,6 +49,8 @@ final class ImpKitTests: XCTestCase {
         XCTAssertEqual(reason, .maxTokens)
         XCTAssertEqual(first.texts.joined() + tail, text)
         XCTAssertEqual(prefill, 41 + 196)
+        // The 16th token is sampled but not yet run through the model.
+        XCTAssertEqual(chat.contextUsed, 41 + 196 + 15)
         let followUp = try await collect(chat.ask("Describe the colours, please.", settings: .init(maxTokens: 8)))
         XCTAssertEqual(followUp.ids, try golden("followup_greedy_ids"))
     }

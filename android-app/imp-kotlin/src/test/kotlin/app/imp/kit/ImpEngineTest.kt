@@ -53,6 +53,8 @@ class ImpEngineTest {
                 assertEquals(StopReason.MAX_TOKENS, done.stopReason)
                 assertEquals(tokens.joinToString("") { it.text } + done.tail, done.text)
                 assertEquals(41 + 196, done.prefillTokens)
+                // The 16th token is sampled but not yet run through the model.
+                assertEquals(41 + 196 + 15, chat.contextUsed)
 
                 val followUp = chat.ask("Describe the colours, please.", AnswerSettings(maxTokens = 8))
                     .filterIsInstance<AnswerEvent.Token>().map { it.id }.toList()
