@@ -15,7 +15,7 @@ use crate::error::{ImpError, Result};
 /// Far beyond any Imp checkpoint (3072 to 4096), small enough to allocate.
 const MAX_CONTEXT: usize = 1 << 17;
 /// Far beyond SigLIP's 384 px.
-const MAX_IMAGE_SIZE: usize = 4096;
+pub(crate) const MAX_IMAGE_SIZE: usize = 4096;
 
 /// How the picture is fitted into the square the vision tower sees. The reference
 /// pads only for `image_aspect_ratio: "pad"`; any other value (`square`, absent)

@@ -9,7 +9,7 @@ use crate::chat_template::ChatTemplate;
 use crate::conversation::Conversation;
 use crate::error::{ImpError, Result};
 use crate::model::ImpModel;
-use crate::model_info::ModelInfo;
+use crate::model_info::{LoadOptions, ModelInfo};
 use crate::preprocess::ImagePreprocessor;
 use crate::resample::Rgb8;
 use crate::tokenizer::ImpTokenizer;
@@ -21,6 +21,8 @@ pub struct EngineOptions {
     pub threads: Option<usize>,
     /// Use fewer context positions than the model allows (less KV memory).
     pub context_length: Option<usize>,
+    /// Run the vision tower at another input size (see `LoadOptions`).
+    pub image_size: Option<usize>,
     /// Memory the caller can give the model; loading is refused up front if the
     /// estimate is larger, instead of the OS killing the app half-way.
     pub available_memory_bytes: Option<u64>,
@@ -80,7 +82,11 @@ impl Engine {
             .thread_name(|i| format!("imp-infer-{i}"))
             .build()
             .map_err(|e| ImpError::InvalidArgument(format!("thread pool: {e}")))?;
-        let info = ModelInfo::inspect(dir, options.context_length)?;
+        let load_options = LoadOptions {
+            context_length: options.context_length,
+            image_size: options.image_size,
+        };
+        let info = ModelInfo::inspect(dir, &load_options)?;
         if let Some(available) = options.available_memory_bytes {
             if info.estimated_memory_bytes > available {
                 return Err(ImpError::InsufficientMemory {
@@ -89,9 +95,8 @@ impl Engine {
                 });
             }
         }
-        let model = pool.install(|| {
-            ImpModel::load_with_progress(dir, options.context_length, &mut *progress)
-        })?;
+        let model =
+            pool.install(|| ImpModel::load_with_progress(dir, &load_options, &mut *progress))?;
         let tokenizer = ImpTokenizer::from_dir(dir)?;
         check_tokenizer(&model, &tokenizer)?;
         let config = model.config();

@@ -30,5 +30,5 @@ pub use conversation::{
 };
 pub use engine::{Engine, EngineOptions};
 pub use error::{ImpError, Result};
-pub use model_info::ModelInfo;
+pub use model_info::{LoadOptions, ModelInfo};
 pub use sampling::SamplingParams;

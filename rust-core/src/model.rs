@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::config::ImpConfig;
 use crate::error::{candle_message, ImpError, Result};
-use crate::model_info::{effective_context, ModelInfo};
+use crate::model_info::{LoadOptions, ModelInfo};
 use crate::phi2::{KvCache, Phi2};
 use crate::projector::Projector;
 use crate::vision::VisionTower;
@@ -27,14 +27,14 @@ pub struct ImpModel {
 impl ImpModel {
     /// Loads a checkpoint directory (config.json + safetensors), computing in f32.
     pub fn load(dir: &Path) -> Result<Self> {
-        Self::load_with_progress(dir, None, &mut |_| true)
+        Self::load_with_progress(dir, &LoadOptions::default(), &mut |_| true)
     }
 
-    /// As `load`, with the context shortened to `context` positions if given,
-    /// calling `progress(fraction)` as weights load; `false` from it cancels.
+    /// As `load`, with `options` applied, calling `progress(fraction)` as
+    /// weights load; `false` from it cancels.
     pub fn load_with_progress(
         dir: &Path,
-        context: Option<usize>,
+        options: &LoadOptions,
         progress: &mut dyn FnMut(f32) -> bool,
     ) -> Result<Self> {
         let config_path = dir.join("config.json");
@@ -45,7 +45,8 @@ impl ImpModel {
             )));
         }
         let mut config = ImpConfig::from_file(&config_path)?;
-        config.context_length = effective_context(&config, context)?;
+        let trained_vision = config.vision.clone();
+        options.apply(&mut config)?;
         let files = safetensors_files(dir)?;
         let device = Device::Cpu;
         let (vb, layout) = open_checkpoint(&files, DType::F32, &device)?;
@@ -61,8 +62,9 @@ impl ImpModel {
         step(0)?;
         let invalid = |e: candle_core::Error| ImpError::InvalidModel(candle_message(&e));
         let vision = VisionTower::new(
-            &config.vision,
+            &trained_vision,
             config.vision_layers_used()?,
+            config.vision.image_size,
             vb.pp("model.vision_tower.vision_tower.vision_model"),
         )
         .map_err(invalid)?;

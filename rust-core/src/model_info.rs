@@ -35,9 +35,9 @@ impl ModelInfo {
     }
 
     /// Reads a checkpoint directory without loading its weights.
-    pub fn inspect(dir: &Path, context_override: Option<usize>) -> Result<Self> {
+    pub fn inspect(dir: &Path, options: &LoadOptions) -> Result<Self> {
         let mut config = ImpConfig::from_file(&dir.join("config.json"))?;
-        config.context_length = effective_context(&config, context_override)?;
+        options.apply(&mut config)?;
         let files = safetensors_files(dir)?;
         // SAFETY: read-only map, only the header is looked at.
         let tensors = unsafe { MmapedSafetensors::multi(&files) }.map_err(|e| {
@@ -72,14 +72,39 @@ impl ModelInfo {
     }
 }
 
-/// The context the engine will use: the model's, or less if asked.
-pub fn effective_context(config: &ImpConfig, requested: Option<usize>) -> Result<usize> {
-    match requested {
-        None => Ok(config.context_length),
-        Some(0) => Err(ImpError::InvalidArgument(
-            "context length must be at least 1".into(),
-        )),
-        Some(n) => Ok(n.min(config.context_length)),
+/// What a caller may change about how a checkpoint runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Fewer context positions than the model allows (less KV memory).
+    pub context_length: Option<usize>,
+    /// Run the vision tower at another input size (e.g. 196 px on a 384-px
+    /// checkpoint: 4x fewer image tokens), with interpolated position embeddings.
+    pub image_size: Option<usize>,
+}
+
+impl LoadOptions {
+    /// Applies the overrides to a checkpoint's config.
+    pub fn apply(&self, config: &mut ImpConfig) -> Result<()> {
+        match self.context_length {
+            None => {}
+            Some(0) => {
+                return Err(ImpError::InvalidArgument(
+                    "context length must be at least 1".into(),
+                ))
+            }
+            Some(n) => config.context_length = n.min(config.context_length),
+        }
+        if let Some(size) = self.image_size {
+            let patch = config.vision.patch_size;
+            if size < patch || size > crate::config::MAX_IMAGE_SIZE {
+                return Err(ImpError::InvalidArgument(format!(
+                    "image size {size} is outside {patch}..={}",
+                    crate::config::MAX_IMAGE_SIZE
+                )));
+            }
+            config.vision.image_size = size;
+        }
+        Ok(())
     }
 }
 

@@ -87,18 +87,26 @@ struct VisionEmbeddings {
 }
 
 impl VisionEmbeddings {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    /// `cfg` is the tower as trained; `image_size` the input it will run on.
+    fn new(cfg: &VisionConfig, image_size: usize, vb: VarBuilder) -> Result<Self> {
         let (h, p, c) = (cfg.hidden_size, cfg.patch_size, cfg.num_channels);
         let conv = vb.pp("patch_embedding");
         let patch_weight = conv.get((h, c, p, p), "weight")?.reshape((h, c * p * p))?;
+        let trained = vb
+            .pp("position_embedding")
+            .get((cfg.num_patches(), h), "weight")?;
+        let (trained_grid, grid) = (cfg.image_size / p, image_size / p);
+        let position = if grid == trained_grid {
+            trained
+        } else {
+            interpolate_positions(&trained, trained_grid, grid)?
+        };
         Ok(Self {
             patch_weight: patch_weight.t()?.contiguous()?,
             patch_bias: conv.get(h, "bias")?,
-            position: vb
-                .pp("position_embedding")
-                .get((cfg.num_patches(), h), "weight")?,
+            position,
             patch: p,
-            grid: cfg.image_size / p,
+            grid,
         })
     }
 
@@ -121,6 +129,54 @@ impl VisionEmbeddings {
     }
 }
 
+/// Resamples the learned (grid_in x grid_in) position embeddings to another grid,
+/// as transformers' `interpolate_pos_encoding` does with torch's bicubic
+/// (A = -0.75, align_corners = False, edges clamped), in f32.
+fn interpolate_positions(positions: &Tensor, grid_in: usize, grid_out: usize) -> Result<Tensor> {
+    let hidden = positions.dim(1)?;
+    let values: Vec<f32> = positions.flatten_all()?.to_vec1()?;
+    let taps = cubic_taps(grid_in, grid_out);
+    let mut out = vec![0f32; grid_out * grid_out * hidden];
+    for (oy, (ys, wy)) in taps.iter().enumerate() {
+        for (ox, (xs, wx)) in taps.iter().enumerate() {
+            let dst = &mut out[(oy * grid_out + ox) * hidden..][..hidden];
+            for (c, d) in dst.iter_mut().enumerate() {
+                let mut acc = 0f32;
+                for (&y, &w_y) in ys.iter().zip(wy) {
+                    let row: f32 = xs
+                        .iter()
+                        .zip(wx)
+                        .map(|(&x, &w_x)| values[(y * grid_in + x) * hidden + c] * w_x)
+                        .fold(0.0, |a, v| a + v);
+                    acc += row * w_y;
+                }
+                *d = acc;
+            }
+        }
+    }
+    Tensor::from_vec(out, (grid_out * grid_out, hidden), positions.device())
+}
+
+/// For each output index: the four source indices (clamped) and their weights.
+fn cubic_taps(size_in: usize, size_out: usize) -> Vec<([usize; 4], [f32; 4])> {
+    const A: f32 = -0.75;
+    let near = |x: f32| ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0;
+    let far = |x: f32| ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A;
+    let scale = size_in as f32 / size_out as f32;
+    (0..size_out)
+        .map(|i| {
+            let real = scale * (i as f32 + 0.5) - 0.5;
+            let base = real.floor();
+            let t = real - base;
+            let index = |k: i64| (base as i64 + k).clamp(0, size_in as i64 - 1) as usize;
+            (
+                [index(-1), index(0), index(1), index(2)],
+                [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)],
+            )
+        })
+        .collect()
+}
+
 /// SigLIP truncated as Imp runs it; returns the patch features.
 pub struct VisionTower {
     embeddings: VisionEmbeddings,
@@ -130,16 +186,23 @@ pub struct VisionTower {
 
 impl VisionTower {
     /// `vb` points at `...vision_model`; only the first `layers_used` layers load.
-    pub fn new(cfg: &VisionConfig, layers_used: usize, vb: VarBuilder) -> Result<Self> {
+    /// `image_size` may differ from the trained `cfg.image_size`: the position
+    /// embeddings are then interpolated to the new grid.
+    pub fn new(
+        cfg: &VisionConfig,
+        layers_used: usize,
+        image_size: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let act = Activation::from_config_name(&cfg.hidden_act)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let layers = (0..layers_used)
             .map(|i| EncoderLayer::new(cfg, act, vb.pp("encoder.layers").pp(i)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            embeddings: VisionEmbeddings::new(cfg, vb.pp("embeddings"))?,
+            embeddings: VisionEmbeddings::new(cfg, image_size, vb.pp("embeddings"))?,
             layers,
-            image_size: cfg.image_size,
+            image_size,
         })
     }
 

@@ -308,7 +308,7 @@ fn loading_reports_progress_and_can_be_cancelled() {
 #[test]
 fn a_model_too_big_for_the_memory_given_is_refused_before_loading() {
     let dir = fixture("tiny-imp-196-msft");
-    let info = imp_core::ModelInfo::inspect(&dir, None).unwrap();
+    let info = imp_core::ModelInfo::inspect(&dir, &Default::default()).unwrap();
     assert_eq!(info.weights_dtype, "bf16");
     assert_eq!(info.image_tokens, 196);
     let options = EngineOptions {

@@ -19,6 +19,10 @@ pub struct EngineOptions {
     /// Fewer context positions than the model allows, to save memory.
     #[uniffi(default = None)]
     pub context_length: Option<u32>,
+    /// Run the vision tower at another input size than it was trained for (e.g.
+    /// 196 on a 384-px model: 4x fewer image tokens, faster, less accurate).
+    #[uniffi(default = None)]
+    pub image_size: Option<u32>,
     /// Free memory the app can give the model; a larger model is refused with
     /// `OutOfMemory` before loading instead of the OS killing the app.
     #[uniffi(default = None)]
@@ -30,6 +34,7 @@ impl From<EngineOptions> for imp_core::EngineOptions {
         Self {
             threads: o.threads.map(|t| t as usize),
             context_length: o.context_length.map(|c| c as usize),
+            image_size: o.image_size.map(|s| s as usize),
             available_memory_bytes: o.available_memory_bytes,
         }
     }

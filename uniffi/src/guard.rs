@@ -36,3 +36,47 @@ pub async fn on_worker<T: Send + 'static>(
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error() {
+        let result: Result<(), _> = guarded(|| panic!("kaboom {}", 42));
+        match result {
+            Err(ImpFfiError::Internal { reason }) => {
+                assert!(reason.contains("kaboom 42"), "{reason}")
+            }
+            other => panic!("expected Internal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_panicking_worker_reports_instead_of_hanging() {
+        let future = on_worker::<()>("test-worker", || panic!("worker down"));
+        let result = futures_executor_lite(future);
+        assert!(matches!(result, Err(ImpFfiError::Internal { .. })));
+    }
+
+    /// Polls a future to completion on this thread (the worker wakes it).
+    fn futures_executor_lite<T>(future: impl std::future::Future<Output = T>) -> T {
+        use std::sync::Arc;
+        use std::task::{Context, Poll, Wake, Waker};
+        struct ThreadWaker(std::thread::Thread);
+        impl Wake for ThreadWaker {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+        let mut context = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            match future.as_mut().poll(&mut context) {
+                Poll::Ready(value) => return value,
+                Poll::Pending => std::thread::park(),
+            }
+        }
+    }
+}

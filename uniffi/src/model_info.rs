@@ -34,7 +34,9 @@ impl From<imp_core::ModelInfo> for ModelInfo {
 /// Reads a model's description without loading its weights (fast).
 #[uniffi::export]
 pub fn inspect_model(model_path: String) -> Result<ModelInfo, ImpFfiError> {
-    guarded(|| Ok(imp_core::ModelInfo::inspect(Path::new(&model_path), None)?.into()))
+    guarded(|| {
+        Ok(imp_core::ModelInfo::inspect(Path::new(&model_path), &Default::default())?.into())
+    })
 }
 
 /// Whether a device with `available_memory_bytes` free can run the model.

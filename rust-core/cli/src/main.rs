@@ -68,6 +68,10 @@ struct SessionArgs {
     /// Inference threads (default: one per physical core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Run the vision tower at another input size (e.g. 196 on a 384-px model:
+    /// 4x fewer image tokens, faster, less accurate).
+    #[arg(long)]
+    image_size: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// With --format json: the K most likely tokens at each step.
@@ -97,6 +101,7 @@ impl SessionArgs {
         let dir = hub::resolve_model(&self.model)?;
         let options = EngineOptions {
             threads: self.threads,
+            image_size: self.image_size,
             ..Default::default()
         };
         let engine = Engine::load(&dir, &options)

@@ -54,6 +54,30 @@ fn json_with_logprobs_prints_token_lines_then_a_summary() {
 }
 
 #[test]
+fn image_size_override_shrinks_the_image_tokens() {
+    let model = fixtures().join("tiny-imp-384");
+    let out = ask(
+        &model,
+        &[
+            "--format",
+            "json",
+            "--max-tokens",
+            "1",
+            "--image-size",
+            "196",
+        ],
+        "What is in this picture?",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, summary) = json_lines(&out.stdout);
+    assert_eq!(summary["prefill_tokens"], 42 - 1 + 196);
+}
+
+#[test]
 fn chat_answers_follow_ups_as_they_come() {
     let mut child = imp()
         .args(["chat", "--format", "json", "--max-tokens", "16", "--model"])

@@ -84,17 +84,23 @@ public struct EngineOptions: Sendable {
     public var threads: UInt32?
     /// Fewer context positions than the model allows, to save memory.
     public var contextLength: UInt32?
+    /// Another vision input size than the model's (e.g. 196 on a 384-px model:
+    /// faster, less accurate).
+    public var imageSize: UInt32?
     /// Free memory the app can spare; a bigger model fails with `.outOfMemory`.
     public var availableMemoryBytes: UInt64?
 
-    public init(threads: UInt32? = nil, contextLength: UInt32? = nil, availableMemoryBytes: UInt64? = nil) {
+    public init(threads: UInt32? = nil, contextLength: UInt32? = nil, imageSize: UInt32? = nil,
+                availableMemoryBytes: UInt64? = nil) {
         self.threads = threads
         self.contextLength = contextLength
+        self.imageSize = imageSize
         self.availableMemoryBytes = availableMemoryBytes
     }
 
     var ffi: ImpFFI.EngineOptions {
-        .init(threads: threads, contextLength: contextLength, availableMemoryBytes: availableMemoryBytes)
+        .init(threads: threads, contextLength: contextLength, imageSize: imageSize,
+              availableMemoryBytes: availableMemoryBytes)
     }
 }
 

@@ -38,6 +38,12 @@ final class ImpKitTests: XCTestCase {
         XCTAssertEqual(try ImpEngine.inspect(path: model), engine.details)
     }
 
+    func testRunsAModelAtASmallerImageSize() async throws {
+        let engine = try await ImpEngine.load(path: "\(fixtures)/tiny-imp-384", options: .init(imageSize: 196))
+        XCTAssertEqual(engine.details.imageTokens, 196)
+        XCTAssertEqual(engine.details.imageSize, 196)
+    }
+
     func testStreamsTheReferenceAnswerThenAFollowUp() async throws {
         let engine = try await ImpEngine.load(path: model)
         let chat = try await engine.startConversation(photo)

@@ -118,12 +118,15 @@ data class EngineOptions(
     val threads: Int? = null,
     /** Fewer context positions than the model allows, to save memory. */
     val contextLength: Int? = null,
+    /** Another vision input size than the model's (e.g. 196 on a 384-px model: faster, less accurate). */
+    val imageSize: Int? = null,
     /** Free memory the app can spare; a bigger model fails with [ImpException.OutOfMemory]. */
     val availableMemoryBytes: Long? = null,
 ) {
     internal fun toFfi() = FfiEngineOptions(
         threads = threads?.toUInt(),
         contextLength = contextLength?.toUInt(),
+        imageSize = imageSize?.toUInt(),
         availableMemoryBytes = availableMemoryBytes?.toULong(),
     )
 }

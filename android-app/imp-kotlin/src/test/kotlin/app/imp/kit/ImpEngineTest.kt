@@ -43,6 +43,19 @@ class ImpEngineTest {
     }
 
     @Test
+    fun runsAModelAtASmallerImageSize() = runBlocking {
+        val model384 = File(fixtures, "tiny-imp-384").path
+        ImpEngine.load(model384, EngineOptions(imageSize = 196)).use { engine ->
+            assertEquals(196, engine.details.imageSize)
+            assertEquals(196, engine.details.imageTokens)
+            engine.startConversation(photo).use { chat ->
+                val events = chat.ask("What is in this picture?", AnswerSettings(maxTokens = 2)).toList()
+                assertEquals(41 + 196, (events.last() as AnswerEvent.Finished).prefillTokens)
+            }
+        }
+    }
+
+    @Test
     fun streamsTheReferenceAnswerThenAFollowUp() = runBlocking {
         ImpEngine.load(model).use { engine ->
             engine.startConversation(photo).use { chat ->
