@@ -14,14 +14,9 @@ fn json_with_logprobs_prints_token_lines_then_a_summary() {
         &["--format", "json", "--logprobs", "5", "--max-tokens", "16"],
         "What is in this picture?",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (tokens, summary) = json_lines(&out.stdout);
+    let (tokens, summary) = json_answer(&out);
 
-    let ids: Vec<u64> = tokens.iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    let ids = token_ids(&tokens);
     assert_eq!(ids, golden_ids("tiny-imp-384", "greedy_ids"));
     for t in &tokens {
         assert!(t["text"].is_string());
@@ -68,12 +63,7 @@ fn image_size_override_shrinks_the_image_tokens() {
         ],
         "What is in this picture?",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (_, summary) = json_lines(&out.stdout);
+    let (_, summary) = json_answer(&out);
     assert_eq!(summary["prefill_tokens"], 42 - 1 + 196);
 }
 

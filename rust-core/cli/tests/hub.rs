@@ -211,13 +211,8 @@ fn hub_download_resumes_caches_and_works_offline() {
 
     // Run again: the download resumes from where it stopped.
     let out = ask_hub(&server.endpoint(), hf_home.path(), false);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (tokens, summary) = json_lines(&out.stdout);
-    let ids: Vec<u64> = tokens.iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    let (tokens, summary) = json_answer(&out);
+    let ids = token_ids(&tokens);
     assert_eq!(ids, expected);
     assert_eq!(summary["done"], true);
     let ranges = server.requests_for("model.safetensors");
@@ -248,12 +243,7 @@ fn hub_download_resumes_caches_and_works_offline() {
     let endpoint = server.endpoint();
     drop(server);
     let out = ask_hub(&endpoint, hf_home.path(), true);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (tokens, _) = json_lines(&out.stdout);
+    let (tokens, _) = json_answer(&out);
     assert_eq!(tokens.len(), 4);
 
     // Offline and never downloaded: a clear error, no network.

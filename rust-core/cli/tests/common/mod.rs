@@ -58,6 +58,20 @@ pub fn json_lines(stdout: &[u8]) -> (Vec<serde_json::Value>, serde_json::Value) 
     (lines, summary)
 }
 
+/// Token lines and summary of a `--format json` run that must have succeeded.
+pub fn json_answer(out: &Output) -> (Vec<serde_json::Value>, serde_json::Value) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out.stdout)
+}
+
+pub fn token_ids(tokens: &[serde_json::Value]) -> Vec<u64> {
+    tokens.iter().map(|t| t["id"].as_u64().unwrap()).collect()
+}
+
 /// A failed run: non-zero exit, one line on stderr, no panic, no backtrace.
 pub fn assert_clean_failure(out: &Output, expect_in_message: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
