@@ -7,8 +7,11 @@ LOG=$(mktemp)
 exec > >(tee "$LOG") 2>&1
 
 stage_start=$SECONDS
+stage_name=""
 stage() {
-  echo "== $1 (previous stage took $((SECONDS - stage_start)) s)"
+  [ -n "$stage_name" ] && echo "== $stage_name took $((SECONDS - stage_start)) s"
+  echo "== $1"
+  stage_name=$1
   stage_start=$SECONDS
 }
 
