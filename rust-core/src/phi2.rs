@@ -15,9 +15,12 @@ use crate::activation::Activation;
 use crate::config::PhiConfig;
 use crate::layers::{fused_qkv, Mlp};
 
-/// Keys and values of every layer for the tokens seen so far.
-#[derive(Clone, Default)]
+/// Keys and values of every layer for the tokens seen so far, in buffers written
+/// in place that double when full (up to the context): a decode step copies one
+/// position per layer instead of the whole history.
+#[derive(Default)]
 pub struct KvCache {
+    /// Per layer: (heads, capacity, head_dim) keys and values.
     layers: Vec<Option<(Tensor, Tensor)>>,
     len: usize,
 }
@@ -32,34 +35,51 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Drops every position from `len` on, e.g. to undo a cancelled turn or a
-    /// forward pass that failed half-way through the layers.
+    /// Forgets every position from `len` on, e.g. to undo a cancelled turn or a
+    /// forward pass that failed half-way through the layers (what it wrote past
+    /// `len` is never read and gets overwritten).
     pub fn truncate(&mut self, len: usize) -> Result<()> {
-        for entry in self.layers.iter_mut() {
-            let Some((k, v)) = entry else { continue };
-            if k.dim(1)? <= len {
-                continue;
-            }
-            *entry = if len == 0 {
-                None
-            } else {
-                Some((k.narrow(1, 0, len)?, v.narrow(1, 0, len)?))
-            };
-        }
         self.len = self.len.min(len);
         Ok(())
     }
 
-    fn append(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+    /// Writes `k`, `v` (heads, seq, head_dim) after the cached positions of
+    /// `layer`; returns views of all positions so far. `limit` caps the growth.
+    fn append(
+        &mut self,
+        layer: usize,
+        k: &Tensor,
+        v: &Tensor,
+        limit: usize,
+    ) -> Result<(Tensor, Tensor)> {
         if self.layers.len() <= layer {
             self.layers.resize(layer + 1, None);
         }
-        let (k, v) = match &self.layers[layer] {
-            Some((pk, pv)) => (Tensor::cat(&[pk, &k], 1)?, Tensor::cat(&[pv, &v], 1)?),
-            None => (k, v),
+        let (offset, seq) = (self.len, k.dim(1)?);
+        let needed = offset + seq;
+        let capacity = match &self.layers[layer] {
+            Some((buf, _)) => buf.dim(1)?,
+            None => 0,
         };
-        self.layers[layer] = Some((k.clone(), v.clone()));
-        Ok((k, v))
+        if capacity < needed {
+            let grown = needed.next_power_of_two().clamp(64, limit.max(needed));
+            let (heads, _, head_dim) = k.dims3()?;
+            let fresh = || Tensor::zeros((heads, grown, head_dim), k.dtype(), k.device());
+            let (new_k, new_v) = (fresh()?, fresh()?);
+            if let Some((old_k, old_v)) = &self.layers[layer] {
+                if offset > 0 {
+                    new_k.slice_set(&old_k.narrow(1, 0, offset)?.contiguous()?, 1, 0)?;
+                    new_v.slice_set(&old_v.narrow(1, 0, offset)?.contiguous()?, 1, 0)?;
+                }
+            }
+            self.layers[layer] = Some((new_k, new_v));
+        }
+        let Some((buf_k, buf_v)) = &self.layers[layer] else {
+            unreachable!("allocated above")
+        };
+        buf_k.slice_set(k, 1, offset)?;
+        buf_v.slice_set(v, 1, offset)?;
+        Ok((buf_k.narrow(1, 0, needed)?, buf_v.narrow(1, 0, needed)?))
     }
 }
 
@@ -87,6 +107,11 @@ impl Rotary {
             sin: freqs.sin()?,
             dim,
         })
+    }
+
+    /// Positions the tables cover: the context length.
+    fn positions(&self) -> usize {
+        self.cos.dim(0).unwrap_or(0)
     }
 
     /// `xs`: (heads, seq, head_dim), positions `offset..offset + seq`.
@@ -148,7 +173,7 @@ impl Attention {
         let q = rotary.apply(&qkv.get(0)?, offset)?;
         let k = rotary.apply(&qkv.get(1)?, offset)?;
         let v = qkv.get(2)?.contiguous()?;
-        let (k, v) = cache.append(layer, k.contiguous()?, v)?;
+        let (k, v) = cache.append(layer, &k.contiguous()?, &v, rotary.positions())?;
         let scale = (self.head_dim as f64).powf(-0.5);
         let scores = (q.contiguous()?.matmul(&k.t()?)? * scale)?;
         let scores = if seq > 1 {
@@ -301,5 +326,49 @@ impl Phi2 {
         self.lm_head
             .forward(&self.final_layernorm.forward(&last)?)?
             .squeeze(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn positions(values: &[f32]) -> Tensor {
+        // (heads 1, seq, head_dim 2): each position holds its value twice.
+        let data: Vec<f32> = values.iter().flat_map(|&v| [v, v]).collect();
+        Tensor::from_vec(data, (1, values.len(), 2), &Device::Cpu).unwrap()
+    }
+
+    fn column(t: &Tensor) -> Vec<f32> {
+        t.narrow(2, 0, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    }
+
+    #[test]
+    fn cache_grows_keeps_history_and_overwrites_after_truncation() {
+        let mut cache = KvCache::default();
+        let step = |cache: &mut KvCache, values: &[f32]| {
+            let (k, v) = cache
+                .append(0, &positions(values), &positions(values), 1000)
+                .unwrap();
+            cache.len += values.len();
+            (column(&k), column(&v))
+        };
+        let first: Vec<f32> = (0..60).map(|i| i as f32).collect();
+        step(&mut cache, &first);
+        // 60 + 10 crosses the first 64-position buffer.
+        let (k, v) = step(&mut cache, &[100.0; 10]);
+        assert_eq!(k.len(), 70);
+        assert_eq!(&k[..60], &first[..]);
+        assert_eq!(&k[60..], &[100.0; 10]);
+        assert_eq!(k, v);
+
+        cache.truncate(2).unwrap();
+        let (k, _) = step(&mut cache, &[7.0]);
+        assert_eq!(k, [0.0, 1.0, 7.0]);
     }
 }
