@@ -164,7 +164,7 @@ impl ImpModel {
         Ok(self.text.forward_embeds(embeds, cache)?)
     }
 
-    /// Tokens in the sequence for `prompt_tokens` ids, counting the image's patches.
+    /// Positions `ids` take in the sequence, counting the image's patches.
     pub fn sequence_len(&self, ids: &[u32]) -> usize {
         let image_id = self.config.image_token_index;
         ids.iter()

@@ -5,7 +5,8 @@ use candle_core::{Device, Tensor};
 use imp_core::text_stream::TextStream;
 use imp_core::tokenizer::ImpTokenizer;
 use imp_core::{
-    CancelToken, Engine, EngineOptions, GenerationParams, ImpError, SamplingParams, StopReason,
+    AnswerSummary, CancelToken, Conversation, Engine, EngineOptions, GenerationParams, ImpError,
+    SamplingParams, StopReason,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
@@ -44,6 +45,30 @@ fn set_context(dir: &Path, tokens: usize) {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["tokenizer_model_max_length"] = tokens.into();
     std::fs::write(path, config.to_string()).unwrap();
+}
+
+/// Greedy answers whose tokens the test does not look at.
+trait AskGreedy {
+    fn ask_greedy(
+        &mut self,
+        question: &str,
+        max_new_tokens: usize,
+    ) -> imp_core::Result<AnswerSummary>;
+}
+
+impl AskGreedy for Conversation {
+    fn ask_greedy(
+        &mut self,
+        question: &str,
+        max_new_tokens: usize,
+    ) -> imp_core::Result<AnswerSummary> {
+        self.ask(
+            question,
+            &greedy(max_new_tokens),
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+    }
 }
 
 fn greedy(max_new_tokens: usize) -> GenerationParams {
@@ -113,12 +138,7 @@ fn a_prompt_past_the_context_is_refused_and_changes_nothing() {
     let engine = load(dir.path()).unwrap();
     let mut conversation = engine.start_conversation(&photo()).unwrap();
     let err = conversation
-        .ask(
-            "What is in this picture?",
-            &greedy(4),
-            &CancelToken::new(),
-            &mut |_| {},
-        )
+        .ask_greedy("What is in this picture?", 4)
         .unwrap_err();
     assert!(
         matches!(err, ImpError::ContextOverflow { limit: 200, .. }),
@@ -136,21 +156,14 @@ fn generation_stops_cleanly_when_the_context_is_full() {
     let engine = load(dir.path()).unwrap();
     let mut conversation = engine.start_conversation(&photo()).unwrap();
     let summary = conversation
-        .ask(
-            "What is in this picture?",
-            &greedy(50),
-            &CancelToken::new(),
-            &mut |_| {},
-        )
+        .ask_greedy("What is in this picture?", 50)
         .unwrap();
     assert_eq!(summary.prefill_tokens, prefill);
     assert_eq!(summary.stop_reason, StopReason::ContextFull);
     assert!(summary.decode_tokens >= 1 && summary.decode_tokens <= 5);
     // A follow-up cannot fit: an error, and the conversation stays as it was.
     let used = conversation.context_used();
-    let err = conversation
-        .ask("And?", &greedy(4), &CancelToken::new(), &mut |_| {})
-        .unwrap_err();
+    let err = conversation.ask_greedy("And?", 4).unwrap_err();
     assert!(matches!(err, ImpError::ContextOverflow { .. }), "{err}");
     assert_eq!(conversation.context_used(), used);
 }
@@ -193,12 +206,7 @@ fn cancelling_from_another_thread_stops_between_tokens() {
 
     // The conversation goes on after a cancelled answer.
     let summary = conversation
-        .ask(
-            "Describe the colours, please.",
-            &greedy(4),
-            &CancelToken::new(),
-            &mut |_| {},
-        )
+        .ask_greedy("Describe the colours, please.", 4)
         .unwrap();
     assert_eq!(summary.stop_reason, StopReason::MaxTokens);
     assert_eq!(summary.decode_tokens, 4);
@@ -208,11 +216,7 @@ fn cancelling_from_another_thread_stops_between_tokens() {
 fn conversations_move_between_threads() {
     let engine = load(&fixture("tiny-imp-384")).unwrap();
     let mut conversation = engine.start_conversation(&photo()).unwrap();
-    let handle = std::thread::spawn(move || {
-        conversation
-            .ask("What?", &greedy(2), &CancelToken::new(), &mut |_| {})
-            .unwrap()
-    });
+    let handle = std::thread::spawn(move || conversation.ask_greedy("What?", 2).unwrap());
     assert_eq!(handle.join().unwrap().decode_tokens, 2);
 }
 
