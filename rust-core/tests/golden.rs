@@ -22,7 +22,7 @@ use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams, StopReason}
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-const MODELS: [&str; 2] = ["tiny-imp-384", "tiny-imp-196-msft"];
+const MODELS: [&str; 3] = ["tiny-imp-384", "tiny-imp-196-msft", "tiny-imp-wide"];
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
