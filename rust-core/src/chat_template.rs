@@ -15,6 +15,20 @@ pub enum ChatTemplate {
 }
 
 impl ChatTemplate {
+    /// The template's name in MILVLG/imp (`conv_templates`), as GGUF files record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatTemplate::Phi2 => "phi2",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "phi2" => Some(ChatTemplate::Phi2),
+            _ => None,
+        }
+    }
+
     /// The opening prompt: system text, the image and the first question, up to
     /// where the assistant's answer starts.
     pub fn first_turn(self, question: &str) -> String {

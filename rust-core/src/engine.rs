@@ -10,6 +10,7 @@ use crate::conversation::Conversation;
 use crate::error::{ImpError, Result};
 use crate::model::ImpModel;
 use crate::model_info::{LoadOptions, ModelInfo};
+use crate::model_source::ModelSource;
 use crate::preprocess::ImagePreprocessor;
 use crate::resample::Rgb8;
 use crate::tokenizer::ImpTokenizer;
@@ -52,23 +53,18 @@ impl Drop for Inner {
 pub struct Engine(Arc<Inner>);
 
 impl Engine {
-    /// Loads a checkpoint directory as MILVLG publishes it.
-    pub fn load(dir: &Path, options: &EngineOptions) -> Result<Self> {
-        Self::load_with_progress(dir, options, &mut |_| true)
+    /// Loads a checkpoint directory as MILVLG publishes it, or an Imp GGUF file.
+    pub fn load(path: &Path, options: &EngineOptions) -> Result<Self> {
+        Self::load_with_progress(path, options, &mut |_| true)
     }
 
     /// As `load`, reporting the fraction loaded; `false` from `progress` cancels.
     pub fn load_with_progress(
-        dir: &Path,
+        path: &Path,
         options: &EngineOptions,
         progress: &mut (dyn FnMut(f32) -> bool + Send),
     ) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(ImpError::io(
-                dir,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such model directory"),
-            ));
-        }
+        let source = ModelSource::open(path)?;
         let threads = options
             .threads
             .unwrap_or_else(candle_core::utils::get_num_threads);
@@ -86,7 +82,7 @@ impl Engine {
             context_length: options.context_length,
             image_size: options.image_size,
         };
-        let info = ModelInfo::inspect(dir, &load_options)?;
+        let info = ModelInfo::from_source(&source, &load_options)?;
         if let Some(available) = options.available_memory_bytes {
             if info.estimated_memory_bytes > available {
                 return Err(ImpError::InsufficientMemory {
@@ -96,8 +92,8 @@ impl Engine {
             }
         }
         let model =
-            pool.install(|| ImpModel::load_with_progress(dir, &load_options, &mut *progress))?;
-        let tokenizer = ImpTokenizer::from_dir(dir)?;
+            pool.install(|| ImpModel::load_with_progress(&source, &load_options, &mut *progress))?;
+        let tokenizer = source.tokenizer()?;
         check_tokenizer(&model, &tokenizer)?;
         let config = model.config();
         let preprocessor = ImagePreprocessor {
@@ -108,7 +104,7 @@ impl Engine {
         Ok(Self(Arc::new(Inner {
             model,
             tokenizer,
-            template: ChatTemplate::Phi2,
+            template: source.chat_template()?,
             preprocessor,
             pool,
             info,

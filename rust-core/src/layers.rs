@@ -2,9 +2,9 @@
 //! fused into one matmul.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{linear, Linear, VarBuilder};
 
 use crate::activation::Activation;
+use crate::weight_source::{Linear, WeightSource};
 
 /// `fc2(act(fc1(x)))`, both with bias (SiglipMLP, PhiMLP).
 pub struct Mlp {
@@ -18,11 +18,11 @@ impl Mlp {
         hidden: usize,
         intermediate: usize,
         act: Activation,
-        vb: VarBuilder,
+        ws: WeightSource,
     ) -> Result<Self> {
         Ok(Self {
-            fc1: linear(hidden, intermediate, vb.pp("fc1"))?,
-            fc2: linear(intermediate, hidden, vb.pp("fc2"))?,
+            fc1: ws.pp("fc1").linear(hidden, intermediate)?,
+            fc2: ws.pp("fc2").linear(intermediate, hidden)?,
             act,
         })
     }
@@ -32,19 +32,34 @@ impl Mlp {
     }
 }
 
-/// Loads `{q,k,v}_proj` as one fused projection: one matmul instead of three.
-pub fn fused_qkv(hidden: usize, out: usize, vb: &VarBuilder) -> Result<Linear> {
-    let parts = ["q_proj", "k_proj", "v_proj"];
-    let weights = parts
+/// The q, k and v projections as one (hidden -> 3 * out) layer: `qkv` if the
+/// weights store it fused, else `{q,k,v}_proj` joined (one matmul when dense).
+pub fn fused_qkv(hidden: usize, out: usize, ws: &WeightSource) -> Result<Linear> {
+    if ws.contains("qkv.weight") {
+        return ws.pp("qkv").linear(hidden, 3 * out);
+    }
+    let parts = ["q_proj", "k_proj", "v_proj"]
         .iter()
-        .map(|p| vb.pp(p).get((out, hidden), "weight"))
+        .map(|p| ws.pp(p).linear(hidden, out))
         .collect::<Result<Vec<_>>>()?;
-    let biases = parts
-        .iter()
-        .map(|p| vb.pp(p).get(out, "bias"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Linear::new(
+    let mut weights = Vec::new();
+    let mut biases = Vec::new();
+    for part in &parts {
+        match part {
+            Linear::Dense(l) => {
+                weights.push(l.weight().clone());
+                biases.extend(l.bias().cloned());
+            }
+            _ => return Ok(Linear::Concat(parts)),
+        }
+    }
+    let bias = if biases.len() == 3 {
+        Some(Tensor::cat(&biases, 0)?)
+    } else {
+        None
+    };
+    Ok(Linear::Dense(candle_nn::Linear::new(
         Tensor::cat(&weights, 0)?,
-        Some(Tensor::cat(&biases, 0)?),
-    ))
+        bias,
+    )))
 }

@@ -10,19 +10,24 @@ pub mod activation;
 pub mod chat_template;
 pub mod config;
 pub mod conversation;
+pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod gguf;
 pub mod layers;
 pub mod model;
 pub mod model_info;
+pub mod model_source;
 pub mod phi2;
 pub mod preprocess;
 pub mod projector;
+pub mod quantized;
 pub mod resample;
 pub mod sampling;
 pub mod text_stream;
 pub mod tokenizer;
 pub mod vision;
+pub mod weight_source;
 pub mod weights;
 
 pub use conversation::{

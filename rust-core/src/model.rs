@@ -4,52 +4,44 @@
 //! Reference: MILVLG/imp `imp_llava/model/llava_arch.py`
 //! (`prepare_inputs_labels_for_multimodal`).
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use std::path::Path;
 
 use crate::config::ImpConfig;
 use crate::error::{candle_message, ImpError, Result};
 use crate::model_info::{LoadOptions, ModelInfo};
+use crate::model_source::ModelSource;
 use crate::phi2::{KvCache, Phi2};
 use crate::projector::Projector;
 use crate::vision::VisionTower;
-use crate::weights::{open_checkpoint, safetensors_files, WeightLayout};
 
 pub struct ImpModel {
     config: ImpConfig,
     vision: VisionTower,
     projector: Projector,
     text: Phi2,
-    layout: WeightLayout,
     device: Device,
 }
 
 impl ImpModel {
-    /// Loads a checkpoint directory (config.json + safetensors), computing in f32.
-    pub fn load(dir: &Path) -> Result<Self> {
-        Self::load_with_progress(dir, &LoadOptions::default(), &mut |_| true)
+    /// Loads a checkpoint directory or an Imp GGUF file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let source = ModelSource::open(path)?;
+        Self::load_with_progress(&source, &LoadOptions::default(), &mut |_| true)
     }
 
-    /// As `load`, with `options` applied, calling `progress(fraction)` as
+    /// Loads `source` with `options` applied, calling `progress(fraction)` as
     /// weights load; `false` from it cancels.
     pub fn load_with_progress(
-        dir: &Path,
+        source: &ModelSource,
         options: &LoadOptions,
         progress: &mut dyn FnMut(f32) -> bool,
     ) -> Result<Self> {
-        let config_path = dir.join("config.json");
-        if !config_path.is_file() {
-            return Err(ImpError::InvalidModel(format!(
-                "{} has no config.json: not a checkpoint directory",
-                dir.display()
-            )));
-        }
-        let mut config = ImpConfig::from_file(&config_path)?;
+        let mut config = source.config()?;
         let trained_vision = config.vision.clone();
         options.apply(&mut config)?;
-        let files = safetensors_files(dir)?;
-        let device = Device::Cpu;
-        let (vb, layout) = open_checkpoint(&files, DType::F32, &device)?;
+        let ws = source.weights()?;
+        let device = ws.device().clone();
         let info = ModelInfo::from_config(&config, String::new());
         let total = info.parameter_count() as f32;
         let mut step = |loaded: u64| -> Result<()> {
@@ -65,20 +57,20 @@ impl ImpModel {
             &trained_vision,
             config.vision_layers_used()?,
             config.vision.image_size,
-            vb.pp("model.vision_tower.vision_tower.vision_model"),
+            ws.pp("model.vision_tower.vision_tower.vision_model"),
         )
         .map_err(invalid)?;
         let projector = Projector::new(
             config.mm_hidden_size,
             config.text.hidden_size,
-            vb.pp("model.mm_projector"),
+            ws.pp("model.mm_projector"),
         )
         .map_err(invalid)?;
         let before_text = info.vision_parameters + info.projector_parameters;
         step(before_text)?;
         let per_layer = info.text_parameters / config.text.num_hidden_layers.max(1) as u64;
         let mut cancelled = false;
-        let text = Phi2::new_with_progress(&config.text, config.context_length, vb, &mut |i| {
+        let text = Phi2::new_with_progress(&config.text, config.context_length, ws, &mut |i| {
             if step(before_text + per_layer * (i as u64 + 1)).is_err() {
                 cancelled = true;
                 candle_core::bail!("cancelled");
@@ -90,23 +82,17 @@ impl ImpModel {
         }
         let text = text.map_err(invalid)?;
         step(info.parameter_count())?;
-        tracing::info!(?layout, files = files.len(), "loaded Imp checkpoint");
         Ok(Self {
             config,
             vision,
             projector,
             text,
-            layout,
             device,
         })
     }
 
     pub fn config(&self) -> &ImpConfig {
         &self.config
-    }
-
-    pub fn layout(&self) -> WeightLayout {
-        self.layout
     }
 
     pub fn device(&self) -> &Device {

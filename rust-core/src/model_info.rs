@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::config::ImpConfig;
 use crate::error::{candle_message, ImpError, Result};
+use crate::model_source::ModelSource;
 use crate::weights::safetensors_files;
 
 /// Bytes per value of the float path (float32 compute, as the reference).
@@ -34,30 +35,26 @@ impl ModelInfo {
         self.vision_parameters + self.projector_parameters + self.text_parameters
     }
 
-    /// Reads a checkpoint directory without loading its weights.
-    pub fn inspect(dir: &Path, options: &LoadOptions) -> Result<Self> {
-        let mut config = ImpConfig::from_file(&dir.join("config.json"))?;
+    /// Reads a model (checkpoint directory or GGUF file) without loading its weights.
+    pub fn inspect(path: &Path, options: &LoadOptions) -> Result<Self> {
+        Self::from_source(&ModelSource::open(path)?, options)
+    }
+
+    pub fn from_source(source: &ModelSource, options: &LoadOptions) -> Result<Self> {
+        let mut config = source.config()?;
         options.apply(&mut config)?;
-        let files = safetensors_files(dir)?;
-        // SAFETY: read-only map, only the header is looked at.
-        let tensors = unsafe { MmapedSafetensors::multi(&files) }.map_err(|e| {
-            ImpError::InvalidModel(format!("cannot read safetensors: {}", candle_message(&e)))
-        })?;
-        let weights_dtype = tensors
-            .tensors()
-            .first()
-            .map(|(_, view)| format!("{:?}", view.dtype()).to_lowercase())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(Self::from_config(&config, weights_dtype))
+        let mut info = Self::from_config(&config, source.weights_dtype()?);
+        let mapped = source.mapped_bytes();
+        if mapped > 0 {
+            // Weights used in place from the file cost the file's size.
+            info.estimated_memory_bytes = estimated_memory(mapped, &config);
+        }
+        Ok(info)
     }
 
     pub fn from_config(config: &ImpConfig, weights_dtype: String) -> Self {
         let (vision, projector, text) = parameter_counts(config);
-        let t = &config.text;
-        let kv_cache = 2 * (t.num_hidden_layers * config.context_length * t.hidden_size) as u64;
-        // Activations of the largest step (prefill of the image) and allocator
-        // slack: a tenth on top, measured to be enough on the fixtures' scale.
-        let weights_and_cache = (vision + projector + text + kv_cache) * F32_BYTES;
+        let weights = (vision + projector + text) * F32_BYTES;
         Self {
             variant: "imp-phi2".into(),
             weights_dtype,
@@ -67,9 +64,34 @@ impl ModelInfo {
             vision_parameters: vision,
             projector_parameters: projector,
             text_parameters: text,
-            estimated_memory_bytes: weights_and_cache + weights_and_cache / 10,
+            estimated_memory_bytes: estimated_memory(weights, config),
         }
     }
+}
+
+/// Weights, a float32 KV cache filled to the context, and a tenth on top for the
+/// activations of the largest step (the image prefill) and allocator slack,
+/// measured to be enough on the fixtures' scale.
+fn estimated_memory(weight_bytes: u64, config: &ImpConfig) -> u64 {
+    let t = &config.text;
+    let kv_cache = 2 * (t.num_hidden_layers * config.context_length * t.hidden_size) as u64;
+    let total = weight_bytes + kv_cache * F32_BYTES;
+    total + total / 10
+}
+
+/// The dtype of a checkpoint's first tensor ("f16", "bf16", ...), read from the
+/// safetensors headers only.
+pub(crate) fn safetensors_dtype(dir: &Path) -> Result<String> {
+    let files = safetensors_files(dir)?;
+    // SAFETY: read-only map, only the header is looked at.
+    let tensors = unsafe { MmapedSafetensors::multi(&files) }.map_err(|e| {
+        ImpError::InvalidModel(format!("cannot read safetensors: {}", candle_message(&e)))
+    })?;
+    Ok(tensors
+        .tensors()
+        .first()
+        .map(|(_, view)| format!("{:?}", view.dtype()).to_lowercase())
+        .unwrap_or_else(|| "unknown".into()))
 }
 
 /// What a caller may change about how a checkpoint runs.

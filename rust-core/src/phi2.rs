@@ -9,11 +9,12 @@
 //! `imp_llava/model/language_model/phi2/modeling_phi.py`.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::LayerNorm;
 
 use crate::activation::Activation;
 use crate::config::PhiConfig;
 use crate::layers::{fused_qkv, Mlp};
+use crate::weight_source::{Embedding, Linear, WeightSource};
 
 /// Keys and values of every layer for the tokens seen so far, in buffers written
 /// in place that double when full (up to the context): a decode step copies one
@@ -140,17 +141,12 @@ struct Attention {
 }
 
 impl Attention {
-    fn new(cfg: &PhiConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &PhiConfig, ws: WeightSource) -> Result<Self> {
         let h = cfg.hidden_size;
-        // The phi-msft layout stores q;k;v fused as `Wqkv` (renamed to `qkv`).
-        let qkv = if vb.contains_tensor("qkv.weight") {
-            linear(h, 3 * h, vb.pp("qkv"))?
-        } else {
-            fused_qkv(h, h, &vb)?
-        };
         Ok(Self {
-            qkv,
-            dense: linear(h, h, vb.pp("dense"))?,
+            // The phi-msft layout and GGUF files store q;k;v fused as `qkv`.
+            qkv: fused_qkv(h, h, &ws)?,
+            dense: ws.pp("dense").linear(h, h)?,
             num_heads: cfg.num_attention_heads,
             head_dim: cfg.head_dim(),
         })
@@ -211,15 +207,13 @@ struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    fn new(cfg: &PhiConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &PhiConfig, act: Activation, ws: WeightSource) -> Result<Self> {
         Ok(Self {
-            input_layernorm: layer_norm(
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-                vb.pp("input_layernorm"),
-            )?,
-            self_attn: Attention::new(cfg, vb.pp("self_attn"))?,
-            mlp: Mlp::new(cfg.hidden_size, cfg.intermediate_size, act, vb.pp("mlp"))?,
+            input_layernorm: ws
+                .pp("input_layernorm")
+                .layer_norm(cfg.hidden_size, cfg.layer_norm_eps)?,
+            self_attn: Attention::new(cfg, ws.pp("self_attn"))?,
+            mlp: Mlp::new(cfg.hidden_size, cfg.intermediate_size, act, ws.pp("mlp"))?,
         })
     }
 
@@ -247,9 +241,9 @@ pub struct Phi2 {
 }
 
 impl Phi2 {
-    /// `vb` is the checkpoint root (names `model.*` and `lm_head`).
-    pub fn new(cfg: &PhiConfig, max_positions: usize, vb: VarBuilder) -> candle_core::Result<Self> {
-        Self::new_with_progress(cfg, max_positions, vb, &mut |_| Ok(()))
+    /// `ws` is the checkpoint root (names `model.*` and `lm_head`).
+    pub fn new(cfg: &PhiConfig, max_positions: usize, ws: WeightSource) -> Result<Self> {
+        Self::new_with_progress(cfg, max_positions, ws, &mut |_| Ok(()))
     }
 
     /// As `new`, calling `on_layer(i)` after each decoder layer is loaded; an
@@ -257,27 +251,27 @@ impl Phi2 {
     pub fn new_with_progress(
         cfg: &PhiConfig,
         max_positions: usize,
-        vb: VarBuilder,
+        ws: WeightSource,
         on_layer: &mut dyn FnMut(usize) -> Result<()>,
     ) -> candle_core::Result<Self> {
         let act = Activation::from_config_name(&cfg.hidden_act)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let model = vb.pp("model");
+        let model = ws.pp("model");
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             layers.push(DecoderLayer::new(cfg, act, model.pp("layers").pp(i))?);
             on_layer(i)?;
         }
         Ok(Self {
-            embed_tokens: embedding(cfg.vocab_size, cfg.hidden_size, model.pp("embed_tokens"))?,
+            embed_tokens: model
+                .pp("embed_tokens")
+                .embedding(cfg.vocab_size, cfg.hidden_size)?,
             layers,
-            final_layernorm: layer_norm(
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-                model.pp("final_layernorm"),
-            )?,
-            lm_head: linear(cfg.hidden_size, cfg.vocab_size, vb.pp("lm_head"))?,
-            rotary: Rotary::new(cfg, max_positions, vb.device())?,
+            final_layernorm: model
+                .pp("final_layernorm")
+                .layer_norm(cfg.hidden_size, cfg.layer_norm_eps)?,
+            lm_head: ws.pp("lm_head").linear(cfg.hidden_size, cfg.vocab_size)?,
+            rotary: Rotary::new(cfg, max_positions, ws.device())?,
             max_positions,
         })
     }

@@ -2,8 +2,8 @@
 //!
 //! Reference: MILVLG/imp `imp_llava/model/multimodal_projector/builder.py`.
 
+use crate::weight_source::{Linear, WeightSource};
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{linear, Linear, VarBuilder};
 
 pub struct Projector {
     fc1: Linear,
@@ -11,11 +11,11 @@ pub struct Projector {
 }
 
 impl Projector {
-    /// `vb` points at `model.mm_projector` (sequential indices 0 and 2).
-    pub fn new(vision_hidden: usize, text_hidden: usize, vb: VarBuilder) -> Result<Self> {
+    /// `ws` points at `model.mm_projector` (sequential indices 0 and 2).
+    pub fn new(vision_hidden: usize, text_hidden: usize, ws: WeightSource) -> Result<Self> {
         Ok(Self {
-            fc1: linear(vision_hidden, text_hidden, vb.pp("0"))?,
-            fc2: linear(text_hidden, text_hidden, vb.pp("2"))?,
+            fc1: ws.pp("0").linear(vision_hidden, text_hidden)?,
+            fc2: ws.pp("2").linear(text_hidden, text_hidden)?,
         })
     }
 

@@ -31,6 +31,25 @@ impl ImpTokenizer {
         Ok(Self { inner })
     }
 
+    /// A serialised HF tokenizer (`tokenizer.json` text).
+    pub fn from_json(json: &str) -> Result<Self> {
+        let inner: Tokenizer = json
+            .parse()
+            .map_err(|e| ImpError::Tokenizer(format!("tokenizer.json: {e}")))?;
+        Ok(Self { inner })
+    }
+
+    /// The tokenizer as `tokenizer.json` text, whichever files it came from.
+    pub fn to_json(&self) -> Result<String> {
+        self.inner
+            .to_string(false)
+            .map_err(|e| ImpError::Tokenizer(e.to_string()))
+    }
+
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+
     pub fn from_tokenizer(inner: Tokenizer) -> Self {
         Self { inner }
     }

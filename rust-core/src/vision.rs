@@ -10,11 +10,12 @@
 //! transformers `models/siglip/modeling_siglip.py`.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
+use candle_nn::LayerNorm;
 
 use crate::activation::Activation;
 use crate::config::VisionConfig;
 use crate::layers::{fused_qkv, Mlp};
+use crate::weight_source::{Linear, WeightSource};
 
 /// Multi-head attention over (seq, 3 * hidden) fused projections, no mask.
 struct VisionAttention {
@@ -25,11 +26,11 @@ struct VisionAttention {
 }
 
 impl VisionAttention {
-    fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, ws: WeightSource) -> Result<Self> {
         let h = cfg.hidden_size;
         Ok(Self {
-            qkv: fused_qkv(h, h, &vb)?,
-            out_proj: linear(h, h, vb.pp("out_proj"))?,
+            qkv: fused_qkv(h, h, &ws)?,
+            out_proj: ws.pp("out_proj").linear(h, h)?,
             num_heads: cfg.num_attention_heads,
             head_dim: h / cfg.num_attention_heads,
         })
@@ -60,13 +61,13 @@ struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    fn new(cfg: &VisionConfig, act: Activation, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, act: Activation, ws: WeightSource) -> Result<Self> {
         let (h, eps) = (cfg.hidden_size, cfg.layer_norm_eps);
         Ok(Self {
-            layer_norm1: layer_norm(h, eps, vb.pp("layer_norm1"))?,
-            self_attn: VisionAttention::new(cfg, vb.pp("self_attn"))?,
-            layer_norm2: layer_norm(h, eps, vb.pp("layer_norm2"))?,
-            mlp: Mlp::new(h, cfg.intermediate_size, act, vb.pp("mlp"))?,
+            layer_norm1: ws.pp("layer_norm1").layer_norm(h, eps)?,
+            self_attn: VisionAttention::new(cfg, ws.pp("self_attn"))?,
+            layer_norm2: ws.pp("layer_norm2").layer_norm(h, eps)?,
+            mlp: Mlp::new(h, cfg.intermediate_size, act, ws.pp("mlp"))?,
         })
     }
 
@@ -88,11 +89,11 @@ struct VisionEmbeddings {
 
 impl VisionEmbeddings {
     /// `cfg` is the tower as trained; `image_size` the input it will run on.
-    fn new(cfg: &VisionConfig, image_size: usize, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &VisionConfig, image_size: usize, ws: WeightSource) -> Result<Self> {
         let (h, p, c) = (cfg.hidden_size, cfg.patch_size, cfg.num_channels);
-        let conv = vb.pp("patch_embedding");
+        let conv = ws.pp("patch_embedding");
         let patch_weight = conv.get((h, c, p, p), "weight")?.reshape((h, c * p * p))?;
-        let trained = vb
+        let trained = ws
             .pp("position_embedding")
             .get((cfg.num_patches(), h), "weight")?;
         let (trained_grid, grid) = (cfg.image_size / p, image_size / p);
@@ -185,22 +186,22 @@ pub struct VisionTower {
 }
 
 impl VisionTower {
-    /// `vb` points at `...vision_model`; only the first `layers_used` layers load.
+    /// `ws` points at `...vision_model`; only the first `layers_used` layers load.
     /// `image_size` may differ from the trained `cfg.image_size`: the position
     /// embeddings are then interpolated to the new grid.
     pub fn new(
         cfg: &VisionConfig,
         layers_used: usize,
         image_size: usize,
-        vb: VarBuilder,
+        ws: WeightSource,
     ) -> Result<Self> {
         let act = Activation::from_config_name(&cfg.hidden_act)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let layers = (0..layers_used)
-            .map(|i| EncoderLayer::new(cfg, act, vb.pp("encoder.layers").pp(i)))
+            .map(|i| EncoderLayer::new(cfg, act, ws.pp("encoder.layers").pp(i)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            embeddings: VisionEmbeddings::new(cfg, image_size, vb.pp("embeddings"))?,
+            embeddings: VisionEmbeddings::new(cfg, image_size, ws.pp("embeddings"))?,
             layers,
             image_size,
         })

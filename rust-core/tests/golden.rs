@@ -317,7 +317,12 @@ fn vision_tower_runs_at_another_image_size() {
         ..Default::default()
     };
     let dir = fixtures().join("tiny-imp-384");
-    let model = ImpModel::load_with_progress(&dir, &options, &mut |_| true).unwrap();
+    let model = ImpModel::load_with_progress(
+        &imp_core::model_source::ModelSource::open(&dir).unwrap(),
+        &options,
+        &mut |_| true,
+    )
+    .unwrap();
     assert_eq!(model.config().vision.image_size, 196);
     assert_eq!(model.config().vision.num_patches(), 196);
     let features = model

@@ -1,0 +1,519 @@
+//! `imp convert`: a float checkpoint to one self-describing Imp GGUF file.
+//!
+//! Streaming: the header is planned from the config, then each tensor is read
+//! from the memory-mapped safetensors, quantized and written before the next is
+//! touched, so peak memory is about one f32 tensor plus its quantized copy.
+//!
+//! Which tensors get how many bits ([`QuantPolicy`]): the attention and MLP
+//! matrices of the language model take the requested type; the LM head, whose
+//! errors land directly on the next-token distribution, takes q6_k when the
+//! request is 4-bit (as llama.cpp's Q4_K_M does); the vision tower and projector
+//! take `--vision-quant` (f16 by default, like llama.cpp's mmproj files); norms,
+//! biases and the small patch/position embeddings stay f32. A matrix whose rows
+//! are not whole blocks of the chosen type falls back to q8_0, else f16 (SigLIP's
+//! MLP width 4304 is no multiple of 32).
+
+use candle_core::quantized::GgmlDType;
+use candle_core::Tensor;
+use rayon::prelude::*;
+use std::io::BufWriter;
+use std::path::Path;
+
+use crate::config::{AspectMode, ImpConfig};
+use crate::error::{candle_message, ImpError, Result};
+use crate::gguf::{keys, GgufWriter, PlannedTensor, Value};
+use crate::model_source::ModelSource;
+use crate::tokenizer::ImpTokenizer;
+use crate::weight_source::WeightSource;
+
+/// What kind of tensor a name is, for choosing its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TensorRole {
+    TextMatrix,
+    TokenEmbedding,
+    LmHead,
+    VisionMatrix,
+    /// Norms, biases, patch and position embeddings: small, kept f32.
+    Small,
+}
+
+/// The per-role choice of types.
+#[derive(Debug, Clone, Copy)]
+pub struct QuantPolicy {
+    pub text: GgmlDType,
+    pub vision: GgmlDType,
+}
+
+impl QuantPolicy {
+    pub fn dtype_for(&self, role: TensorRole, shape: &[usize]) -> GgmlDType {
+        let wanted = match role {
+            TensorRole::Small => return GgmlDType::F32,
+            TensorRole::TextMatrix | TensorRole::TokenEmbedding => self.text,
+            TensorRole::LmHead => match self.text {
+                GgmlDType::Q4_0 | GgmlDType::Q4_1 | GgmlDType::Q4K | GgmlDType::Q5K => {
+                    GgmlDType::Q6K
+                }
+                other => other,
+            },
+            TensorRole::VisionMatrix => self.vision,
+        };
+        let row = shape.last().copied().unwrap_or(0);
+        [wanted, GgmlDType::Q8_0, GgmlDType::F16]
+            .into_iter()
+            .find(|d| row % d.block_size() == 0)
+            .unwrap_or(GgmlDType::F32)
+    }
+
+    /// The policy in words, stored in the file.
+    pub fn describe(&self) -> String {
+        format!(
+            "text attention+mlp {t}; token embedding {t}; lm_head {h}; vision tower and \
+             projector {v}; norms, biases, patch and position embeddings f32; a matrix \
+             whose rows are not whole blocks falls back to q8_0, else f16",
+            t = dtype_name(self.text),
+            h = dtype_name(self.dtype_for(TensorRole::LmHead, &[256 * 32])),
+            v = dtype_name(self.vision),
+        )
+    }
+}
+
+/// The command-line spelling of a type: q4_0, q4_k, q6_k, q8_0, f16, f32.
+pub fn dtype_name(dtype: GgmlDType) -> String {
+    format!("{dtype:?}").to_lowercase().replace('k', "_k")
+}
+
+pub fn parse_dtype(name: &str) -> Option<GgmlDType> {
+    Some(match name {
+        "q4_0" => GgmlDType::Q4_0,
+        "q4_1" => GgmlDType::Q4_1,
+        "q5_0" => GgmlDType::Q5_0,
+        "q5_1" => GgmlDType::Q5_1,
+        "q8_0" => GgmlDType::Q8_0,
+        "q2_k" => GgmlDType::Q2K,
+        "q3_k" => GgmlDType::Q3K,
+        "q4_k" => GgmlDType::Q4K,
+        "q5_k" => GgmlDType::Q5K,
+        "q6_k" => GgmlDType::Q6K,
+        "f16" => GgmlDType::F16,
+        "f32" => GgmlDType::F32,
+        _ => return None,
+    })
+}
+
+/// One tensor of the output: its name, shape and role.
+#[derive(Debug, Clone)]
+pub struct TensorSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub role: TensorRole,
+}
+
+/// Every tensor Imp runs, under the names the model code asks for (q, k and v
+/// fused as `qkv`), with the vision tower truncated as Imp runs it.
+pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
+    let mut out = Vec::new();
+    let mut add = |name: String, shape: Vec<usize>, role: TensorRole| {
+        out.push(TensorSpec { name, shape, role })
+    };
+    let v = &config.vision;
+    let (vh, vi) = (v.hidden_size, v.intermediate_size);
+    let vm = "model.vision_tower.vision_tower.vision_model";
+    let emb = format!("{vm}.embeddings");
+    let (c, p) = (v.num_channels, v.patch_size);
+    add(
+        format!("{emb}.patch_embedding.weight"),
+        vec![vh, c, p, p],
+        TensorRole::Small,
+    );
+    add(
+        format!("{emb}.patch_embedding.bias"),
+        vec![vh],
+        TensorRole::Small,
+    );
+    add(
+        format!("{emb}.position_embedding.weight"),
+        vec![v.num_patches(), vh],
+        TensorRole::Small,
+    );
+    for i in 0..config.vision_layers_used()? {
+        let l = format!("{vm}.encoder.layers.{i}");
+        for norm in ["layer_norm1", "layer_norm2"] {
+            add(format!("{l}.{norm}.weight"), vec![vh], TensorRole::Small);
+            add(format!("{l}.{norm}.bias"), vec![vh], TensorRole::Small);
+        }
+        linear(
+            &mut add,
+            &format!("{l}.self_attn.qkv"),
+            vh,
+            3 * vh,
+            TensorRole::VisionMatrix,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.self_attn.out_proj"),
+            vh,
+            vh,
+            TensorRole::VisionMatrix,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.mlp.fc1"),
+            vh,
+            vi,
+            TensorRole::VisionMatrix,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.mlp.fc2"),
+            vi,
+            vh,
+            TensorRole::VisionMatrix,
+        );
+    }
+    let t = &config.text;
+    let (h, ti) = (t.hidden_size, t.intermediate_size);
+    linear(
+        &mut add,
+        "model.mm_projector.0",
+        config.mm_hidden_size,
+        h,
+        TensorRole::VisionMatrix,
+    );
+    linear(
+        &mut add,
+        "model.mm_projector.2",
+        h,
+        h,
+        TensorRole::VisionMatrix,
+    );
+    add(
+        "model.embed_tokens.weight".into(),
+        vec![t.vocab_size, h],
+        TensorRole::TokenEmbedding,
+    );
+    for i in 0..t.num_hidden_layers {
+        let l = format!("model.layers.{i}");
+        add(
+            format!("{l}.input_layernorm.weight"),
+            vec![h],
+            TensorRole::Small,
+        );
+        add(
+            format!("{l}.input_layernorm.bias"),
+            vec![h],
+            TensorRole::Small,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.self_attn.qkv"),
+            h,
+            3 * h,
+            TensorRole::TextMatrix,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.self_attn.dense"),
+            h,
+            h,
+            TensorRole::TextMatrix,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.mlp.fc1"),
+            h,
+            ti,
+            TensorRole::TextMatrix,
+        );
+        linear(
+            &mut add,
+            &format!("{l}.mlp.fc2"),
+            ti,
+            h,
+            TensorRole::TextMatrix,
+        );
+    }
+    add(
+        "model.final_layernorm.weight".into(),
+        vec![h],
+        TensorRole::Small,
+    );
+    add(
+        "model.final_layernorm.bias".into(),
+        vec![h],
+        TensorRole::Small,
+    );
+    linear(&mut add, "lm_head", h, t.vocab_size, TensorRole::LmHead);
+    Ok(out)
+}
+
+fn linear(
+    add: &mut impl FnMut(String, Vec<usize>, TensorRole),
+    prefix: &str,
+    in_dim: usize,
+    out_dim: usize,
+    role: TensorRole,
+) {
+    add(format!("{prefix}.weight"), vec![out_dim, in_dim], role);
+    add(format!("{prefix}.bias"), vec![out_dim], TensorRole::Small);
+}
+
+/// Reads one output tensor from the checkpoint in f32, joining q, k and v when
+/// the checkpoint stores them apart.
+fn read_f32(ws: &WeightSource, spec: &TensorSpec) -> Result<Tensor> {
+    let name = spec.name.as_str();
+    let fused = name
+        .strip_suffix(".self_attn.qkv.weight")
+        .map(|p| (p, "weight"))
+        .or_else(|| {
+            name.strip_suffix(".self_attn.qkv.bias")
+                .map(|p| (p, "bias"))
+        });
+    let tensor = match fused {
+        Some((layer, kind)) if !ws.contains(name) => {
+            let mut shape = spec.shape.clone();
+            shape[0] /= 3;
+            let parts = ["q_proj", "k_proj", "v_proj"]
+                .iter()
+                .map(|p| ws.get(shape.clone(), &format!("{layer}.self_attn.{p}.{kind}")))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Tensor::cat(&parts, 0)?
+        }
+        _ => ws.get(spec.shape.clone(), name)?,
+    };
+    Ok(tensor)
+}
+
+/// Quantizes a (rows, ..) tensor in parallel row ranges: rows are independent
+/// in every ggml type, so the concatenated blocks are the whole tensor's.
+fn quantize(tensor: &Tensor, dtype: GgmlDType) -> Result<Vec<u8>> {
+    let rows = tensor.dim(0)?;
+    let values: Vec<f32> = tensor.flatten_all()?.to_vec1()?;
+    let row_len = values.len() / rows.max(1);
+    let chunk_rows = rows.div_ceil(rayon::current_num_threads() * 4).max(1);
+    let parts: Vec<Vec<u8>> = values
+        .par_chunks(chunk_rows * row_len)
+        .map(|chunk| {
+            let mut blocks = dtype.cpu_zeros(chunk.len());
+            blocks.from_float(chunk);
+            // SAFETY: `as_ptr` points at the `storage_size_in_bytes` bytes of the
+            // blocks just written, alive for this closure.
+            unsafe { std::slice::from_raw_parts(blocks.as_ptr(), blocks.storage_size_in_bytes()) }
+                .to_vec()
+        })
+        .collect();
+    Ok(parts.concat())
+}
+
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    pub policy: QuantPolicy,
+    /// The model's name in `general.name`.
+    pub name: String,
+}
+
+/// What a conversion wrote.
+#[derive(Debug, Clone)]
+pub struct ConvertReport {
+    pub tensors: usize,
+    pub bytes: u64,
+    /// Tensors per stored type, e.g. ("q4_k", 98).
+    pub types: Vec<(String, usize)>,
+}
+
+/// Converts the checkpoint directory `dir` to the Imp GGUF `out`, calling
+/// `progress(done, total)` after each tensor.
+pub fn convert(
+    dir: &Path,
+    out: &Path,
+    options: &ConvertOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ConvertReport> {
+    let source = ModelSource::open(dir)?;
+    if !matches!(source, ModelSource::Checkpoint { .. }) {
+        return Err(ImpError::InvalidArgument(format!(
+            "{} is not a checkpoint directory: convert reads float checkpoints",
+            dir.display()
+        )));
+    }
+    let config = source.config()?;
+    let config_text = std::fs::read_to_string(dir.join("config.json"))
+        .map_err(|e| ImpError::io(&dir.join("config.json"), e))?;
+    let tokenizer = source.tokenizer()?;
+    let ws = source.weights()?;
+    let specs = imp_tensors(&config)?;
+    let plan: Vec<PlannedTensor> = specs
+        .iter()
+        .map(|s| PlannedTensor {
+            name: s.name.clone(),
+            shape: s.shape.clone(),
+            dtype: options.policy.dtype_for(s.role, &s.shape),
+        })
+        .collect();
+    let metadata = metadata(
+        &config,
+        &config_text,
+        &tokenizer,
+        options,
+        source.chat_template()?,
+    )?;
+
+    let file = std::fs::File::create(out).map_err(|e| ImpError::io(out, e))?;
+    let io = |e: std::io::Error| ImpError::io(out, e);
+    let mut writer = GgufWriter::new(BufWriter::new(file), &metadata, plan.clone()).map_err(io)?;
+    let mut types = std::collections::BTreeMap::<String, usize>::new();
+    for (i, (spec, planned)) in specs.iter().zip(&plan).enumerate() {
+        let tensor = read_f32(&ws, spec)
+            .map_err(|e| ImpError::InvalidModel(format!("{}: {}", spec.name, error_line(&e))))?;
+        let bytes = quantize(&tensor, planned.dtype)?;
+        writer.write_tensor(&spec.name, &bytes).map_err(io)?;
+        *types.entry(dtype_name(planned.dtype)).or_default() += 1;
+        progress(i + 1, specs.len());
+    }
+    writer.finish().map_err(io)?;
+    let bytes = std::fs::metadata(out).map_err(io)?.len();
+    Ok(ConvertReport {
+        tensors: specs.len(),
+        bytes,
+        types: types.into_iter().collect(),
+    })
+}
+
+fn error_line(e: &ImpError) -> String {
+    match e {
+        ImpError::Tensor(c) => candle_message(c),
+        other => other.to_string(),
+    }
+}
+
+fn metadata(
+    config: &ImpConfig,
+    config_text: &str,
+    tokenizer: &ImpTokenizer,
+    options: &ConvertOptions,
+    template: crate::chat_template::ChatTemplate,
+) -> Result<Vec<(String, Value)>> {
+    let mut kv: Vec<(String, Value)> = vec![
+        (keys::ARCHITECTURE.into(), keys::IMP_ARCH.into()),
+        (keys::NAME.into(), options.name.clone().into()),
+        (
+            keys::FORMAT_VERSION.into(),
+            keys::CURRENT_FORMAT_VERSION.into(),
+        ),
+        (keys::CONFIG.into(), config_text.into()),
+        (keys::CHAT_TEMPLATE.into(), template.name().into()),
+        (
+            keys::IMAGE_SIZE.into(),
+            (config.vision.image_size as u32).into(),
+        ),
+        (
+            keys::PATCH_SIZE.into(),
+            (config.vision.patch_size as u32).into(),
+        ),
+        (
+            keys::VISION_LAYERS_USED.into(),
+            (config.vision_layers_used()? as u32).into(),
+        ),
+        (
+            keys::ASPECT_MODE.into(),
+            match config.image_aspect_ratio {
+                AspectMode::Squash => "square",
+                AspectMode::Pad => "pad",
+            }
+            .into(),
+        ),
+        (keys::IMAGE_TOKEN_ID.into(), config.image_token_index.into()),
+        (
+            keys::EOS_TOKEN_IDS.into(),
+            Value::Array(
+                config
+                    .eos_token_ids
+                    .iter()
+                    .map(|&i| Value::U32(i))
+                    .collect(),
+            ),
+        ),
+        (
+            keys::CONTEXT_LENGTH.into(),
+            (config.context_length as u32).into(),
+        ),
+        (keys::QUANT.into(), dtype_name(options.policy.text).into()),
+        (
+            keys::VISION_QUANT.into(),
+            dtype_name(options.policy.vision).into(),
+        ),
+        (keys::QUANT_POLICY.into(), options.policy.describe().into()),
+    ];
+    kv.extend(tokenizer_metadata(tokenizer, config)?);
+    Ok(kv)
+}
+
+/// The tokenizer as GGUF metadata: the exact HF JSON, and ggml's arrays (the
+/// vocabulary padded to the embedding rows, as llama.cpp's converter does).
+pub fn tokenizer_metadata(
+    tokenizer: &ImpTokenizer,
+    config: &ImpConfig,
+) -> Result<Vec<(String, Value)>> {
+    let json = tokenizer.to_json()?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| ImpError::Tokenizer(e.to_string()))?;
+    let inner = tokenizer.inner();
+    let vocab = inner.get_vocab(true);
+    let rows = config.text.vocab_size.max(vocab.len());
+    let mut tokens: Vec<Option<String>> = vec![None; rows];
+    for (token, id) in vocab {
+        if let Some(slot) = tokens.get_mut(id as usize) {
+            *slot = Some(token);
+        }
+    }
+    let added = inner.get_added_tokens_decoder();
+    let token_type = |id: usize, present: bool| -> i32 {
+        match added.get(&(id as u32)) {
+            Some(t) if t.special => 3,
+            Some(_) => 4,
+            None if present => 1,
+            None => 5,
+        }
+    };
+    let types: Vec<Value> = tokens
+        .iter()
+        .enumerate()
+        .map(|(id, t)| Value::I32(token_type(id, t.is_some())))
+        .collect();
+    let tokens: Vec<Value> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(id, t)| Value::String(t.unwrap_or_else(|| format!("[PAD{id}]"))))
+        .collect();
+    let merges: Vec<Value> = parsed["model"]["merges"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|entry| match entry {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Array(pair) => Some(
+                        pair.iter()
+                            .filter_map(|p| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    _ => None,
+                })
+                .map(Value::String)
+                .collect()
+        })
+        .unwrap_or_default();
+    let eos = config.eos_token_ids.first().copied().unwrap_or(0);
+    let endoftext = inner.token_to_id("<|endoftext|>").unwrap_or(eos);
+    Ok(vec![
+        (keys::TOKENIZER_MODEL.into(), "gpt2".into()),
+        (keys::TOKENIZER_PRE.into(), "phi-2".into()),
+        (keys::TOKENIZER_TOKENS.into(), Value::Array(tokens)),
+        (keys::TOKENIZER_TOKEN_TYPE.into(), Value::Array(types)),
+        (keys::TOKENIZER_MERGES.into(), Value::Array(merges)),
+        (keys::TOKENIZER_BOS.into(), endoftext.into()),
+        (keys::TOKENIZER_EOS.into(), eos.into()),
+        (keys::TOKENIZER_PAD.into(), endoftext.into()),
+        (keys::TOKENIZER_ADD_BOS.into(), false.into()),
+        (keys::TOKENIZER_HF_JSON.into(), json.into()),
+    ])
+}

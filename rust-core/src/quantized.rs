@@ -1,0 +1,196 @@
+//! Weights used in place from a memory-mapped GGUF file.
+//!
+//! candle's `QTensor` copies a tensor's bytes into its own `Vec` on load and, on
+//! x86 and ARM, repacks them into a second interleaved copy on the first matmul
+//! (anonymous memory twice the file, and a first-call pause of seconds). Here a
+//! weight is a view into the mapping: its pages are clean and file-backed, so the
+//! OS can drop and re-read them under pressure instead of killing the app. The
+//! matmul calls candle's ggml-compatible block kernels (`k_quants::matmul`)
+//! directly on the mapped blocks.
+
+use candle_core::quantized::k_quants::{
+    self, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1,
+    BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
+};
+use candle_core::quantized::GgmlDType;
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Tensor};
+use half::{bf16, f16};
+use memmap2::Mmap;
+use std::sync::Arc;
+
+/// One tensor of a GGUF file, left where it is in the mapping.
+#[derive(Clone)]
+pub struct MappedTensor {
+    mmap: Arc<Mmap>,
+    offset: usize,
+    size: usize,
+    dtype: GgmlDType,
+    shape: Shape,
+}
+
+impl std::fmt::Debug for MappedTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MappedTensor[{:?}; {:?}]", self.shape, self.dtype)
+    }
+}
+
+/// Calls `$f::<BlockType>($args)` for the block type of `$dtype`.
+macro_rules! with_block_type {
+    ($dtype:expr, $f:ident ( $($arg:expr),* )) => {
+        match $dtype {
+            GgmlDType::F32 => $f::<f32>($($arg),*),
+            GgmlDType::F16 => $f::<f16>($($arg),*),
+            GgmlDType::BF16 => $f::<bf16>($($arg),*),
+            GgmlDType::Q4_0 => $f::<BlockQ4_0>($($arg),*),
+            GgmlDType::Q4_1 => $f::<BlockQ4_1>($($arg),*),
+            GgmlDType::Q5_0 => $f::<BlockQ5_0>($($arg),*),
+            GgmlDType::Q5_1 => $f::<BlockQ5_1>($($arg),*),
+            GgmlDType::Q8_0 => $f::<BlockQ8_0>($($arg),*),
+            GgmlDType::Q8_1 => $f::<BlockQ8_1>($($arg),*),
+            GgmlDType::Q2K => $f::<BlockQ2K>($($arg),*),
+            GgmlDType::Q3K => $f::<BlockQ3K>($($arg),*),
+            GgmlDType::Q4K => $f::<BlockQ4K>($($arg),*),
+            GgmlDType::Q5K => $f::<BlockQ5K>($($arg),*),
+            GgmlDType::Q6K => $f::<BlockQ6K>($($arg),*),
+            GgmlDType::Q8K => $f::<BlockQ8K>($($arg),*),
+        }
+    };
+}
+
+impl MappedTensor {
+    /// `offset..offset + size` must lie in the mapping and hold `shape` in `dtype`
+    /// (the GGUF reader has checked both).
+    pub fn new(
+        mmap: Arc<Mmap>,
+        offset: usize,
+        size: usize,
+        dtype: GgmlDType,
+        shape: Shape,
+    ) -> Result<Self> {
+        let elems = shape.elem_count();
+        let expected = elems / dtype.block_size() * dtype.type_size();
+        if offset + size > mmap.len() || size != expected || elems % dtype.block_size() != 0 {
+            candle_core::bail!("tensor {shape:?} {dtype:?} does not match its {size} bytes")
+        }
+        // Blocks are read in place, so their start must suit the block type's alignment;
+        // GGUF aligns tensor data to 32 bytes in a page-aligned mapping.
+        if (mmap.as_ptr() as usize + offset) % 4 != 0 {
+            candle_core::bail!("tensor {shape:?} is not 4-byte aligned in the file")
+        }
+        Ok(Self {
+            mmap,
+            offset,
+            size,
+            dtype,
+            shape,
+        })
+    }
+
+    pub fn dtype(&self) -> GgmlDType {
+        self.dtype
+    }
+
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.mmap[self.offset..self.offset + self.size]
+    }
+
+    fn blocks<T: GgmlType>(&self) -> &[T] {
+        let bytes = self.bytes();
+        // SAFETY: `new` checked the length matches `dtype` (whose block type is T, as
+        // every caller dispatches through `with_block_type!`) and the alignment; ggml
+        // block types are plain old data valid for any bit pattern.
+        unsafe {
+            std::slice::from_raw_parts(
+                bytes.as_ptr() as *const T,
+                bytes.len() / std::mem::size_of::<T>(),
+            )
+        }
+    }
+
+    /// The whole tensor as f32 (for norms, biases, small embeddings).
+    pub fn dequantize(&self, device: &Device) -> Result<Tensor> {
+        fn run<T: GgmlType>(t: &MappedTensor) -> Vec<f32> {
+            let mut out = vec![0f32; t.shape.elem_count()];
+            T::to_float(t.blocks::<T>(), &mut out);
+            out
+        }
+        let data = with_block_type!(self.dtype, run(self));
+        Tensor::from_vec(data, self.shape.clone(), device)
+    }
+
+    /// Rows `ids` of a (rows, width) tensor as f32: a quantized embedding lookup
+    /// that never expands the whole table.
+    pub fn rows(&self, ids: &[u32], device: &Device) -> Result<Tensor> {
+        fn run<T: GgmlType>(t: &MappedTensor, ids: &[u32]) -> Result<Vec<f32>> {
+            let (rows, width) = t.shape.dims2()?;
+            let per_row = width / T::BLCK_SIZE;
+            let blocks = t.blocks::<T>();
+            let mut out = vec![0f32; ids.len() * width];
+            for (dst, &id) in out.chunks_exact_mut(width).zip(ids) {
+                let id = id as usize;
+                if id >= rows {
+                    candle_core::bail!("token id {id} is outside the {rows}-row embedding")
+                }
+                T::to_float(&blocks[id * per_row..(id + 1) * per_row], dst);
+            }
+            Ok(out)
+        }
+        let width = self.shape.dims2()?.1;
+        let data = with_block_type!(self.dtype, run(self, ids))?;
+        Tensor::from_vec(data, (ids.len(), width), device)
+    }
+
+    /// `xs @ self^T` for a weight of shape (out, in), like `nn::Linear`.
+    pub fn matmul_t(&self, xs: &Tensor) -> Result<Tensor> {
+        match self.dtype {
+            // Float weights go through the dense gemm in f32: candle's f16 block
+            // kernel would round the activations to f16 first.
+            GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => {
+                let w = self.dequantize(xs.device())?;
+                xs.broadcast_matmul(&w.t()?)
+            }
+            _ => xs
+                .to_dtype(DType::F32)?
+                .contiguous()?
+                .apply_op1_no_bwd(&BlockMatmul(self)),
+        }
+    }
+}
+
+/// The custom op running a block-quantized matmul on the mapped weight.
+struct BlockMatmul<'a>(&'a MappedTensor);
+
+impl CustomOp1 for BlockMatmul<'_> {
+    fn name(&self) -> &'static str {
+        "mapped-block-matmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        fn run<T: GgmlType>(
+            w: &MappedTensor,
+            mkn: (usize, usize, usize),
+            lhs: &[f32],
+            dst: &mut [f32],
+        ) -> Result<()> {
+            k_quants::matmul::<T>(mkn, lhs, w.blocks::<T>(), dst)
+        }
+        let w = self.0;
+        let (n, k) = w.shape.dims2()?;
+        let dims = layout.shape().dims();
+        if dims.last() != Some(&k) || !layout.is_contiguous() {
+            candle_core::bail!("matmul of {:?} with a ({n}, {k}) weight", layout.shape())
+        }
+        let lhs =
+            &storage.as_slice::<f32>()?[layout.start_offset()..][..layout.shape().elem_count()];
+        let m = lhs.len() / k;
+        let mut dst = vec![0f32; m * n];
+        with_block_type!(w.dtype, run(w, (m, k, n), lhs, &mut dst))?;
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("rank checked above") = n;
+        Ok((CpuStorage::F32(dst), Shape::from(out_dims)))
+    }
+}
