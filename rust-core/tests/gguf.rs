@@ -13,6 +13,7 @@ use imp_core::model::ImpModel;
 use imp_core::phi2::KvCache;
 use imp_core::preprocess::decode_rgb;
 use imp_core::sampling::argmax;
+use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams};
 use std::path::{Path, PathBuf};
 
 const MODEL: &str = "tiny-imp-wide";
@@ -184,4 +185,202 @@ fn four_bit_quality_is_bounded() {
     assert!(q4k.top1() >= 0.8 && q4k.mean_kl() < 0.025, "{q4k:?}");
     let q4_0 = agreement(tmp.path(), &float, GgmlDType::Q4_0, GgmlDType::F16);
     assert!(q4_0.top1() >= 0.65 && q4_0.mean_kl() < 0.03, "{q4_0:?}");
+}
+
+/// A converted file needs nothing beside it: alone in an empty directory, it
+/// loads through the engine and answers with the float model's greedy tokens.
+#[test]
+fn a_converted_file_is_self_sufficient() {
+    let tmp = tempfile::tempdir().unwrap();
+    let converted = convert_fixture(tmp.path(), GgmlDType::Q8_0, GgmlDType::F16);
+    let alone = tempfile::tempdir().unwrap();
+    let path = alone.path().join("imp.gguf");
+    std::fs::rename(&converted, &path).unwrap();
+    assert_eq!(std::fs::read_dir(alone.path()).unwrap().count(), 1);
+
+    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
+    let answer = |model: &Path| {
+        let engine = Engine::load(model, &EngineOptions::default()).unwrap();
+        let mut conversation = engine.start_conversation(&photo).unwrap();
+        let params = GenerationParams {
+            max_new_tokens: 12,
+            ..Default::default()
+        };
+        let mut ids = Vec::new();
+        let summary = conversation
+            .ask("What is this?", &params, &CancelToken::new(), &mut |t| {
+                ids.push(t.id);
+            })
+            .unwrap();
+        (ids, summary.text)
+    };
+    let (float_ids, float_text) = answer(&fixtures().join(MODEL));
+    let (gguf_ids, gguf_text) = answer(&path);
+    assert_eq!(gguf_ids, float_ids);
+    assert_eq!(gguf_text, float_text);
+    let info = imp_core::ModelInfo::inspect(&path, &Default::default()).unwrap();
+    assert_eq!(info.weights_dtype, "q8_0");
+}
+
+/// Writes a GGUF by hand: `metadata` entries, then `tensors` as (name, dims in
+/// GGUF order, type id, offset), then `data`.
+fn handmade(
+    metadata: &[(&str, u32, Vec<u8>)],
+    tensors: &[(&str, &[u64], u32, u64)],
+    data: &[u8],
+) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"GGUF");
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&(tensors.len() as u64).to_le_bytes());
+    b.extend_from_slice(&(metadata.len() as u64).to_le_bytes());
+    let string = |b: &mut Vec<u8>, s: &str| {
+        b.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        b.extend_from_slice(s.as_bytes());
+    };
+    for (key, ty, value) in metadata {
+        string(&mut b, key);
+        b.extend_from_slice(&ty.to_le_bytes());
+        b.extend_from_slice(value);
+    }
+    for (name, dims, ty, offset) in tensors {
+        string(&mut b, name);
+        b.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+        for d in *dims {
+            b.extend_from_slice(&d.to_le_bytes());
+        }
+        b.extend_from_slice(&ty.to_le_bytes());
+        b.extend_from_slice(&offset.to_le_bytes());
+    }
+    b.resize(b.len().div_ceil(32) * 32, 0);
+    b.extend_from_slice(data);
+    b
+}
+
+fn string_value(s: &str) -> Vec<u8> {
+    let mut v = (s.len() as u64).to_le_bytes().to_vec();
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+fn load_error(bytes: &[u8]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("model.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    match Engine::load(&path, &EngineOptions::default()) {
+        Ok(_) => panic!("a bad file loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn truncated_and_corrupted_files_are_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = std::fs::read(convert_fixture(tmp.path(), GgmlDType::Q4K, GgmlDType::F16)).unwrap();
+
+    let half = load_error(&good[..good.len() / 2]);
+    assert!(half.contains("past the end of the file"), "{half}");
+    let header_only = load_error(&good[..200]);
+    assert!(
+        header_only.contains("truncated or corrupt"),
+        "{header_only}"
+    );
+    assert!(load_error(&[]).contains("not a GGUF file"));
+
+    let mut bad_magic = good.clone();
+    bad_magic[..4].copy_from_slice(b"GGML");
+    assert!(load_error(&bad_magic).contains("not a GGUF file"));
+
+    let mut bad_version = good.clone();
+    bad_version[4..8].copy_from_slice(&99u32.to_le_bytes());
+    assert!(load_error(&bad_version).contains("version 99"));
+
+    // The config travels as JSON: break it and the error names the key.
+    let key = b"imp.config";
+    let at = good.windows(key.len()).position(|w| w == key).unwrap() + key.len() + 4 + 8;
+    let mut bad_config = good.clone();
+    bad_config[at] = b'!';
+    let e = load_error(&bad_config);
+    assert!(e.contains("imp.config"), "{e}");
+}
+
+#[test]
+fn a_gguf_of_another_architecture_is_named_as_such() {
+    let bytes = handmade(
+        &[("general.architecture", 8, string_value("llama"))],
+        &[("token_embd.weight", &[32, 2], 0, 0)],
+        &[0u8; 256],
+    );
+    let e = load_error(&bytes);
+    assert!(
+        e.contains("\"llama\"") && e.contains("not an Imp model"),
+        "{e}"
+    );
+}
+
+/// Sizes in the header are checked against the file before anything is
+/// allocated: these would ask for exabytes or billions of entries.
+#[test]
+fn absurd_sizes_are_refused_without_allocating() {
+    let arch = ("general.architecture", 8, string_value("imp"));
+    let huge_tensor = handmade(
+        &[arch.clone()],
+        &[("w", &[1 << 31, 1 << 31], 0, 0)],
+        &[0u8; 64],
+    );
+    let e = load_error(&huge_tensor);
+    assert!(
+        e.contains("past the end") || e.contains("impossible"),
+        "{e}"
+    );
+
+    let overflow = handmade(&[arch.clone()], &[("w", &[u64::MAX, 2], 0, 0)], &[]);
+    assert!(load_error(&overflow).contains("impossible dimensions"));
+
+    let far_offset = handmade(
+        &[arch.clone()],
+        &[("w", &[32], 0, u64::MAX - 8)],
+        &[0u8; 128],
+    );
+    assert!(load_error(&far_offset).contains("past the end"));
+
+    let long_string = handmade(
+        &[(
+            "general.architecture",
+            8,
+            (u64::MAX / 2).to_le_bytes().to_vec(),
+        )],
+        &[],
+        &[],
+    );
+    assert!(load_error(&long_string).contains("truncated"));
+
+    let mut array = 8u32.to_le_bytes().to_vec();
+    array.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let huge_array = handmade(
+        &[arch.clone(), ("tokenizer.ggml.tokens", 9, array)],
+        &[],
+        &[],
+    );
+    assert!(load_error(&huge_array).contains("array of"));
+
+    let mut many = handmade(&[arch.clone()], &[], &[]);
+    many[8..16].copy_from_slice(&(1u64 << 60).to_le_bytes());
+    assert!(load_error(&many).contains("more than the file holds"));
+
+    let unknown_type = handmade(&[arch.clone()], &[("w", &[32], 77, 0)], &[0u8; 128]);
+    assert!(load_error(&unknown_type).contains("ggml type 77"));
+
+    let deep = {
+        // An array of arrays of ... nested past any real file.
+        let mut v = Vec::new();
+        for _ in 0..8 {
+            v.extend_from_slice(&9u32.to_le_bytes());
+            v.extend_from_slice(&1u64.to_le_bytes());
+        }
+        v.extend_from_slice(&4u32.to_le_bytes());
+        v.extend_from_slice(&0u64.to_le_bytes());
+        handmade(&[("x", 9, v)], &[], &[])
+    };
+    assert!(load_error(&deep).contains("nested too deep"));
 }

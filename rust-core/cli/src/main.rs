@@ -1,5 +1,6 @@
 //! `imp`: ask Imp about a picture from the command line.
 
+mod convert;
 mod hub;
 mod output;
 
@@ -41,11 +42,15 @@ enum Command {
         #[command(flatten)]
         session: SessionArgs,
     },
+    /// Write a float checkpoint as one quantized GGUF file holding everything
+    /// (weights, tokenizer, chat template, settings).
+    Convert(convert::ConvertArgs),
 }
 
 #[derive(Args)]
 struct SessionArgs {
-    /// Checkpoint directory, or a hub repo id such as MILVLG/Imp-v1.5-3B-196.
+    /// Checkpoint directory, Imp GGUF file (from `imp convert`), or a hub repo
+    /// id such as MILVLG/Imp-v1.5-3B-196.
     #[arg(long)]
     model: String,
     /// JPEG, PNG, WebP, GIF or BMP.
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ask { session, question } => ask(&session, &question),
         Command::Chat { session } => chat(&session),
+        Command::Convert(args) => convert::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

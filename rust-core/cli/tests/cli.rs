@@ -160,3 +160,53 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
+
+/// `imp convert` writes one file; `imp ask` on that file alone answers as the
+/// float checkpoint does (q8_0 keeps the fixture's greedy tokens: see the core's
+/// GGUF tests for the bound).
+#[test]
+fn convert_then_ask_with_the_gguf_alone() {
+    let model = fixtures().join("tiny-imp-wide");
+    let tmp = tempfile::tempdir().unwrap();
+    let out_file = tmp.path().join("tiny.gguf");
+    let out = imp()
+        .args(["convert", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&out_file)
+        .args(["--quant", "q8_0"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("q8_0") && stderr.contains("tensors"),
+        "{stderr}"
+    );
+    let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "one file, no partial left behind");
+
+    let args = ["--format", "json", "--max-tokens", "10"];
+    let (float, _) = json_answer(&ask(&model, &args, "What is this?"));
+    let (quant, summary) = json_answer(&ask(&out_file, &args, "What is this?"));
+    assert_eq!(token_ids(&quant), token_ids(&float));
+    assert_eq!(summary["decode_tokens"], 10);
+
+    let bad = imp()
+        .args(["convert", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(tmp.path().join("x.gguf"))
+        .args(["--quant", "q3"])
+        .output()
+        .unwrap();
+    assert_clean_failure(&bad, "--quant q3");
+    let truncated = tmp.path().join("cut.gguf");
+    let bytes = std::fs::read(&out_file).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    assert_clean_failure(&ask(&truncated, &[], "q"), "truncated or corrupt");
+}

@@ -229,7 +229,7 @@ impl Cursor<'_> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         let Some(end) = end else {
             return Err(format!(
-                "truncated: {n} bytes wanted at byte {} of {}",
+                "truncated or corrupt: {n} bytes wanted at byte {} of {}",
                 self.pos,
                 self.buf.len()
             ));
@@ -243,7 +243,8 @@ impl Cursor<'_> {
         let left = (self.buf.len() - self.pos) as u64;
         if count.checked_mul(min_size).is_none_or(|n| n > left) {
             return Err(format!(
-                "header claims {count} {what}, more than the file holds"
+                "header claims {count} {what}, more than the file holds: \
+                 the file is truncated or corrupt"
             ));
         }
         Ok(())
