@@ -322,26 +322,18 @@ fn a_gguf_of_another_architecture_is_named_as_such() {
 /// allocated: these would ask for exabytes or billions of entries.
 #[test]
 fn absurd_sizes_are_refused_without_allocating() {
-    let arch = ("general.architecture", 8, string_value("imp"));
-    let huge_tensor = handmade(
-        &[arch.clone()],
-        &[("w", &[1 << 31, 1 << 31], 0, 0)],
-        &[0u8; 64],
-    );
+    let arch = [("general.architecture", 8, string_value("imp"))];
+    let huge_tensor = handmade(&arch, &[("w", &[1 << 31, 1 << 31], 0, 0)], &[0u8; 64]);
     let e = load_error(&huge_tensor);
     assert!(
         e.contains("past the end") || e.contains("impossible"),
         "{e}"
     );
 
-    let overflow = handmade(&[arch.clone()], &[("w", &[u64::MAX, 2], 0, 0)], &[]);
+    let overflow = handmade(&arch, &[("w", &[u64::MAX, 2], 0, 0)], &[]);
     assert!(load_error(&overflow).contains("impossible dimensions"));
 
-    let far_offset = handmade(
-        &[arch.clone()],
-        &[("w", &[32], 0, u64::MAX - 8)],
-        &[0u8; 128],
-    );
+    let far_offset = handmade(&arch, &[("w", &[32], 0, u64::MAX - 8)], &[0u8; 128]);
     assert!(load_error(&far_offset).contains("past the end"));
 
     let long_string = handmade(
@@ -358,17 +350,17 @@ fn absurd_sizes_are_refused_without_allocating() {
     let mut array = 8u32.to_le_bytes().to_vec();
     array.extend_from_slice(&(1u64 << 40).to_le_bytes());
     let huge_array = handmade(
-        &[arch.clone(), ("tokenizer.ggml.tokens", 9, array)],
+        &[arch[0].clone(), ("tokenizer.ggml.tokens", 9, array)],
         &[],
         &[],
     );
     assert!(load_error(&huge_array).contains("array of"));
 
-    let mut many = handmade(&[arch.clone()], &[], &[]);
+    let mut many = handmade(&arch, &[], &[]);
     many[8..16].copy_from_slice(&(1u64 << 60).to_le_bytes());
     assert!(load_error(&many).contains("more than the file holds"));
 
-    let unknown_type = handmade(&[arch.clone()], &[("w", &[32], 77, 0)], &[0u8; 128]);
+    let unknown_type = handmade(&arch, &[("w", &[32], 77, 0)], &[0u8; 128]);
     assert!(load_error(&unknown_type).contains("ggml type 77"));
 
     let deep = {
