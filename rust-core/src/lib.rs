@@ -24,6 +24,7 @@ pub mod projector;
 pub mod quantized;
 pub mod resample;
 pub mod sampling;
+pub mod synthetic;
 pub mod text_stream;
 pub mod tokenizer;
 pub mod vision;

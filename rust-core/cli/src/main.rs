@@ -1,5 +1,6 @@
 //! `imp`: ask Imp about a picture from the command line.
 
+mod bench;
 mod convert;
 mod hub;
 mod output;
@@ -45,6 +46,9 @@ enum Command {
     /// Write a float checkpoint as one quantized GGUF file holding everything
     /// (weights, tokenizer, chat template, settings).
     Convert(convert::ConvertArgs),
+    /// Measure load, vision encode, prompt and generation speed and peak memory
+    /// (the paper's Table 4 protocol), on a model or on random weights.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Ask { session, question } => ask(&session, &question),
         Command::Chat { session } => chat(&session),
         Command::Convert(args) => convert::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -210,3 +210,67 @@ fn convert_then_ask_with_the_gguf_alone() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
     assert_clean_failure(&ask(&truncated, &[], "q"), "truncated or corrupt");
 }
+
+/// `imp bench` on a converted fixture: every figure present and plausible.
+#[test]
+fn bench_reports_every_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny.gguf");
+    let out = imp()
+        .args(["convert", "--model"])
+        .arg(fixtures().join("tiny-imp-wide"))
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = imp()
+        .args(["bench", "--model"])
+        .arg(&file)
+        .args([
+            "--repeat",
+            "2",
+            "--gen-tokens",
+            "4",
+            "--threads",
+            "1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "load_s",
+        "vision_s",
+        "prompt_tok_s",
+        "gen_tok_s",
+        "total_s",
+        "first_run_total_s",
+    ] {
+        let v = report[key].as_f64().unwrap_or(-1.0);
+        assert!(v > 0.0 && v.is_finite(), "{key} = {v}");
+    }
+    assert!(
+        report["peak_rss_mb"].as_f64().unwrap() >= report["peak_anon_rss_mb"].as_f64().unwrap()
+    );
+    assert!(report["peak_anon_rss_mb"].as_f64().unwrap() > 0.0);
+    // 41 text tokens, the placeholder replaced by 14 x 14 patches.
+    assert_eq!(report["runs"][0]["prompt_positions"], 41 - 1 + 196);
+    assert_eq!(report["runs"].as_array().unwrap().len(), 2);
+
+    let out = imp()
+        .args(["bench", "--synthetic", "imp-9b"])
+        .output()
+        .unwrap();
+    assert_clean_failure(&out, "imp-9b");
+}
