@@ -17,10 +17,11 @@ use candle_core::quantized::GgmlDType;
 use candle_core::Tensor;
 use rayon::prelude::*;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::{AspectMode, ImpConfig};
 use crate::error::{candle_message, ImpError, Result};
+use crate::gguf::llama_cpp::{self, llama_cpp_name};
 use crate::gguf::{keys, GgufWriter, PlannedTensor, Value};
 use crate::model_source::ModelSource;
 use crate::tokenizer::ImpTokenizer;
@@ -103,7 +104,10 @@ pub fn parse_dtype(name: &str) -> Option<GgmlDType> {
 /// One tensor of the output: its name, shape and role.
 #[derive(Debug, Clone)]
 pub struct TensorSpec {
+    /// The name written.
     pub name: String,
+    /// The checkpoint name it is read from (the model code's name).
+    pub source: String,
     pub shape: Vec<usize>,
     pub role: TensorRole,
 }
@@ -113,7 +117,12 @@ pub struct TensorSpec {
 pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
     let mut out = Vec::new();
     let mut add = |name: String, shape: Vec<usize>, role: TensorRole| {
-        out.push(TensorSpec { name, shape, role })
+        out.push(TensorSpec {
+            source: name.clone(),
+            name,
+            shape,
+            role,
+        })
     };
     let v = &config.vision;
     let (vh, vi) = (v.hidden_size, v.intermediate_size);
@@ -260,7 +269,7 @@ fn linear(
 /// Reads one output tensor from the checkpoint in f32, joining q, k and v when
 /// the checkpoint stores them apart.
 fn read_f32(ws: &WeightSource, spec: &TensorSpec) -> Result<Tensor> {
-    let name = spec.name.as_str();
+    let name = spec.source.as_str();
     let fused = name
         .strip_suffix(".self_attn.qkv.weight")
         .map(|p| (p, "weight"))
@@ -309,19 +318,27 @@ pub struct ConvertOptions {
     pub policy: QuantPolicy,
     /// The model's name in `general.name`.
     pub name: String,
+    /// Also write llama.cpp's pair: (text GGUF, mmproj GGUF).
+    pub llama_cpp: Option<(PathBuf, PathBuf)>,
 }
 
-/// What a conversion wrote.
+/// What a conversion wrote, file by file.
 #[derive(Debug, Clone)]
 pub struct ConvertReport {
+    pub files: Vec<WrittenFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    pub path: PathBuf,
     pub tensors: usize,
     pub bytes: u64,
     /// Tensors per stored type, e.g. ("q4_k", 98).
     pub types: Vec<(String, usize)>,
 }
 
-/// Converts the checkpoint directory `dir` to the Imp GGUF `out`, calling
-/// `progress(done, total)` after each tensor.
+/// Converts the checkpoint directory `dir` to the Imp GGUF `out` (and the
+/// llama.cpp pair if asked), calling `progress(done, total)` after each tensor.
 pub fn convert(
     dir: &Path,
     out: &Path,
@@ -341,14 +358,6 @@ pub fn convert(
     let tokenizer = source.tokenizer()?;
     let ws = source.weights()?;
     let specs = imp_tensors(&config)?;
-    let plan: Vec<PlannedTensor> = specs
-        .iter()
-        .map(|s| PlannedTensor {
-            name: s.name.clone(),
-            shape: s.shape.clone(),
-            dtype: options.policy.dtype_for(s.role, &s.shape),
-        })
-        .collect();
     let metadata = metadata(
         &config,
         &config_text,
@@ -356,26 +365,190 @@ pub fn convert(
         options,
         source.chat_template()?,
     )?;
+    let mut jobs = vec![(out.to_path_buf(), metadata, specs.clone())];
+    if let Some((text, mmproj)) = &options.llama_cpp {
+        let (text_specs, mmproj_specs) = llama_cpp_specs(&specs, &config);
+        let tokens = tokenizer_metadata(&tokenizer, &config)?;
+        jobs.push((
+            text.clone(),
+            llama_cpp_text_metadata(&config, options, tokens),
+            text_specs,
+        ));
+        jobs.push((
+            mmproj.clone(),
+            llama_cpp_mmproj_metadata(&config, options),
+            mmproj_specs,
+        ));
+    }
+    let total: usize = jobs.iter().map(|j| j.2.len()).sum();
+    let mut done = 0;
+    let mut files = Vec::new();
+    for (path, metadata, specs) in jobs {
+        files.push(write_file(
+            &path,
+            &metadata,
+            &specs,
+            &options.policy,
+            &ws,
+            &mut || {
+                done += 1;
+                progress(done, total);
+            },
+        )?);
+    }
+    Ok(ConvertReport { files })
+}
 
-    let file = std::fs::File::create(out).map_err(|e| ImpError::io(out, e))?;
-    let io = |e: std::io::Error| ImpError::io(out, e);
-    let mut writer = GgufWriter::new(BufWriter::new(file), &metadata, plan.clone()).map_err(io)?;
+fn write_file(
+    path: &Path,
+    metadata: &[(String, Value)],
+    specs: &[TensorSpec],
+    policy: &QuantPolicy,
+    ws: &WeightSource,
+    tick: &mut dyn FnMut(),
+) -> Result<WrittenFile> {
+    let plan: Vec<PlannedTensor> = specs
+        .iter()
+        .map(|s| PlannedTensor {
+            name: s.name.clone(),
+            shape: s.shape.clone(),
+            dtype: policy.dtype_for(s.role, &s.shape),
+        })
+        .collect();
+    let file = std::fs::File::create(path).map_err(|e| ImpError::io(path, e))?;
+    let io = |e: std::io::Error| ImpError::io(path, e);
+    let mut writer = GgufWriter::new(BufWriter::new(file), metadata, plan.clone()).map_err(io)?;
     let mut types = std::collections::BTreeMap::<String, usize>::new();
-    for (i, (spec, planned)) in specs.iter().zip(&plan).enumerate() {
-        let tensor = read_f32(&ws, spec)
-            .map_err(|e| ImpError::InvalidModel(format!("{}: {}", spec.name, error_line(&e))))?;
+    for (spec, planned) in specs.iter().zip(&plan) {
+        let tensor = read_f32(ws, spec)
+            .map_err(|e| ImpError::InvalidModel(format!("{}: {}", spec.source, error_line(&e))))?;
         let bytes = quantize(&tensor, planned.dtype)?;
         writer.write_tensor(&spec.name, &bytes).map_err(io)?;
         *types.entry(dtype_name(planned.dtype)).or_default() += 1;
-        progress(i + 1, specs.len());
+        tick();
     }
     writer.finish().map_err(io)?;
-    let bytes = std::fs::metadata(out).map_err(io)?.len();
-    Ok(ConvertReport {
+    Ok(WrittenFile {
+        path: path.to_path_buf(),
         tensors: specs.len(),
-        bytes,
+        bytes: std::fs::metadata(path).map_err(io)?.len(),
         types: types.into_iter().collect(),
     })
+}
+
+/// The Imp tensors under llama.cpp's names, split into the text file's and the
+/// mmproj's; the vision q, k and v written apart, as clip.cpp reads them.
+fn llama_cpp_specs(specs: &[TensorSpec], config: &ImpConfig) -> (Vec<TensorSpec>, Vec<TensorSpec>) {
+    let (mut text, mut mmproj) = (Vec::new(), Vec::new());
+    let vh = config.vision.hidden_size;
+    for spec in specs {
+        let is_vision = spec.source.starts_with("model.vision_tower.")
+            || spec.source.starts_with("model.mm_projector.");
+        let parts: Vec<TensorSpec> = match spec.source.rsplit_once(".self_attn.qkv.") {
+            Some((layer, kind)) if is_vision => ["q_proj", "k_proj", "v_proj"]
+                .iter()
+                .map(|p| {
+                    let mut shape = spec.shape.clone();
+                    shape[0] = vh;
+                    TensorSpec {
+                        name: String::new(),
+                        source: format!("{layer}.self_attn.{p}.{kind}"),
+                        shape,
+                        role: spec.role,
+                    }
+                })
+                .collect(),
+            _ => vec![spec.clone()],
+        };
+        for mut part in parts {
+            part.name =
+                llama_cpp_name(&part.source).expect("every Imp tensor has a llama.cpp name");
+            if is_vision {
+                mmproj.push(part);
+            } else {
+                text.push(part);
+            }
+        }
+    }
+    (text, mmproj)
+}
+
+fn llama_cpp_text_metadata(
+    config: &ImpConfig,
+    options: &ConvertOptions,
+    tokenizer: Vec<(String, Value)>,
+) -> Vec<(String, Value)> {
+    let t = &config.text;
+    let u = |v: usize| Value::U32(v as u32);
+    let mut kv: Vec<(String, Value)> = vec![
+        (keys::ARCHITECTURE.into(), "phi2".into()),
+        (keys::NAME.into(), options.name.clone().into()),
+        (
+            keys::FILE_TYPE.into(),
+            llama_cpp::file_type(options.policy.text).into(),
+        ),
+        ("phi2.context_length".into(), u(config.context_length)),
+        ("phi2.embedding_length".into(), u(t.hidden_size)),
+        ("phi2.feed_forward_length".into(), u(t.intermediate_size)),
+        ("phi2.block_count".into(), u(t.num_hidden_layers)),
+        ("phi2.attention.head_count".into(), u(t.num_attention_heads)),
+        (
+            "phi2.attention.head_count_kv".into(),
+            u(t.num_attention_heads),
+        ),
+        (
+            "phi2.attention.layer_norm_epsilon".into(),
+            (t.layer_norm_eps as f32).into(),
+        ),
+        ("phi2.rope.dimension_count".into(), u(t.rotary_dim)),
+        ("phi2.rope.freq_base".into(), (t.rope_theta as f32).into()),
+    ];
+    kv.extend(tokenizer);
+    kv
+}
+
+fn llama_cpp_mmproj_metadata(config: &ImpConfig, options: &ConvertOptions) -> Vec<(String, Value)> {
+    let v = &config.vision;
+    let u = |n: usize| Value::U32(n as u32);
+    let halves = || Value::Array(vec![Value::F32(0.5); 3]);
+    let layers = config.vision_layers_used().unwrap_or(v.num_hidden_layers);
+    vec![
+        (keys::ARCHITECTURE.into(), "clip".into()),
+        (keys::NAME.into(), format!("{} mmproj", options.name).into()),
+        (
+            keys::FILE_TYPE.into(),
+            llama_cpp::file_type(options.policy.vision).into(),
+        ),
+        ("clip.has_vision_encoder".into(), true.into()),
+        ("clip.has_llava_projector".into(), true.into()),
+        ("clip.projector_type".into(), "mlp".into()),
+        ("clip.vision.image_size".into(), u(v.image_size)),
+        ("clip.vision.patch_size".into(), u(v.patch_size)),
+        ("clip.vision.embedding_length".into(), u(v.hidden_size)),
+        (
+            "clip.vision.feed_forward_length".into(),
+            u(v.intermediate_size),
+        ),
+        (
+            "clip.vision.projection_dim".into(),
+            u(config.text.hidden_size),
+        ),
+        // Only the layers Imp runs are written, so the last one is the feature layer.
+        ("clip.vision.block_count".into(), u(layers)),
+        (
+            "clip.vision.attention.head_count".into(),
+            u(v.num_attention_heads),
+        ),
+        (
+            "clip.vision.attention.layer_norm_epsilon".into(),
+            (v.layer_norm_eps as f32).into(),
+        ),
+        ("clip.vision.image_mean".into(), halves()),
+        ("clip.vision.image_std".into(), halves()),
+        // SigLIP's gelu_pytorch_tanh is ggml's GELU; without the flag clip.cpp
+        // would fall back to quick-GELU.
+        ("clip.use_gelu".into(), true.into()),
+    ]
 }
 
 fn error_line(e: &ImpError) -> String {

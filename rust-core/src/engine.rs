@@ -27,6 +27,9 @@ pub struct EngineOptions {
     /// Memory the caller can give the model; loading is refused up front if the
     /// estimate is larger, instead of the OS killing the app half-way.
     pub available_memory_bytes: Option<u64>,
+    /// With a llama.cpp text GGUF as the model: its mmproj file (vision tower
+    /// and projector).
+    pub mmproj: Option<std::path::PathBuf>,
 }
 
 /// Engines alive in this process, for apps and tests to check that closing
@@ -64,7 +67,10 @@ impl Engine {
         options: &EngineOptions,
         progress: &mut (dyn FnMut(f32) -> bool + Send),
     ) -> Result<Self> {
-        let source = ModelSource::open(path)?;
+        let source = match &options.mmproj {
+            None => ModelSource::open(path)?,
+            Some(mmproj) => ModelSource::open_llama_cpp_pair(path, mmproj)?,
+        };
         let threads = options
             .threads
             .unwrap_or_else(candle_core::utils::get_num_threads);

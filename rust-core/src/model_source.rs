@@ -5,6 +5,9 @@
 //!   tokenizer files): float weights.
 //! - One Imp GGUF file written by `imp convert`: everything in one file, the
 //!   weights used in place from the memory map.
+//! - llama.cpp's pair for this shape (a `phi2` text GGUF and a `clip` mmproj),
+//!   whether `imp convert --llama-cpp` wrote it or another tool did: the config
+//!   is rebuilt from llama.cpp's metadata keys.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,14 +15,23 @@ use std::sync::Arc;
 use crate::chat_template::ChatTemplate;
 use crate::config::ImpConfig;
 use crate::error::{ImpError, Result};
+use crate::gguf::llama_cpp::llama_cpp_name;
 use crate::gguf::{keys, GgufFile};
 use crate::tokenizer::ImpTokenizer;
 use crate::weight_source::WeightSource;
 use crate::weights::{open_checkpoint, safetensors_files};
 
 pub enum ModelSource {
-    Checkpoint { dir: PathBuf },
-    Gguf { file: Arc<Vec<GgufFile>> },
+    Checkpoint {
+        dir: PathBuf,
+    },
+    Gguf {
+        file: Arc<Vec<GgufFile>>,
+    },
+    /// llama.cpp's pair: a `phi2` text GGUF and a `clip` mmproj GGUF.
+    LlamaCppPair {
+        files: Arc<Vec<GgufFile>>,
+    },
 }
 
 impl ModelSource {
@@ -46,6 +58,31 @@ impl ModelSource {
         })
     }
 
+    /// llama.cpp's text GGUF (architecture `phi2`) with its mmproj (`clip`).
+    pub fn open_llama_cpp_pair(text: &Path, mmproj: &Path) -> Result<Self> {
+        let text = GgufFile::open(text)?;
+        let mmproj = GgufFile::open(mmproj)?;
+        for (file, arch) in [(&text, "phi2"), (&mmproj, "clip")] {
+            let found = file.string(keys::ARCHITECTURE)?;
+            if found != arch {
+                return Err(ImpError::UnsupportedModel(format!(
+                    "{} is a GGUF of architecture {found:?}; the pair needs a {arch:?} file here",
+                    file.path().display()
+                )));
+            }
+        }
+        let projector = mmproj.string("clip.projector_type")?;
+        if projector != "mlp" {
+            return Err(ImpError::UnsupportedModel(format!(
+                "{}: projector type {projector:?}, Imp's is \"mlp\"",
+                mmproj.path().display()
+            )));
+        }
+        Ok(ModelSource::LlamaCppPair {
+            files: Arc::new(vec![text, mmproj]),
+        })
+    }
+
     pub fn config(&self) -> Result<ImpConfig> {
         match self {
             ModelSource::Checkpoint { dir } => {
@@ -57,6 +94,12 @@ impl ModelSource {
                     )));
                 }
                 ImpConfig::from_file(&path)
+            }
+            ModelSource::LlamaCppPair { files } => {
+                let json = pair_config(&files[0], &files[1])?;
+                ImpConfig::from_json(&json).map_err(|e| {
+                    ImpError::InvalidModel(format!("{}: {e}", files[0].path().display()))
+                })
             }
             ModelSource::Gguf { file } => {
                 let gguf = &file[0];
@@ -84,22 +127,32 @@ impl ModelSource {
             ModelSource::Gguf { file } => Ok(WeightSource::gguf(file.clone(), |name| {
                 Some(name.to_string())
             })),
+            ModelSource::LlamaCppPair { files } => {
+                Ok(WeightSource::gguf(files.clone(), llama_cpp_name))
+            }
         }
     }
 
     pub fn tokenizer(&self) -> Result<ImpTokenizer> {
         match self {
             ModelSource::Checkpoint { dir } => ImpTokenizer::from_dir(dir),
-            ModelSource::Gguf { file } => {
+            ModelSource::Gguf { file } | ModelSource::LlamaCppPair { files: file } => {
                 let gguf = &file[0];
-                ImpTokenizer::from_json(gguf.string(keys::TOKENIZER_HF_JSON)?)
+                match gguf.get(keys::TOKENIZER_HF_JSON).and_then(|v| v.as_str()) {
+                    Some(json) => ImpTokenizer::from_json(json),
+                    None => ImpTokenizer::from_gguf_arrays(gguf),
+                }
             }
         }
     }
 
     pub fn chat_template(&self) -> Result<ChatTemplate> {
         match self {
-            ModelSource::Checkpoint { .. } => Ok(ChatTemplate::Phi2),
+            // llama.cpp's pair says nothing of Imp's template; phi2 is the one
+            // Imp's Phi-2 variants were trained with.
+            ModelSource::Checkpoint { .. } | ModelSource::LlamaCppPair { .. } => {
+                Ok(ChatTemplate::Phi2)
+            }
             ModelSource::Gguf { file } => {
                 let name = file[0].string(keys::CHAT_TEMPLATE)?;
                 ChatTemplate::from_name(name)
@@ -117,6 +170,11 @@ impl ModelSource {
                 .and_then(|v| v.as_str())
                 .unwrap_or("gguf")
                 .to_string()),
+            ModelSource::LlamaCppPair { files } => Ok(files[0]
+                .tensors
+                .get("blk.0.ffn_up.weight")
+                .map(|t| crate::convert::dtype_name(t.dtype))
+                .unwrap_or_else(|| "gguf".into())),
         }
     }
 
@@ -125,7 +183,63 @@ impl ModelSource {
     pub fn mapped_bytes(&self) -> u64 {
         match self {
             ModelSource::Checkpoint { .. } => 0,
-            ModelSource::Gguf { file } => file.iter().map(|f| f.mmap().len() as u64).sum(),
+            ModelSource::Gguf { file } | ModelSource::LlamaCppPair { files: file } => {
+                file.iter().map(|f| f.mmap().len() as u64).sum()
+            }
         }
     }
+}
+
+/// An Imp config.json rebuilt from llama.cpp's keys: the mmproj holds only the
+/// vision layers to run, so all of them are used (`mm_vision_select_layer` -1).
+fn pair_config(text: &GgufFile, mmproj: &GgufFile) -> Result<String> {
+    let t = |k: &str| text.u64(&format!("phi2.{k}"));
+    let v = |k: &str| mmproj.u64(&format!("clip.vision.{k}"));
+    let float = |f: &GgufFile, k: &str| -> Result<f64> {
+        f.get(k).and_then(|v| v.as_f64()).ok_or_else(|| {
+            ImpError::InvalidModel(format!("{}: metadata {k} is missing", f.path().display()))
+        })
+    };
+    let embd = text.tensors.get("token_embd.weight").ok_or_else(|| {
+        ImpError::InvalidModel(format!("{}: no token_embd.weight", text.path().display()))
+    })?;
+    let tokens = text.get(keys::TOKENIZER_TOKENS).and_then(|v| v.as_array());
+    let image_token = tokens
+        .and_then(|t| t.iter().position(|v| v.as_str() == Some("<image>")))
+        .ok_or_else(|| {
+            ImpError::InvalidModel(format!(
+                "{}: the vocabulary has no <image> token",
+                text.path().display()
+            ))
+        })?;
+    let heads = t("attention.head_count")?;
+    Ok(serde_json::json!({
+        "model_type": "imp",
+        "vocab_size": embd.shape.dims()[0],
+        "hidden_size": t("embedding_length")?,
+        "intermediate_size": t("feed_forward_length")?,
+        "num_hidden_layers": t("block_count")?,
+        "num_attention_heads": heads,
+        "rotary_dim": t("rope.dimension_count")?,
+        "layer_norm_eps": float(text, "phi2.attention.layer_norm_epsilon")?,
+        "rope_theta": float(text, "phi2.rope.freq_base").unwrap_or(10_000.0),
+        "tokenizer_model_max_length": t("context_length")?,
+        "eos_token_id": text.u64(keys::TOKENIZER_EOS)?,
+        "image_token_index": image_token,
+        "mm_hidden_size": v("embedding_length")?,
+        "mm_projector_type": "mlp2x_gelu",
+        "mm_vision_select_layer": -1,
+        "image_aspect_ratio": "square",
+        "vision_tower_config": {
+            "hidden_size": v("embedding_length")?,
+            "intermediate_size": v("feed_forward_length")?,
+            "num_attention_heads": v("attention.head_count")?,
+            "num_hidden_layers": v("block_count")?,
+            "image_size": v("image_size")?,
+            "patch_size": v("patch_size")?,
+            "layer_norm_eps": float(mmproj, "clip.vision.attention.layer_norm_epsilon")?,
+            "hidden_act": "gelu_pytorch_tanh",
+        },
+    })
+    .to_string())
 }

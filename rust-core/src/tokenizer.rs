@@ -46,6 +46,73 @@ impl ImpTokenizer {
             .map_err(|e| ImpError::Tokenizer(e.to_string()))
     }
 
+    /// GPT-2 byte-level BPE rebuilt from ggml's arrays (`tokenizer.ggml.tokens`,
+    /// `token_type`, `merges`), for GGUF files without the HF JSON. Padding
+    /// entries (type 5, unused) are left out; control (3) and user-defined (4)
+    /// tokens are added tokens, control ones special.
+    pub fn from_gguf_arrays(file: &crate::gguf::GgufFile) -> Result<Self> {
+        use crate::gguf::keys;
+        let model = file.string(keys::TOKENIZER_MODEL)?;
+        if model != "gpt2" {
+            return Err(ImpError::UnsupportedModel(format!(
+                "tokenizer model {model:?} without tokenizer.huggingface.json"
+            )));
+        }
+        let strings = |key: &str| -> Result<Vec<String>> {
+            let array = file
+                .get(key)
+                .and_then(|v| v.as_array())
+                .ok_or_else(|| ImpError::Tokenizer(format!("{key} is missing")))?;
+            Ok(array
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect())
+        };
+        let tokens = strings(keys::TOKENIZER_TOKENS)?;
+        let types: Vec<u64> = file
+            .get(keys::TOKENIZER_TOKEN_TYPE)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|v| v.as_u64().unwrap_or(1)).collect())
+            .unwrap_or_default();
+        let merges = strings(keys::TOKENIZER_MERGES)?
+            .into_iter()
+            .filter_map(|m| {
+                m.split_once(' ')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
+            .collect();
+        let kind = |id: usize| types.get(id).copied().unwrap_or(1);
+        let vocab: tokenizers::models::bpe::Vocab = tokens
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| kind(*id) == 1)
+            .map(|(id, t)| (t.clone(), id as u32))
+            .collect();
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .build()
+            .map_err(|e| ImpError::Tokenizer(format!("GGUF vocabulary: {e}")))?;
+        let mut inner = Tokenizer::new(bpe);
+        inner.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+        inner.with_decoder(Some(ByteLevelDecoder::default()));
+        for (id, token) in tokens.iter().enumerate() {
+            if matches!(kind(id), 3 | 4) {
+                let added = AddedToken::from(token.clone(), kind(id) == 3);
+                if added.special {
+                    inner.add_special_tokens(&[added]);
+                } else {
+                    inner.add_tokens(&[added]);
+                }
+                if inner.token_to_id(token) != Some(id as u32) {
+                    return Err(ImpError::Tokenizer(format!(
+                        "added token {token:?} does not land on id {id}"
+                    )));
+                }
+            }
+        }
+        Ok(Self { inner })
+    }
+
     pub fn inner(&self) -> &Tokenizer {
         &self.inner
     }

@@ -29,6 +29,7 @@ fn convert_fixture(dir: &Path, text: GgmlDType, vision: GgmlDType) -> PathBuf {
     let options = ConvertOptions {
         policy: QuantPolicy { text, vision },
         name: MODEL.into(),
+        llama_cpp: None,
     };
     convert(&fixtures().join(MODEL), &out, &options, &mut |_, _| {}).unwrap();
     out
@@ -375,4 +376,125 @@ fn absurd_sizes_are_refused_without_allocating() {
         handmade(&[("x", 9, v)], &[], &[])
     };
     assert!(load_error(&deep).contains("nested too deep"));
+}
+
+fn convert_pair(dir: &Path, text: GgmlDType) -> (PathBuf, PathBuf, PathBuf) {
+    let paths = ["imp.gguf", "text.gguf", "mmproj.gguf"].map(|n| dir.join(n));
+    let options = ConvertOptions {
+        policy: QuantPolicy {
+            text,
+            vision: GgmlDType::F16,
+        },
+        name: MODEL.into(),
+        llama_cpp: Some((paths[1].clone(), paths[2].clone())),
+    };
+    convert(&fixtures().join(MODEL), &paths[0], &options, &mut |_, _| {}).unwrap();
+    let [imp, text, mmproj] = paths;
+    (imp, text, mmproj)
+}
+
+/// The llama.cpp pair loads (`--model text.gguf --mmproj mmproj.gguf`) and gives
+/// the float model's greedy answer at q8_0, as the single Imp file does.
+#[test]
+fn llama_cpp_pair_loads_and_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, text, mmproj) = convert_pair(tmp.path(), GgmlDType::Q8_0);
+    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
+    let answer = |model: &Path, mmproj: Option<PathBuf>| {
+        let options = EngineOptions {
+            mmproj,
+            ..Default::default()
+        };
+        let engine = Engine::load(model, &options).unwrap();
+        let mut conversation = engine.start_conversation(&photo).unwrap();
+        let params = GenerationParams {
+            max_new_tokens: 12,
+            ..Default::default()
+        };
+        let mut ids = Vec::new();
+        conversation
+            .ask("What is this?", &params, &CancelToken::new(), &mut |t| {
+                ids.push(t.id)
+            })
+            .unwrap();
+        ids
+    };
+    assert_eq!(
+        answer(&text, Some(mmproj.clone())),
+        answer(&fixtures().join(MODEL), None)
+    );
+    // Swapped files are named for what they are.
+    let e = Engine::load(
+        &mmproj,
+        &EngineOptions {
+            mmproj: Some(text.clone()),
+            ..Default::default()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("\"clip\"") && e.contains("\"phi2\""), "{e}");
+    // The text file alone is not an Imp model.
+    let e = Engine::load(&text, &EngineOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("mmproj"), "{e}");
+}
+
+/// Files from other tools carry only ggml's token arrays: the tokenizer rebuilt
+/// from them encodes the reference's probes to the reference's ids.
+#[test]
+fn tokenizer_rebuilt_from_ggml_arrays_matches_the_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, text, _) = convert_pair(tmp.path(), GgmlDType::Q4K);
+    let file = imp_core::gguf::GgufFile::open(&text).unwrap();
+    let tokenizer = imp_core::tokenizer::ImpTokenizer::from_gguf_arrays(&file).unwrap();
+    let meta = std::fs::read_to_string(fixtures().join(format!("golden/{MODEL}.json"))).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    let probes = meta["tokenizer"].as_object().unwrap();
+    assert!(probes.len() >= 4);
+    for (text, ids) in probes {
+        let want: Vec<u32> = serde_json::from_value(ids.clone()).unwrap();
+        assert_eq!(tokenizer.encode(text).unwrap(), want, "{text:?}");
+    }
+}
+
+/// tests/fixtures/golden/llama-cpp-pair.json is what llama.cpp's own reader and
+/// name tables (`gguf` 0.19.0, tests/llama_cpp/check_pair.py) accepted from this
+/// conversion (q4_k, vision f16). The converter must still write exactly those
+/// tensors (names, GGUF-order shapes, types) and keys.
+#[test]
+fn llama_cpp_pair_matches_the_checked_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, text, mmproj) = convert_pair(tmp.path(), GgmlDType::Q4K);
+    let summary = std::fs::read_to_string(fixtures().join("golden/llama-cpp-pair.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    for (part, path) in [("text", text), ("mmproj", mmproj)] {
+        let file = imp_core::gguf::GgufFile::open(&path).unwrap();
+        let checked = &summary[part];
+        assert_eq!(
+            file.string("general.architecture").unwrap(),
+            checked["architecture"].as_str().unwrap()
+        );
+        let expected = checked["tensors"].as_array().unwrap();
+        assert_eq!(file.tensors.len(), expected.len(), "{part}");
+        for t in expected {
+            let name = t["name"].as_str().unwrap();
+            let info = file
+                .tensors
+                .get(name)
+                .unwrap_or_else(|| panic!("{part}: {name}"));
+            let mut shape: Vec<u64> = info.shape.dims().iter().map(|&d| d as u64).collect();
+            shape.reverse();
+            let want: Vec<u64> = serde_json::from_value(t["shape"].clone()).unwrap();
+            assert_eq!(shape, want, "{name}");
+            let ty = imp_core::convert::dtype_name(info.dtype).to_uppercase();
+            assert_eq!(ty, t["type"].as_str().unwrap(), "{name}");
+        }
+        for key in checked["keys"].as_object().unwrap().keys() {
+            assert!(file.get(key).is_some(), "{part}: {key}");
+        }
+    }
 }

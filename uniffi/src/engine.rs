@@ -36,6 +36,7 @@ impl From<EngineOptions> for imp_core::EngineOptions {
             context_length: o.context_length.map(|c| c as usize),
             image_size: o.image_size.map(|s| s as usize),
             available_memory_bytes: o.available_memory_bytes,
+            mmproj: None,
         }
     }
 }

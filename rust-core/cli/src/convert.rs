@@ -23,15 +23,28 @@ pub struct ConvertArgs {
     /// Vision tower and projector matrices.
     #[arg(long, default_value = "f16")]
     vision_quant: String,
+    /// Also write the pair llama.cpp runs: OUT-text.gguf (arch phi2) and
+    /// OUT-mmproj.gguf (clip, projector mlp).
+    #[arg(long)]
+    llama_cpp: bool,
 }
 
 pub fn run(args: &ConvertArgs) -> Result<()> {
     let text = dtype(&args.quant, "--quant")?;
     let vision = dtype(&args.vision_quant, "--vision-quant")?;
     let dir = hub::resolve_model(&args.model)?;
+    let sibling = |suffix: &str| {
+        let stem = args.out.file_stem().unwrap_or_default().to_string_lossy();
+        args.out.with_file_name(format!("{stem}-{suffix}.gguf"))
+    };
+    let final_paths = [args.out.clone(), sibling("text"), sibling("mmproj")];
+    let partial = |p: &PathBuf| p.with_extension("gguf.partial");
     let options = ConvertOptions {
         policy: QuantPolicy { text, vision },
         name: args.model.trim_end_matches('/').to_string(),
+        llama_cpp: args
+            .llama_cpp
+            .then(|| (partial(&final_paths[1]), partial(&final_paths[2]))),
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tensors, {elapsed}")
@@ -39,8 +52,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("{} -> {}", args.model, args.out.display()));
-    let partial = args.out.with_extension("gguf.partial");
-    let report = convert(&dir, &partial, &options, &mut |done, total| {
+    let report = convert(&dir, &partial(&args.out), &options, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     });
@@ -48,26 +60,26 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            let _ = std::fs::remove_file(&partial);
+            for p in &final_paths {
+                let _ = std::fs::remove_file(partial(p));
+            }
             return Err(e).with_context(|| format!("cannot convert {}", args.model));
         }
     };
     // Written under another name and renamed when complete: a killed conversion
     // never leaves a truncated file under the name an app would load.
-    std::fs::rename(&partial, &args.out)
-        .with_context(|| format!("cannot move the result to {}", args.out.display()))?;
-    let types: Vec<String> = report
-        .types
-        .iter()
-        .map(|(t, n)| format!("{n} {t}"))
-        .collect();
-    eprintln!(
-        "wrote {} ({:.1} MB, {} tensors: {})",
-        args.out.display(),
-        report.bytes as f64 / 1e6,
-        report.tensors,
-        types.join(", ")
-    );
+    for (file, target) in report.files.iter().zip(&final_paths) {
+        std::fs::rename(&file.path, target)
+            .with_context(|| format!("cannot move the result to {}", target.display()))?;
+        let types: Vec<String> = file.types.iter().map(|(t, n)| format!("{n} {t}")).collect();
+        eprintln!(
+            "wrote {} ({:.1} MB, {} tensors: {})",
+            target.display(),
+            file.bytes as f64 / 1e6,
+            file.tensors,
+            types.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -57,6 +57,9 @@ struct SessionArgs {
     /// id such as MILVLG/Imp-v1.5-3B-196.
     #[arg(long)]
     model: String,
+    /// With a llama.cpp text GGUF as --model: its mmproj GGUF.
+    #[arg(long)]
+    mmproj: Option<PathBuf>,
     /// JPEG, PNG, WebP, GIF or BMP.
     #[arg(long)]
     image: PathBuf,
@@ -111,6 +114,7 @@ impl SessionArgs {
         let options = EngineOptions {
             threads: self.threads,
             image_size: self.image_size,
+            mmproj: self.mmproj.clone(),
             ..Default::default()
         };
         let engine = Engine::load(&dir, &options)

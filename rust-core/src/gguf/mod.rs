@@ -11,6 +11,7 @@
 //! Reference: <https://github.com/ggml-org/ggml/blob/master/docs/gguf.md>.
 
 pub mod keys;
+pub mod llama_cpp;
 mod reader;
 mod value;
 mod writer;
