@@ -16,6 +16,7 @@ use candle_core::quantized::GgmlDType;
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Tensor};
 use half::{bf16, f16};
 use memmap2::Mmap;
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// One tensor of a GGUF file, left where it is in the mapping.
@@ -144,22 +145,63 @@ impl MappedTensor {
         Tensor::from_vec(data, (ids.len(), width), device)
     }
 
+    /// Rows `start..start + len` of a 2-D tensor as f32, dequantized in parallel.
+    fn dequantize_rows(&self, start: usize, len: usize, device: &Device) -> Result<Tensor> {
+        fn run<T: GgmlType>(t: &MappedTensor, start: usize, len: usize, width: usize) -> Vec<f32> {
+            let per_row = width / T::BLCK_SIZE;
+            let blocks = &t.blocks::<T>()[start * per_row..(start + len) * per_row];
+            let mut out = vec![0f32; len * width];
+            out.par_chunks_mut(width)
+                .zip(blocks.par_chunks(per_row))
+                .for_each(|(dst, src)| T::to_float(src, dst));
+            out
+        }
+        let width = self.shape.dims2()?.1;
+        let data = with_block_type!(self.dtype, run(self, start, len, width));
+        Tensor::from_vec(data, (len, width), device)
+    }
+
     /// `xs @ self^T` for a weight of shape (out, in), like `nn::Linear`.
+    ///
+    /// A few rows (decoding) run candle's block kernels on the mapped blocks:
+    /// they read each weight byte once, which is what bounds a decode step. Many
+    /// rows (a prompt, an image) are compute-bound: the weight is dequantized a
+    /// tile of rows at a time into a small f32 buffer and multiplied with the
+    /// dense gemm, which is faster there than the block kernels and keeps the
+    /// scratch memory to one tile. Float weights always take the dense path:
+    /// candle's f16 block kernel would round the activations to f16.
     pub fn matmul_t(&self, xs: &Tensor) -> Result<Tensor> {
-        match self.dtype {
-            // Float weights go through the dense gemm in f32: candle's f16 block
-            // kernel would round the activations to f16 first.
-            GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => {
-                let w = self.dequantize(xs.device())?;
-                xs.broadcast_matmul(&w.t()?)
-            }
-            _ => xs
+        let (n, k) = self.shape.dims2()?;
+        let rows = xs.elem_count() / k.max(1);
+        let float = matches!(
+            self.dtype,
+            GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
+        );
+        if rows < DENSE_FROM_ROWS && !float {
+            return xs
                 .to_dtype(DType::F32)?
                 .contiguous()?
-                .apply_op1_no_bwd(&BlockMatmul(self)),
+                .apply_op1_no_bwd(&BlockMatmul(self));
         }
+        let mut out_dims = xs.dims().to_vec();
+        let lhs = xs.to_dtype(DType::F32)?.reshape((rows, k))?;
+        let tile = (TILE_BYTES / (k * 4)).clamp(64, n.max(64));
+        let mut parts = Vec::with_capacity(n.div_ceil(tile));
+        for start in (0..n).step_by(tile) {
+            let w = self.dequantize_rows(start, tile.min(n - start), xs.device())?;
+            parts.push(lhs.matmul(&w.t()?)?);
+        }
+        let ys = Tensor::cat(&parts, 1)?;
+        *out_dims.last_mut().expect("rank >= 1") = n;
+        ys.reshape(out_dims)
     }
 }
+
+/// Activation rows from which a matmul is compute-bound enough for the
+/// dequantize-and-gemm path.
+const DENSE_FROM_ROWS: usize = 16;
+/// f32 scratch for one dequantized weight tile.
+const TILE_BYTES: usize = 16 << 20;
 
 /// The custom op running a block-quantized matmul on the mapped weight.
 struct BlockMatmul<'a>(&'a MappedTensor);

@@ -154,7 +154,7 @@ fn agreement(
 /// f16 storage of f16 weights computes the same numbers as the float path, so
 /// the bound is zero. q8_0 keeps each weight within half a step of 1/127 of its
 /// block's largest: measured here 0.03-0.04 at most on a log-probability and a
-/// mean KL of 1.2e-4; the bounds leave 2.5x headroom and the greedy tokens must
+/// mean KL of 1.1-1.3e-4; the bounds leave 2.5x headroom and the greedy tokens must
 /// be the float model's at every position.
 #[test]
 fn f16_and_q8_0_agree_with_float() {
@@ -174,16 +174,17 @@ fn f16_and_q8_0_agree_with_float() {
 }
 
 /// 4-bit quality on a random tiny model, whose next-token margins are far
-/// thinner than a trained model's: measured top-1 agreement 0.89 (q4_k, with
-/// the q6_k LM head) and 0.73 (q4_0), mean KL 0.009 and 0.012 nats. The bounds
-/// catch a broken kernel or block layout (which gives agreement near 1/vocab and
-/// KL of several nats) and a large regression, not noise.
+/// thinner than a trained model's: measured top-1 agreement 0.83-0.89 (q4_k,
+/// with the q6_k LM head; it moves with the kernel's summation order on
+/// near-ties) and 0.73 (q4_0), mean KL 0.009 and 0.012 nats. The bounds catch a
+/// broken kernel or block layout (agreement near 1/vocab, KL of several nats)
+/// and a large regression, not noise.
 #[test]
 fn four_bit_quality_is_bounded() {
     let tmp = tempfile::tempdir().unwrap();
     let float = float_runs();
     let q4k = agreement(tmp.path(), &float, GgmlDType::Q4K, GgmlDType::F16);
-    assert!(q4k.top1() >= 0.8 && q4k.mean_kl() < 0.025, "{q4k:?}");
+    assert!(q4k.top1() >= 0.75 && q4k.mean_kl() < 0.025, "{q4k:?}");
     let q4_0 = agreement(tmp.path(), &float, GgmlDType::Q4_0, GgmlDType::F16);
     assert!(q4_0.top1() >= 0.65 && q4_0.mean_kl() < 0.03, "{q4_0:?}");
 }
