@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 use crate::hub;
+use crate::memory::MemoryWatch;
 
 #[derive(Args)]
 pub struct ConvertArgs {
@@ -52,6 +53,8 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("{} -> {}", args.model, args.out.display()));
+    let memory = MemoryWatch::start();
+    let started = std::time::Instant::now();
     let report = convert(&dir, &partial(&args.out), &options, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -68,6 +71,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     };
     // Written under another name and renamed when complete: a killed conversion
     // never leaves a truncated file under the name an app would load.
+    let (peak_rss, peak_anon) = memory.stop();
     for (file, target) in report.files.iter().zip(&final_paths) {
         std::fs::rename(&file.path, target)
             .with_context(|| format!("cannot move the result to {}", target.display()))?;
@@ -80,6 +84,13 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             types.join(", ")
         );
     }
+    eprintln!(
+        "{:.1} s, peak RSS {:.0} MB (counting the mapped checkpoint's file pages), \
+         peak anonymous {:.0} MB",
+        started.elapsed().as_secs_f64(),
+        peak_rss as f64 / 1e6,
+        peak_anon as f64 / 1e6
+    );
     Ok(())
 }
 

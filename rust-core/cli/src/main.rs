@@ -3,6 +3,7 @@
 mod bench;
 mod convert;
 mod hub;
+mod memory;
 mod output;
 
 use anyhow::{Context, Result};
