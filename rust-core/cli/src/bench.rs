@@ -164,10 +164,12 @@ fn one_run(model: &ImpModel, args: &BenchArgs, seed: u64) -> Result<Run> {
 
     // Text ids away from the special tokens; the values do not change the work.
     let vocab = config.text.vocab_size as u64;
+    let image_id = config.image_token_index;
     let mut ids: Vec<u32> = (0..args.prompt_tokens as u64)
         .map(|i| ((i * 7919 + seed * 104_729) % (vocab / 2)) as u32 + 10)
+        .map(|id| if id == image_id { id + 1 } else { id })
         .collect();
-    ids[args.prompt_tokens.min(5) - 1] = config.image_token_index;
+    ids[args.prompt_tokens.min(5) - 1] = image_id;
     let mut cache = KvCache::default();
     let t = Instant::now();
     let embeds = model.embed_prompt(&ids, Some(&image))?;
