@@ -404,6 +404,18 @@ pub fn convert(
     Ok(ConvertReport { files })
 }
 
+/// The header's view of `specs`: each tensor with the type `policy` gives it.
+pub(crate) fn plan(specs: &[TensorSpec], policy: &QuantPolicy) -> Vec<PlannedTensor> {
+    specs
+        .iter()
+        .map(|s| PlannedTensor {
+            name: s.name.clone(),
+            shape: s.shape.clone(),
+            dtype: policy.dtype_for(s.role, &s.shape),
+        })
+        .collect()
+}
+
 fn write_file(
     path: &Path,
     metadata: &[(String, Value)],
@@ -412,14 +424,7 @@ fn write_file(
     ws: &WeightSource,
     tick: &mut dyn FnMut(),
 ) -> Result<WrittenFile> {
-    let plan: Vec<PlannedTensor> = specs
-        .iter()
-        .map(|s| PlannedTensor {
-            name: s.name.clone(),
-            shape: s.shape.clone(),
-            dtype: policy.dtype_for(s.role, &s.shape),
-        })
-        .collect();
+    let plan = plan(specs, policy);
     let file = std::fs::File::create(path).map_err(|e| ImpError::io(path, e))?;
     let io = |e: std::io::Error| ImpError::io(path, e);
     let mut writer = GgufWriter::new(BufWriter::new(file), metadata, plan.clone()).map_err(io)?;

@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::config::ImpConfig;
 use crate::convert::{imp_tensors, QuantPolicy, TensorRole};
 use crate::error::{ImpError, Result};
-use crate::gguf::{keys, GgufWriter, PlannedTensor, Value};
+use crate::gguf::{keys, GgufWriter, Value};
 
 /// The published shapes, by the names `imp bench --synthetic` takes.
 pub const PRESETS: [&str; 4] = ["imp-3b-196", "imp-3b-384", "imp-2b", "imp-4b"];
@@ -69,14 +69,7 @@ pub fn write_synthetic(
     let config_text = preset_config(name)?;
     let config = ImpConfig::from_json(&config_text).map_err(ImpError::InvalidModel)?;
     let specs = imp_tensors(&config)?;
-    let plan: Vec<PlannedTensor> = specs
-        .iter()
-        .map(|s| PlannedTensor {
-            name: s.name.clone(),
-            shape: s.shape.clone(),
-            dtype: policy.dtype_for(s.role, &s.shape),
-        })
-        .collect();
+    let plan = crate::convert::plan(&specs, &policy);
     let metadata: Vec<(String, Value)> = vec![
         (keys::ARCHITECTURE.into(), keys::IMP_ARCH.into()),
         (keys::NAME.into(), format!("synthetic {name}").into()),

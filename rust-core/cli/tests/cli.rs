@@ -169,14 +169,7 @@ fn convert_then_ask_with_the_gguf_alone() {
     let model = fixtures().join("tiny-imp-wide");
     let tmp = tempfile::tempdir().unwrap();
     let out_file = tmp.path().join("tiny.gguf");
-    let out = imp()
-        .args(["convert", "--model"])
-        .arg(&model)
-        .arg("--out")
-        .arg(&out_file)
-        .args(["--quant", "q8_0"])
-        .output()
-        .unwrap();
+    let out = convert(&model, &out_file, &["--quant", "q8_0"]);
     assert!(
         out.status.success(),
         "{}",
@@ -196,14 +189,7 @@ fn convert_then_ask_with_the_gguf_alone() {
     assert_eq!(token_ids(&quant), token_ids(&float));
     assert_eq!(summary["decode_tokens"], 10);
 
-    let bad = imp()
-        .args(["convert", "--model"])
-        .arg(&model)
-        .arg("--out")
-        .arg(tmp.path().join("x.gguf"))
-        .args(["--quant", "q3"])
-        .output()
-        .unwrap();
+    let bad = convert(&model, &tmp.path().join("x.gguf"), &["--quant", "q3"]);
     assert_clean_failure(&bad, "--quant q3");
     let truncated = tmp.path().join("cut.gguf");
     let bytes = std::fs::read(&out_file).unwrap();
@@ -216,13 +202,7 @@ fn convert_then_ask_with_the_gguf_alone() {
 fn bench_reports_every_figure() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("tiny.gguf");
-    let out = imp()
-        .args(["convert", "--model"])
-        .arg(fixtures().join("tiny-imp-wide"))
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = convert(&fixtures().join("tiny-imp-wide"), &file, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -273,4 +253,15 @@ fn bench_reports_every_figure() {
         .output()
         .unwrap();
     assert_clean_failure(&out, "imp-9b");
+}
+
+fn convert(model: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    imp()
+        .args(["convert", "--model"])
+        .arg(model)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
 }
