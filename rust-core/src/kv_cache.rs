@@ -1,0 +1,121 @@
+//! The KV cache every decoder layer appends to.
+
+use candle_core::{Result, Tensor};
+
+/// Keys and values of every layer for the tokens seen so far, in buffers written
+/// in place that double when full (up to the context): a decode step copies one
+/// position per layer instead of the whole history.
+#[derive(Default)]
+pub struct KvCache {
+    /// Per layer: (heads, capacity, head_dim) keys and values.
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Counts `seq` positions as cached once every layer has appended them.
+    pub(crate) fn advance(&mut self, seq: usize) {
+        self.len += seq;
+    }
+
+    /// Positions already in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets every position from `len` on, e.g. to undo a cancelled turn or a
+    /// forward pass that failed half-way through the layers (what it wrote past
+    /// `len` is never read and gets overwritten).
+    pub fn truncate(&mut self, len: usize) -> Result<()> {
+        self.len = self.len.min(len);
+        Ok(())
+    }
+
+    /// Writes `k`, `v` (heads, seq, head_dim) after the cached positions of
+    /// `layer`; returns views of all positions so far. `limit` caps the growth.
+    pub(crate) fn append(
+        &mut self,
+        layer: usize,
+        k: &Tensor,
+        v: &Tensor,
+        limit: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        if self.layers.len() <= layer {
+            self.layers.resize(layer + 1, None);
+        }
+        let (offset, seq) = (self.len, k.dim(1)?);
+        let needed = offset + seq;
+        let capacity = match &self.layers[layer] {
+            Some((buf, _)) => buf.dim(1)?,
+            None => 0,
+        };
+        if capacity < needed {
+            let grown = needed.next_power_of_two().clamp(64, limit.max(needed));
+            let (heads, _, head_dim) = k.dims3()?;
+            let fresh = || Tensor::zeros((heads, grown, head_dim), k.dtype(), k.device());
+            let (new_k, new_v) = (fresh()?, fresh()?);
+            if let Some((old_k, old_v)) = &self.layers[layer] {
+                if offset > 0 {
+                    new_k.slice_set(&old_k.narrow(1, 0, offset)?.contiguous()?, 1, 0)?;
+                    new_v.slice_set(&old_v.narrow(1, 0, offset)?.contiguous()?, 1, 0)?;
+                }
+            }
+            self.layers[layer] = Some((new_k, new_v));
+        }
+        let Some((buf_k, buf_v)) = &self.layers[layer] else {
+            unreachable!("allocated above")
+        };
+        buf_k.slice_set(k, 1, offset)?;
+        buf_v.slice_set(v, 1, offset)?;
+        Ok((buf_k.narrow(1, 0, needed)?, buf_v.narrow(1, 0, needed)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn positions(values: &[f32]) -> Tensor {
+        // (heads 1, seq, head_dim 2): each position holds its value twice.
+        let data: Vec<f32> = values.iter().flat_map(|&v| [v, v]).collect();
+        Tensor::from_vec(data, (1, values.len(), 2), &Device::Cpu).unwrap()
+    }
+
+    fn column(t: &Tensor) -> Vec<f32> {
+        t.narrow(2, 0, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    }
+
+    #[test]
+    fn cache_grows_keeps_history_and_overwrites_after_truncation() {
+        let mut cache = KvCache::default();
+        let step = |cache: &mut KvCache, values: &[f32]| {
+            let (k, v) = cache
+                .append(0, &positions(values), &positions(values), 1000)
+                .unwrap();
+            cache.advance(values.len());
+            (column(&k), column(&v))
+        };
+        let first: Vec<f32> = (0..60).map(|i| i as f32).collect();
+        step(&mut cache, &first);
+        // 60 + 10 crosses the first 64-position buffer.
+        let (k, v) = step(&mut cache, &[100.0; 10]);
+        assert_eq!(k.len(), 70);
+        assert_eq!(&k[..60], &first[..]);
+        assert_eq!(&k[60..], &[100.0; 10]);
+        assert_eq!(k, v);
+
+        cache.truncate(2).unwrap();
+        let (k, _) = step(&mut cache, &[7.0]);
+        assert_eq!(k, [0.0, 1.0, 7.0]);
+    }
+}
