@@ -1,0 +1,113 @@
+//! How much anonymous memory the same GGUF costs when loaded the usual candle
+//! way (every tensor read into a `QTensor`, as candle-transformers'
+//! `quantized_phi` does) against memory-mapped `MappedTensor`s, after one
+//! single-row matmul through every text weight (which is when candle repacks).
+//!
+//! ```sh
+//! cargo run --release -p imp-core --example qtensor_memory -- qtensor FILE.gguf
+//! cargo run --release -p imp-core --example qtensor_memory -- mapped FILE.gguf
+//! ```
+//! Run each in its own process: the figures are this process's RssAnon.
+
+use candle_core::quantized::{gguf_file, QMatMul};
+use candle_core::{Device, Module, Tensor};
+use imp_core::gguf::GgufFile;
+use imp_core::quantized::MappedTensor;
+
+fn rss_anon_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() -> anyhow_free::Result {
+    let mut args = std::env::args().skip(1);
+    let (mode, path) = (
+        args.next().unwrap_or_default(),
+        args.next().unwrap_or_default(),
+    );
+    let file = GgufFile::open(std::path::Path::new(&path))?;
+    let text: Vec<_> = file
+        .tensors
+        .iter()
+        .filter(|(n, t)| n.starts_with("model.layers.") && t.shape.rank() == 2)
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut first_call = 0.0;
+    match mode.as_str() {
+        "qtensor" => {
+            let mut reader = std::fs::File::open(&path)?;
+            let content = gguf_file::Content::read(&mut reader)?;
+            let mut weights = Vec::new();
+            for (name, _) in &text {
+                weights.push(QMatMul::from_qtensor(content.tensor(
+                    &mut reader,
+                    name,
+                    &Device::Cpu,
+                )?)?);
+            }
+            println!(
+                "loaded {} tensors: {:.0} MB anonymous, {:.1} s",
+                weights.len(),
+                rss_anon_mb(),
+                started.elapsed().as_secs_f64()
+            );
+            let t = std::time::Instant::now();
+            for w in &weights {
+                let k = match w {
+                    QMatMul::QTensor(q) => q.shape().dims()[1],
+                    _ => unreachable!(),
+                };
+                w.forward(&Tensor::ones(
+                    (1, k),
+                    candle_core::DType::F32,
+                    &Device::Cpu,
+                )?)?;
+            }
+            first_call = t.elapsed().as_secs_f64();
+        }
+        "mapped" => {
+            let mut weights = Vec::new();
+            for (_, t) in &text {
+                weights.push(MappedTensor::new(
+                    file.mmap().clone(),
+                    t.offset,
+                    t.size,
+                    t.dtype,
+                    t.shape.clone(),
+                )?);
+            }
+            println!(
+                "loaded {} tensors: {:.0} MB anonymous, {:.1} s",
+                weights.len(),
+                rss_anon_mb(),
+                started.elapsed().as_secs_f64()
+            );
+            let t = std::time::Instant::now();
+            for w in &weights {
+                let k = w.shape().dims()[1];
+                w.matmul_t(&Tensor::ones(
+                    (1, k),
+                    candle_core::DType::F32,
+                    &Device::Cpu,
+                )?)?;
+            }
+            first_call = t.elapsed().as_secs_f64();
+        }
+        _ => eprintln!("usage: qtensor_memory qtensor|mapped FILE.gguf"),
+    }
+    println!(
+        "after one matmul each: {:.0} MB anonymous; that first pass took {first_call:.2} s",
+        rss_anon_mb()
+    );
+    Ok(())
+}
+
+/// Examples may not add dependencies: a boxed error is enough here.
+mod anyhow_free {
+    pub type Result = std::result::Result<(), Box<dyn std::error::Error>>;
+}
