@@ -16,6 +16,7 @@
 use candle_core::quantized::GgmlDType;
 use candle_core::Tensor;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
@@ -50,12 +51,7 @@ impl QuantPolicy {
         let wanted = match role {
             TensorRole::Small => return GgmlDType::F32,
             TensorRole::TextMatrix | TensorRole::TokenEmbedding => self.text,
-            TensorRole::LmHead => match self.text {
-                GgmlDType::Q4_0 | GgmlDType::Q4_1 | GgmlDType::Q4K | GgmlDType::Q5K => {
-                    GgmlDType::Q6K
-                }
-                other => other,
-            },
+            TensorRole::LmHead => self.lm_head(),
             TensorRole::VisionMatrix => self.vision,
         };
         let row = shape.last().copied().unwrap_or(0);
@@ -65,6 +61,14 @@ impl QuantPolicy {
             .unwrap_or(GgmlDType::F32)
     }
 
+    /// The LM head's type before any fallback: q6_k under a 4/5-bit request.
+    fn lm_head(&self) -> GgmlDType {
+        match self.text {
+            GgmlDType::Q4_0 | GgmlDType::Q4_1 | GgmlDType::Q4K | GgmlDType::Q5K => GgmlDType::Q6K,
+            other => other,
+        }
+    }
+
     /// The policy in words, stored in the file.
     pub fn describe(&self) -> String {
         format!(
@@ -72,7 +76,7 @@ impl QuantPolicy {
              projector {v}; norms, biases, patch and position embeddings f32; a matrix \
              whose rows are not whole blocks falls back to q8_0, else f16",
             t = dtype_name(self.text),
-            h = dtype_name(self.dtype_for(TensorRole::LmHead, &[256 * 32])),
+            h = dtype_name(self.lm_head()),
             v = dtype_name(self.vision),
         )
     }
@@ -146,10 +150,8 @@ pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
     );
     for i in 0..config.vision_layers_used()? {
         let l = format!("{vm}.encoder.layers.{i}");
-        for norm in ["layer_norm1", "layer_norm2"] {
-            add(format!("{l}.{norm}.weight"), vec![vh], TensorRole::Small);
-            add(format!("{l}.{norm}.bias"), vec![vh], TensorRole::Small);
-        }
+        norm(&mut add, &format!("{l}.layer_norm1"), vh);
+        norm(&mut add, &format!("{l}.layer_norm2"), vh);
         linear(
             &mut add,
             &format!("{l}.self_attn.qkv"),
@@ -202,16 +204,7 @@ pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
     );
     for i in 0..t.num_hidden_layers {
         let l = format!("model.layers.{i}");
-        add(
-            format!("{l}.input_layernorm.weight"),
-            vec![h],
-            TensorRole::Small,
-        );
-        add(
-            format!("{l}.input_layernorm.bias"),
-            vec![h],
-            TensorRole::Small,
-        );
+        norm(&mut add, &format!("{l}.input_layernorm"), h);
         linear(
             &mut add,
             &format!("{l}.self_attn.qkv"),
@@ -241,18 +234,15 @@ pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
             TensorRole::TextMatrix,
         );
     }
-    add(
-        "model.final_layernorm.weight".into(),
-        vec![h],
-        TensorRole::Small,
-    );
-    add(
-        "model.final_layernorm.bias".into(),
-        vec![h],
-        TensorRole::Small,
-    );
+    norm(&mut add, "model.final_layernorm", h);
     linear(&mut add, "lm_head", h, t.vocab_size, TensorRole::LmHead);
     Ok(out)
+}
+
+/// A LayerNorm's weight and bias.
+fn norm(add: &mut impl FnMut(String, Vec<usize>, TensorRole), prefix: &str, size: usize) {
+    add(format!("{prefix}.weight"), vec![size], TensorRole::Small);
+    add(format!("{prefix}.bias"), vec![size], TensorRole::Small);
 }
 
 fn linear(
@@ -305,17 +295,19 @@ fn quantize(tensor: &Tensor, dtype: GgmlDType) -> Result<Vec<u8>> {
         .map(|&start| {
             let part = tensor.narrow(0, start, chunk_rows.min(rows - start))?;
             let values: Vec<f32> = part.flatten_all()?.to_vec1()?;
-            let mut blocks = dtype.cpu_zeros(values.len());
-            blocks.from_float(&values);
-            // SAFETY: `as_ptr` points at the `storage_size_in_bytes` bytes of the
-            // blocks just written, alive for this closure.
-            let bytes = unsafe {
-                std::slice::from_raw_parts(blocks.as_ptr(), blocks.storage_size_in_bytes())
-            };
-            Ok(bytes.to_vec())
+            Ok(quantize_values(&values, dtype))
         })
         .collect::<candle_core::Result<Vec<Vec<u8>>>>()?;
     Ok(parts.concat())
+}
+
+/// Whole rows of `values` as the bytes of ggml `dtype` blocks.
+pub(crate) fn quantize_values(values: &[f32], dtype: GgmlDType) -> Vec<u8> {
+    let mut blocks = dtype.cpu_zeros(values.len());
+    blocks.from_float(values);
+    // SAFETY: `as_ptr` points at the `storage_size_in_bytes` bytes of the blocks
+    // just written, alive until the copy below is made.
+    unsafe { std::slice::from_raw_parts(blocks.as_ptr(), blocks.storage_size_in_bytes()) }.to_vec()
 }
 
 #[derive(Debug, Clone)]
@@ -361,45 +353,60 @@ pub fn convert(
     let config_text = std::fs::read_to_string(dir.join("config.json"))
         .map_err(|e| ImpError::io(&dir.join("config.json"), e))?;
     let tokenizer = source.tokenizer()?;
+    let tokens = tokenizer_metadata(&tokenizer, &config)?;
     let ws = source.weights()?;
     let specs = imp_tensors(&config)?;
-    let metadata = metadata(
+    let policy = &options.policy;
+    let imp_plan = plan(&specs, policy);
+    let imp_metadata = metadata(
         &config,
         &config_text,
-        &tokenizer,
+        tokens.clone(),
         options,
         source.chat_template()?,
     )?;
-    let mut jobs = vec![(out.to_path_buf(), metadata, specs.clone())];
-    if let Some((text, mmproj)) = &options.llama_cpp {
-        let (text_specs, mmproj_specs) = llama_cpp_specs(&specs, &config);
-        let tokens = tokenizer_metadata(&tokenizer, &config)?;
-        jobs.push((
-            text.clone(),
-            llama_cpp_text_metadata(&config, options, tokens),
-            text_specs,
-        ));
-        jobs.push((
-            mmproj.clone(),
-            llama_cpp_mmproj_metadata(&config, options),
-            mmproj_specs,
-        ));
+    let mut imp = Output::create(out, &imp_metadata, imp_plan.clone())?;
+    let mut pair = match &options.llama_cpp {
+        None => None,
+        Some((text, mmproj)) => {
+            let (text_specs, mmproj_specs) = llama_cpp_specs(&specs, &config);
+            let text_metadata = llama_cpp_text_metadata(&config, options, tokens);
+            let mmproj_metadata = llama_cpp_mmproj_metadata(&config, options);
+            Some((
+                Output::create(text, &text_metadata, plan(&text_specs, policy))?,
+                Output::create(mmproj, &mmproj_metadata, plan(&mmproj_specs, policy))?,
+            ))
+        }
+    };
+    // One pass: each tensor is read and quantized once, and its bytes go to the
+    // Imp file and to the llama.cpp file that holds it (the vision q;k;v rows
+    // cut apart: every ggml type quantizes rows independently).
+    for (i, (spec, planned)) in specs.iter().zip(&imp_plan).enumerate() {
+        let tensor = read_f32(&ws, spec)
+            .map_err(|e| ImpError::InvalidModel(format!("{}: {}", spec.source, error_line(&e))))?;
+        let bytes = quantize(&tensor, planned.dtype)?;
+        imp.write(planned, &bytes)?;
+        if let Some((text, mmproj)) = &mut pair {
+            let (is_vision, parts) = llama_cpp_parts(spec, config.vision.hidden_size);
+            let target = if is_vision { mmproj } else { text };
+            let mut rest = bytes.as_slice();
+            for part in plan(&parts, policy) {
+                let Some((head, tail)) = rest.split_at_checked(part.size_in_bytes()) else {
+                    return Err(ImpError::InvalidModel(format!(
+                        "{}: cannot cut {} out of it",
+                        spec.source, part.name
+                    )));
+                };
+                target.write(&part, head)?;
+                rest = tail;
+            }
+        }
+        progress(i + 1, specs.len());
     }
-    let total: usize = jobs.iter().map(|j| j.2.len()).sum();
-    let mut done = 0;
-    let mut files = Vec::new();
-    for (path, metadata, specs) in jobs {
-        files.push(write_file(
-            &path,
-            &metadata,
-            &specs,
-            &options.policy,
-            &ws,
-            &mut || {
-                done += 1;
-                progress(done, total);
-            },
-        )?);
+    let mut files = vec![imp.finish()?];
+    if let Some((text, mmproj)) = pair {
+        files.push(text.finish()?);
+        files.push(mmproj.finish()?);
     }
     Ok(ConvertReport { files })
 }
@@ -416,71 +423,90 @@ pub(crate) fn plan(specs: &[TensorSpec], policy: &QuantPolicy) -> Vec<PlannedTen
         .collect()
 }
 
-fn write_file(
-    path: &Path,
-    metadata: &[(String, Value)],
-    specs: &[TensorSpec],
-    policy: &QuantPolicy,
-    ws: &WeightSource,
-    tick: &mut dyn FnMut(),
-) -> Result<WrittenFile> {
-    let plan = plan(specs, policy);
-    let file = std::fs::File::create(path).map_err(|e| ImpError::io(path, e))?;
-    let io = |e: std::io::Error| ImpError::io(path, e);
-    let mut writer = GgufWriter::new(BufWriter::new(file), metadata, plan.clone()).map_err(io)?;
-    let mut types = std::collections::BTreeMap::<String, usize>::new();
-    for (spec, planned) in specs.iter().zip(&plan) {
-        let tensor = read_f32(ws, spec)
-            .map_err(|e| ImpError::InvalidModel(format!("{}: {}", spec.source, error_line(&e))))?;
-        let bytes = quantize(&tensor, planned.dtype)?;
-        writer.write_tensor(&spec.name, &bytes).map_err(io)?;
-        *types.entry(dtype_name(planned.dtype)).or_default() += 1;
-        tick();
+/// One GGUF being written, and what has gone into it.
+struct Output {
+    path: PathBuf,
+    writer: GgufWriter<BufWriter<std::fs::File>>,
+    types: BTreeMap<String, usize>,
+    tensors: usize,
+}
+
+impl Output {
+    fn create(path: &Path, metadata: &[(String, Value)], plan: Vec<PlannedTensor>) -> Result<Self> {
+        let file = std::fs::File::create(path).map_err(|e| ImpError::io(path, e))?;
+        let writer = GgufWriter::new(BufWriter::new(file), metadata, plan)
+            .map_err(|e| ImpError::io(path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            types: BTreeMap::new(),
+            tensors: 0,
+        })
     }
-    writer.finish().map_err(io)?;
-    Ok(WrittenFile {
-        path: path.to_path_buf(),
-        tensors: specs.len(),
-        bytes: std::fs::metadata(path).map_err(io)?.len(),
-        types: types.into_iter().collect(),
-    })
+
+    fn write(&mut self, planned: &PlannedTensor, bytes: &[u8]) -> Result<()> {
+        self.writer
+            .write_tensor(&planned.name, bytes)
+            .map_err(|e| ImpError::io(&self.path, e))?;
+        *self.types.entry(dtype_name(planned.dtype)).or_default() += 1;
+        self.tensors += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<WrittenFile> {
+        let io = |e: std::io::Error| ImpError::io(&self.path, e);
+        self.writer.finish().map_err(io)?;
+        Ok(WrittenFile {
+            bytes: std::fs::metadata(&self.path).map_err(io)?.len(),
+            path: self.path.clone(),
+            tensors: self.tensors,
+            types: self.types.into_iter().collect(),
+        })
+    }
 }
 
 /// The Imp tensors under llama.cpp's names, split into the text file's and the
-/// mmproj's; the vision q, k and v written apart, as clip.cpp reads them.
+/// mmproj's, in the order `imp_tensors` gives them.
 fn llama_cpp_specs(specs: &[TensorSpec], config: &ImpConfig) -> (Vec<TensorSpec>, Vec<TensorSpec>) {
     let (mut text, mut mmproj) = (Vec::new(), Vec::new());
-    let vh = config.vision.hidden_size;
     for spec in specs {
-        let is_vision = spec.source.starts_with("model.vision_tower.")
-            || spec.source.starts_with("model.mm_projector.");
-        let parts: Vec<TensorSpec> = match spec.source.rsplit_once(".self_attn.qkv.") {
-            Some((layer, kind)) if is_vision => ["q_proj", "k_proj", "v_proj"]
-                .iter()
-                .map(|p| {
-                    let mut shape = spec.shape.clone();
-                    shape[0] = vh;
-                    TensorSpec {
-                        name: String::new(),
-                        source: format!("{layer}.self_attn.{p}.{kind}"),
-                        shape,
-                        role: spec.role,
-                    }
-                })
-                .collect(),
-            _ => vec![spec.clone()],
-        };
-        for mut part in parts {
-            part.name =
-                llama_cpp_name(&part.source).expect("every Imp tensor has a llama.cpp name");
-            if is_vision {
-                mmproj.push(part);
-            } else {
-                text.push(part);
-            }
+        let (is_vision, parts) = llama_cpp_parts(spec, config.vision.hidden_size);
+        if is_vision {
+            mmproj.extend(parts);
+        } else {
+            text.extend(parts);
         }
     }
     (text, mmproj)
+}
+
+/// Whether an Imp tensor goes to the mmproj, and what it becomes there: itself
+/// renamed, or for the vision q;k;v (of width `vision_hidden`) the three
+/// projections apart, as clip.cpp reads them.
+fn llama_cpp_parts(spec: &TensorSpec, vision_hidden: usize) -> (bool, Vec<TensorSpec>) {
+    let is_vision = spec.source.starts_with("model.vision_tower.")
+        || spec.source.starts_with("model.mm_projector.");
+    let sources: Vec<(String, Vec<usize>)> = match spec.source.rsplit_once(".self_attn.qkv.") {
+        Some((layer, kind)) if is_vision => ["q_proj", "k_proj", "v_proj"]
+            .iter()
+            .map(|p| {
+                let mut shape = spec.shape.clone();
+                shape[0] = vision_hidden;
+                (format!("{layer}.self_attn.{p}.{kind}"), shape)
+            })
+            .collect(),
+        _ => vec![(spec.source.clone(), spec.shape.clone())],
+    };
+    let parts = sources
+        .into_iter()
+        .map(|(source, shape)| TensorSpec {
+            name: llama_cpp_name(&source).expect("every Imp tensor has a llama.cpp name"),
+            source,
+            shape,
+            role: spec.role,
+        })
+        .collect();
+    (is_vision, parts)
 }
 
 fn llama_cpp_text_metadata(
@@ -571,7 +597,7 @@ fn error_line(e: &ImpError) -> String {
 fn metadata(
     config: &ImpConfig,
     config_text: &str,
-    tokenizer: &ImpTokenizer,
+    tokens: Vec<(String, Value)>,
     options: &ConvertOptions,
     template: crate::chat_template::ChatTemplate,
 ) -> Result<Vec<(String, Value)>> {
@@ -626,7 +652,7 @@ fn metadata(
         ),
         (keys::QUANT_POLICY.into(), options.policy.describe().into()),
     ];
-    kv.extend(tokenizer_metadata(tokenizer, config)?);
+    kv.extend(tokens);
     Ok(kv)
 }
 

@@ -13,7 +13,7 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use crate::config::ImpConfig;
-use crate::convert::{imp_tensors, QuantPolicy, TensorRole};
+use crate::convert::{imp_tensors, quantize_values, QuantPolicy, TensorRole};
 use crate::error::{ImpError, Result};
 use crate::gguf::{keys, GgufWriter, Value};
 
@@ -118,11 +118,7 @@ fn random_tensor(
     let tile: Vec<f32> = (0..tile_rows * row)
         .map(|_| centre + spread * rng.random_range(-1.0f32..1.0))
         .collect();
-    let mut blocks = dtype.cpu_zeros(tile.len());
-    blocks.from_float(&tile);
-    // SAFETY: the `storage_size_in_bytes` bytes of the blocks just written.
-    let tile_bytes =
-        unsafe { std::slice::from_raw_parts(blocks.as_ptr(), blocks.storage_size_in_bytes()) };
+    let tile_bytes = quantize_values(&tile, dtype);
     let row_bytes = tile_bytes.len() / tile_rows;
     let mut out = Vec::with_capacity(rows * row_bytes);
     while out.len() < rows * row_bytes {
