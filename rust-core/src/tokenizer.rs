@@ -92,22 +92,10 @@ impl ImpTokenizer {
             .vocab_and_merges(vocab, merges)
             .build()
             .map_err(|e| ImpError::Tokenizer(format!("GGUF vocabulary: {e}")))?;
-        let mut inner = Tokenizer::new(bpe);
-        inner.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
-        inner.with_decoder(Some(ByteLevelDecoder::default()));
+        let mut inner = byte_level(bpe);
         for (id, token) in tokens.iter().enumerate() {
             if matches!(kind(id), 3 | 4) {
-                let added = AddedToken::from(token.clone(), kind(id) == 3);
-                if added.special {
-                    inner.add_special_tokens(&[added]);
-                } else {
-                    inner.add_tokens(&[added]);
-                }
-                if inner.token_to_id(token) != Some(id as u32) {
-                    return Err(ImpError::Tokenizer(format!(
-                        "added token {token:?} does not land on id {id}"
-                    )));
-                }
+                add_at(&mut inner, token, id as u32, kind(id) == 3)?;
             }
         }
         Ok(Self { inner })
@@ -174,9 +162,7 @@ fn from_slow_files(dir: &Path) -> Result<Tokenizer> {
     let bpe = BPE::from_file(&vocab.to_string_lossy(), &merges.to_string_lossy())
         .build()
         .map_err(|e| ImpError::Tokenizer(format!("vocab.json/merges.txt: {e}")))?;
-    let mut tokenizer = Tokenizer::new(bpe);
-    tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
-    tokenizer.with_decoder(Some(ByteLevelDecoder::default()));
+    let mut tokenizer = byte_level(bpe);
 
     let specials: Vec<String> = match dir.join("special_tokens_map.json") {
         p if p.exists() => read_json::<BTreeMap<String, SpecialToken>>(&p)?
@@ -196,18 +182,7 @@ fn from_slow_files(dir: &Path) -> Result<Tokenizer> {
     let mut in_order: Vec<(&String, &u32)> = added.iter().collect();
     in_order.sort_by_key(|(_, id)| **id);
     for (content, &id) in in_order {
-        let token = AddedToken::from(content.clone(), specials.contains(content));
-        if token.special {
-            tokenizer.add_special_tokens(&[token]);
-        } else {
-            tokenizer.add_tokens(&[token]);
-        }
-        let got = tokenizer.token_to_id(content);
-        if got != Some(id) {
-            return Err(ImpError::Tokenizer(format!(
-                "added token {content:?} should have id {id} but got {got:?}"
-            )));
-        }
+        add_at(&mut tokenizer, content, id, specials.contains(content))?;
     }
     // Specials already in the vocabulary (e.g. <|endoftext|>) are skipped on decode.
     let in_vocab: Vec<AddedToken> = specials
@@ -217,4 +192,31 @@ fn from_slow_files(dir: &Path) -> Result<Tokenizer> {
         .collect();
     tokenizer.add_special_tokens(&in_vocab);
     Ok(tokenizer)
+}
+
+/// GPT-2's byte-level BPE around `bpe`, as the Phi-2 tokenizer is built.
+fn byte_level(bpe: BPE) -> Tokenizer {
+    let mut tokenizer = Tokenizer::new(bpe);
+    tokenizer.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+    tokenizer.with_decoder(Some(ByteLevelDecoder::default()));
+    tokenizer
+}
+
+/// Adds `content` as an added token and checks it lands on `id`, the id the
+/// checkpoint was trained with (added tokens are appended, so callers add them
+/// in id order).
+fn add_at(tokenizer: &mut Tokenizer, content: &str, id: u32, special: bool) -> Result<()> {
+    let token = AddedToken::from(content.to_string(), special);
+    if special {
+        tokenizer.add_special_tokens(&[token]);
+    } else {
+        tokenizer.add_tokens(&[token]);
+    }
+    let got = tokenizer.token_to_id(content);
+    if got != Some(id) {
+        return Err(ImpError::Tokenizer(format!(
+            "added token {content:?} should have id {id} but got {got:?}"
+        )));
+    }
+    Ok(())
 }
