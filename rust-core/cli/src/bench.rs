@@ -11,7 +11,7 @@
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::Args;
-use imp_core::convert::{parse_dtype, QuantPolicy};
+use imp_core::convert::QuantPolicy;
 use imp_core::model::ImpModel;
 use imp_core::model_source::ModelSource;
 use imp_core::phi2::KvCache;
@@ -120,13 +120,9 @@ fn model_path(args: &BenchArgs) -> Result<(PathBuf, Option<TempFile>)> {
     let Some(preset) = &args.synthetic else {
         return Ok((args.model.clone().expect("clap requires one"), None));
     };
-    let dtype = |name: &str, flag: &str| {
-        parse_dtype(name)
-            .with_context(|| format!("{flag} {name}: not a type (q4_0, q4_k, q8_0, f16, ...)"))
-    };
     let policy = QuantPolicy {
-        text: dtype(&args.quant, "--quant")?,
-        vision: dtype(&args.vision_quant, "--vision-quant")?,
+        text: crate::convert::dtype(&args.quant, "--quant")?,
+        vision: crate::convert::dtype(&args.vision_quant, "--vision-quant")?,
     };
     let path = std::env::temp_dir().join(format!(
         "imp-bench-{preset}-{}-{}.gguf",

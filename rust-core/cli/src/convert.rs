@@ -94,7 +94,8 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     Ok(())
 }
 
-fn dtype(name: &str, flag: &str) -> Result<candle_core::quantized::GgmlDType> {
+/// A `--quant`-style flag's type, or an error naming the flag.
+pub fn dtype(name: &str, flag: &str) -> Result<candle_core::quantized::GgmlDType> {
     match parse_dtype(name) {
         Some(d) => Ok(d),
         None => bail!("{flag} {name}: not a type (q4_0, q4_k, q8_0, f16, ...)"),
