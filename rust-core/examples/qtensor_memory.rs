@@ -23,6 +23,9 @@ fn rss_anon_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// A loaded weight: its input width and its single-row matmul.
+type Weight = (usize, Box<dyn Fn(&Tensor) -> candle_core::Result<Tensor>>);
+
 fn main() -> anyhow_free::Result {
     let mut args = std::env::args().skip(1);
     let (mode, path) = (
@@ -34,75 +37,53 @@ fn main() -> anyhow_free::Result {
         .tensors
         .iter()
         .filter(|(n, t)| n.starts_with("model.layers.") && t.shape.rank() == 2)
-        .map(|(n, t)| (n.clone(), t.clone()))
         .collect();
     let started = std::time::Instant::now();
-    let mut first_call = 0.0;
+    let mut weights: Vec<Weight> = Vec::new();
     match mode.as_str() {
         "qtensor" => {
             let mut reader = std::fs::File::open(&path)?;
             let content = gguf_file::Content::read(&mut reader)?;
-            let mut weights = Vec::new();
-            for (name, _) in &text {
-                weights.push(QMatMul::from_qtensor(content.tensor(
-                    &mut reader,
-                    name,
-                    &Device::Cpu,
-                )?)?);
+            for (name, info) in &text {
+                let w = QMatMul::from_qtensor(content.tensor(&mut reader, name, &Device::Cpu)?)?;
+                weights.push((info.shape.dims()[1], Box::new(move |x| w.forward(x))));
             }
-            println!(
-                "loaded {} tensors: {:.0} MB anonymous, {:.1} s",
-                weights.len(),
-                rss_anon_mb(),
-                started.elapsed().as_secs_f64()
-            );
-            let t = std::time::Instant::now();
-            for w in &weights {
-                let k = match w {
-                    QMatMul::QTensor(q) => q.shape().dims()[1],
-                    _ => unreachable!(),
-                };
-                w.forward(&Tensor::ones(
-                    (1, k),
-                    candle_core::DType::F32,
-                    &Device::Cpu,
-                )?)?;
-            }
-            first_call = t.elapsed().as_secs_f64();
         }
         "mapped" => {
-            let mut weights = Vec::new();
             for (_, t) in &text {
-                weights.push(MappedTensor::new(
+                let w = MappedTensor::new(
                     file.mmap().clone(),
                     t.offset,
                     t.size,
                     t.dtype,
                     t.shape.clone(),
-                )?);
+                )?;
+                weights.push((t.shape.dims()[1], Box::new(move |x| w.matmul_t(x))));
             }
-            println!(
-                "loaded {} tensors: {:.0} MB anonymous, {:.1} s",
-                weights.len(),
-                rss_anon_mb(),
-                started.elapsed().as_secs_f64()
-            );
-            let t = std::time::Instant::now();
-            for w in &weights {
-                let k = w.shape().dims()[1];
-                w.matmul_t(&Tensor::ones(
-                    (1, k),
-                    candle_core::DType::F32,
-                    &Device::Cpu,
-                )?)?;
-            }
-            first_call = t.elapsed().as_secs_f64();
         }
-        _ => eprintln!("usage: qtensor_memory qtensor|mapped FILE.gguf"),
+        _ => {
+            eprintln!("usage: qtensor_memory qtensor|mapped FILE.gguf");
+            return Ok(());
+        }
     }
     println!(
-        "after one matmul each: {:.0} MB anonymous; that first pass took {first_call:.2} s",
-        rss_anon_mb()
+        "loaded {} tensors: {:.0} MB anonymous, {:.1} s",
+        weights.len(),
+        rss_anon_mb(),
+        started.elapsed().as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    for (k, matmul) in &weights {
+        matmul(&Tensor::ones(
+            (1, *k),
+            candle_core::DType::F32,
+            &Device::Cpu,
+        )?)?;
+    }
+    println!(
+        "after one matmul each: {:.0} MB anonymous; that first pass took {:.2} s",
+        rss_anon_mb(),
+        t.elapsed().as_secs_f64()
     );
     Ok(())
 }
