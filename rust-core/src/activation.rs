@@ -10,6 +10,8 @@ pub enum Activation {
     GeluTanh,
     /// GELU in its exact erf form (`gelu`).
     GeluErf,
+    /// x * sigmoid(x) (`silu`), the gate of Qwen's and Phi-3's MLP.
+    Silu,
 }
 
 impl Activation {
@@ -17,6 +19,7 @@ impl Activation {
         match name {
             "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Self::GeluTanh),
             "gelu" => Ok(Self::GeluErf),
+            "silu" | "swish" => Ok(Self::Silu),
             other => Err(ImpError::UnsupportedModel(format!(
                 "activation {other:?} is not one Imp uses"
             ))),
@@ -27,6 +30,7 @@ impl Activation {
         match self {
             Self::GeluTanh => xs.gelu(),
             Self::GeluErf => xs.gelu_erf(),
+            Self::Silu => xs.silu(),
         }
     }
 }

@@ -1,7 +1,13 @@
 //! The prompt format each Imp variant was trained with.
 //!
-//! Reference: MILVLG/imp `imp_llava/conversation.py` (`conv_phi2`, separator style
-//! TWO: `sep = " "` after user turns, `sep2 = "</s>"` after assistant turns).
+//! Reference: MILVLG/imp `imp_llava/conversation.py`: `conv_phi2` (separator
+//! style TWO: `sep = " "` after user turns, `sep2 = "</s>"` after assistant
+//! turns), `conv_qwen2` (ChatML: roles `\n<|im_start|>user\n` and
+//! `\n<|im_start|>assistant\n`, every message closed by `<|im_end|>`) and
+//! `conv_phi3` (roles `\n<|user|>\n` and `\n<|assistant|>\n`, messages closed
+//! by `<|end|>`). All three share the system text.
+
+use crate::config::TextArch;
 
 /// The system text shared by every Imp template.
 pub const SYSTEM: &str = "A chat between a curious user and an artificial intelligence assistant. \
@@ -12,30 +18,58 @@ pub const IMAGE_PLACEHOLDER: &str = "<image>";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChatTemplate {
     Phi2,
+    Qwen2,
+    Phi3,
 }
 
 impl ChatTemplate {
+    /// The template each language model was trained with.
+    pub fn for_arch(arch: TextArch) -> Self {
+        match arch {
+            TextArch::Phi2 => ChatTemplate::Phi2,
+            TextArch::Qwen2 => ChatTemplate::Qwen2,
+            TextArch::Phi3 => ChatTemplate::Phi3,
+        }
+    }
+
     /// The template's name in MILVLG/imp (`conv_templates`), as GGUF files record it.
     pub fn name(self) -> &'static str {
         match self {
             ChatTemplate::Phi2 => "phi2",
+            ChatTemplate::Qwen2 => "qwen2",
+            ChatTemplate::Phi3 => "phi3",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "phi2" => Some(ChatTemplate::Phi2),
-            _ => None,
+        [ChatTemplate::Phi2, ChatTemplate::Qwen2, ChatTemplate::Phi3]
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+
+    /// Tokens that end an answer besides config.json's eos: the turn closer and
+    /// what the released generation configs also stop on.
+    pub fn stop_tokens(self) -> &'static [&'static str] {
+        match self {
+            ChatTemplate::Phi2 => &["</s>"],
+            ChatTemplate::Qwen2 => &["<|im_end|>", "<|endoftext|>"],
+            ChatTemplate::Phi3 => &["<|end|>", "<|endoftext|>", "<|assistant|>"],
         }
     }
 
     /// The opening prompt: system text, the image and the first question, up to
     /// where the assistant's answer starts.
     pub fn first_turn(self, question: &str) -> String {
+        let q = clean(question);
         match self {
-            ChatTemplate::Phi2 => format!(
-                "{SYSTEM} USER: {IMAGE_PLACEHOLDER}\n{} ASSISTANT:",
-                clean(question)
+            ChatTemplate::Phi2 => format!("{SYSTEM} USER: {IMAGE_PLACEHOLDER}\n{q} ASSISTANT:"),
+            ChatTemplate::Qwen2 => format!(
+                "<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{IMAGE_PLACEHOLDER}\n\
+                 {q}<|im_end|>\n<|im_start|>assistant\n"
+            ),
+            ChatTemplate::Phi3 => format!(
+                "<|system|>\n{SYSTEM}<|end|>\n<|user|>\n{IMAGE_PLACEHOLDER}\n{q}<|end|>\n\
+                 <|assistant|>\n"
             ),
         }
     }
@@ -43,14 +77,22 @@ impl ChatTemplate {
     /// What follows the model's previous answer for a follow-up question: the
     /// end of the assistant turn, then the next user turn.
     pub fn next_turn(self, question: &str) -> String {
+        let q = clean(question);
         match self {
-            ChatTemplate::Phi2 => format!("</s>USER: {} ASSISTANT:", clean(question)),
+            ChatTemplate::Phi2 => format!("</s>USER: {q} ASSISTANT:"),
+            ChatTemplate::Qwen2 => {
+                format!("<|im_end|>\n<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n")
+            }
+            ChatTemplate::Phi3 => format!("<|end|>\n<|user|>\n{q}<|end|>\n<|assistant|>\n"),
         }
     }
 
     /// The whole conversation as the reference's `get_prompt()` writes it, with
     /// `answers` to all but the last question.
     pub fn render(self, questions: &[&str], answers: &[&str]) -> String {
+        // Phi-2's "ASSISTANT: answer" has a space where the others have a newline
+        // already in the role.
+        let before_answer = if self == ChatTemplate::Phi2 { " " } else { "" };
         let mut prompt = String::new();
         for (i, q) in questions.iter().enumerate() {
             if i == 0 {
@@ -59,7 +101,7 @@ impl ChatTemplate {
                 prompt.push_str(&self.next_turn(q));
             }
             if let Some(a) = answers.get(i) {
-                prompt.push(' ');
+                prompt.push_str(before_answer);
                 prompt.push_str(a);
             }
         }
@@ -87,6 +129,32 @@ mod tests {
                  ASSISTANT:"
             )
         );
+    }
+
+    #[test]
+    fn qwen2_and_phi3_follow_conversation_py() {
+        let prompt = ChatTemplate::Qwen2.render(&["What is it?", "And its colour?"], &["A cat."]);
+        assert_eq!(
+            prompt,
+            format!(
+                "<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n<image>\nWhat is it?\
+                 <|im_end|>\n<|im_start|>assistant\nA cat.<|im_end|>\n<|im_start|>user\nAnd its \
+                 colour?<|im_end|>\n<|im_start|>assistant\n"
+            )
+        );
+        let prompt = ChatTemplate::Phi3.render(&["What is it?", "And its colour?"], &["A cat."]);
+        assert_eq!(
+            prompt,
+            format!(
+                "<|system|>\n{SYSTEM}<|end|>\n<|user|>\n<image>\nWhat is it?<|end|>\n\
+                 <|assistant|>\nA cat.<|end|>\n<|user|>\nAnd its colour?<|end|>\n<|assistant|>\n"
+            )
+        );
+        for t in [ChatTemplate::Phi2, ChatTemplate::Qwen2, ChatTemplate::Phi3] {
+            assert_eq!(ChatTemplate::from_name(t.name()), Some(t));
+            // The follow-up opens with the token that ended the answer.
+            assert!(t.next_turn("q").starts_with(t.stop_tokens()[0]));
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The checkpoint's `config.json`, as MILVLG publishes it.
 //!
-//! Imp's config is a Phi config (language model at top level) plus the `mm_*`
-//! fields and a `vision_tower_config` object. The published Phi-2 checkpoints omit
-//! every language-model dimension (transformers writes only the difference from
-//! the defaults in the repo's `configuration_imp.py`), so absent keys take Phi-2's
-//! values, and both spellings of the Phi keys (phi-msft `n_embd` and HF
-//! `hidden_size`) are accepted.
+//! Imp's config is its language model's config (Phi-2, Qwen2 or Phi-3, at top
+//! level) plus the `mm_*` fields and a `vision_tower_config` object. The variant
+//! is `model_type` (`imp`, `imp_qwen2`, `imp_phi3`), cross-checked with
+//! `architectures`. The published Phi-2 checkpoints omit every language-model
+//! dimension (transformers writes only the difference from the defaults in the
+//! repo's `configuration_imp.py`), so absent keys take Phi-2's values, and both
+//! spellings of the Phi keys (phi-msft `n_embd` and HF `hidden_size`) are
+//! accepted. Qwen2 and Phi-3 configs are complete, so their dimensions are
+//! required.
 
 use serde::Deserialize;
 use std::path::Path;
@@ -56,9 +59,61 @@ impl VisionConfig {
     }
 }
 
-/// Phi-2 language-model settings, resolved from either key spelling.
+/// Which language model an Imp checkpoint is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextArch {
+    /// Phi-2 (Imp-3B): parallel block, LayerNorm, partial rotary, biases.
+    Phi2,
+    /// Qwen1.5 (Imp-2B): Llama-shaped, q/k/v with bias.
+    Qwen2,
+    /// Phi-3-mini (Imp-4B): Llama-shaped, q;k;v and gate;up stored fused,
+    /// sliding-window attention.
+    Phi3,
+}
+
+impl TextArch {
+    /// The `model_type` MILVLG's configs carry, and the architecture class.
+    const KNOWN: [(&'static str, &'static str, TextArch); 3] = [
+        ("imp", "ImpForCausalLM", TextArch::Phi2),
+        ("imp_qwen2", "ImpQwen2ForCausalLM", TextArch::Qwen2),
+        ("imp_phi3", "ImpPhi3ForCausalLM", TextArch::Phi3),
+    ];
+
+    fn detect(model_type: &str, architectures: &[String]) -> std::result::Result<Self, String> {
+        let by_type = Self::KNOWN.iter().find(|(t, _, _)| *t == model_type);
+        let by_class = Self::KNOWN
+            .iter()
+            .find(|(_, c, _)| architectures.iter().any(|a| a == c));
+        match (by_type, by_class) {
+            (Some(t), Some(c)) if t.2 != c.2 => Err(format!(
+                "config.json contradicts itself: model_type {model_type:?} but architectures \
+                 {architectures:?}"
+            )),
+            (Some((_, _, arch)), _) => Ok(*arch),
+            // A config saved without model_type still names its class.
+            (None, Some((_, _, arch))) if model_type.is_empty() => Ok(*arch),
+            _ => Err(format!(
+                "unsupported model_type {model_type:?} (architectures {architectures:?}); this \
+                 build runs Imp on Phi-2 (\"imp\"), Qwen1.5 (\"imp_qwen2\") and Phi-3 \
+                 (\"imp_phi3\")"
+            )),
+        }
+    }
+
+    /// The name MILVLG's prompt template and llama.cpp use for this language model.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextArch::Phi2 => "phi2",
+            TextArch::Qwen2 => "qwen2",
+            TextArch::Phi3 => "phi3",
+        }
+    }
+}
+
+/// Language-model settings, resolved from whichever key spelling the config uses.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PhiConfig {
+pub struct TextConfig {
+    pub arch: TextArch,
     pub vocab_size: usize,
     pub hidden_size: usize,
     pub intermediate_size: usize,
@@ -66,11 +121,15 @@ pub struct PhiConfig {
     pub num_attention_heads: usize,
     pub rotary_dim: usize,
     pub rope_theta: f64,
-    pub layer_norm_eps: f64,
+    /// LayerNorm eps for Phi-2, RMSNorm eps for Qwen2 and Phi-3.
+    pub norm_eps: f64,
     pub hidden_act: String,
+    /// Each position attends to at most this many (itself included): Phi-3's
+    /// `sliding_window`; Qwen's only with `use_sliding_window`.
+    pub sliding_window: Option<usize>,
 }
 
-impl PhiConfig {
+impl TextConfig {
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads
     }
@@ -79,7 +138,7 @@ impl PhiConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImpConfig {
     pub model_type: String,
-    pub text: PhiConfig,
+    pub text: TextConfig,
     pub vision: VisionConfig,
     pub mm_hidden_size: usize,
     pub mm_projector_type: String,
@@ -151,6 +210,10 @@ struct RawConfig {
     rope_theta: Option<f64>,
     #[serde(alias = "layer_norm_epsilon")]
     layer_norm_eps: Option<f64>,
+    rms_norm_eps: Option<f64>,
+    sliding_window: Option<usize>,
+    use_sliding_window: Option<bool>,
+    rope_scaling: Option<serde_json::Value>,
     #[serde(alias = "activation_function")]
     hidden_act: Option<String>,
     #[serde(alias = "n_positions")]
@@ -168,46 +231,11 @@ struct RawConfig {
 
 impl RawConfig {
     fn resolve(self) -> std::result::Result<ImpConfig, String> {
-        let model_type = self.model_type.unwrap_or_default();
-        if model_type != "imp" {
-            return Err(format!(
-                "unsupported model_type {model_type:?} (architectures {:?}); this build runs \
-                 the Phi-2 Imp variants (model_type \"imp\")",
-                self.architectures
-            ));
-        }
-        let hidden_size = self.hidden_size.unwrap_or(2560);
-        let num_attention_heads = self.num_attention_heads.unwrap_or(32);
-        if num_attention_heads == 0 || hidden_size % num_attention_heads != 0 {
-            return Err(format!(
-                "hidden size {hidden_size} is not a multiple of {num_attention_heads} heads"
-            ));
-        }
-        if let Some(kv) = self.num_key_value_heads {
-            if kv != num_attention_heads {
-                return Err("grouped-query attention is not part of Phi-2".into());
-            }
-        }
-        let head_dim = hidden_size / num_attention_heads;
-        let rotary_dim = match (self.rotary_dim, self.partial_rotary_factor) {
-            (Some(d), _) => d,
-            (None, f) => (head_dim as f64 * f.unwrap_or(0.4)) as usize,
-        };
-        if rotary_dim % 2 != 0 || rotary_dim > head_dim {
-            return Err(format!(
-                "rotary dim {rotary_dim} does not fit head dim {head_dim}"
-            ));
-        }
-        let text = PhiConfig {
-            vocab_size: self.vocab_size.unwrap_or(51200),
-            hidden_size,
-            intermediate_size: self.intermediate_size.unwrap_or(4 * hidden_size),
-            num_hidden_layers: self.num_hidden_layers.unwrap_or(32),
-            num_attention_heads,
-            rotary_dim,
-            rope_theta: self.rope_theta.unwrap_or(10_000.0),
-            layer_norm_eps: self.layer_norm_eps.unwrap_or(1e-5),
-            hidden_act: self.hidden_act.unwrap_or_else(|| "gelu_new".into()),
+        let model_type = self.model_type.clone().unwrap_or_default();
+        let arch = TextArch::detect(&model_type, &self.architectures)?;
+        let text = match arch {
+            TextArch::Phi2 => self.phi2()?,
+            TextArch::Qwen2 | TextArch::Phi3 => self.llama_shaped(arch)?,
         };
         let vision = self
             .vision_tower_config
@@ -234,7 +262,18 @@ impl RawConfig {
         let eos_token_ids = match self.eos_token_id {
             Some(OneOrMany::One(id)) => vec![id],
             Some(OneOrMany::Many(ids)) if !ids.is_empty() => ids,
-            _ => vec![50295],
+            // The released checkpoints' ids, for configs that leave them out.
+            _ => match arch {
+                TextArch::Phi2 => vec![50295],
+                TextArch::Qwen2 => vec![151645, 151643],
+                TextArch::Phi3 => vec![32007, 32000, 32001],
+            },
+        };
+        let image_token_index = match (self.image_token_index, arch) {
+            (Some(id), _) => id,
+            (None, TextArch::Phi2) => 50296,
+            (None, TextArch::Qwen2) => 151646,
+            (None, TextArch::Phi3) => return Err("config.json has no image_token_index".into()),
         };
         let mm_projector_type = self
             .mm_projector_type
@@ -272,11 +311,110 @@ impl RawConfig {
                 Some("pad") => AspectMode::Pad,
                 _ => AspectMode::Squash,
             },
-            image_token_index: self.image_token_index.unwrap_or(50296),
+            image_token_index,
             eos_token_ids,
             context_length,
             vision,
         })
+    }
+}
+
+impl RawConfig {
+    /// Phi-2: absent keys take Phi-2's values (see the module comment).
+    fn phi2(&self) -> std::result::Result<TextConfig, String> {
+        let hidden_size = self.hidden_size.unwrap_or(2560);
+        let num_attention_heads = self.num_attention_heads.unwrap_or(32);
+        check_heads(hidden_size, num_attention_heads, self.num_key_value_heads)?;
+        let head_dim = hidden_size / num_attention_heads;
+        let rotary_dim = match (self.rotary_dim, self.partial_rotary_factor) {
+            (Some(d), _) => d,
+            (None, f) => (head_dim as f64 * f.unwrap_or(0.4)) as usize,
+        };
+        if rotary_dim % 2 != 0 || rotary_dim > head_dim {
+            return Err(format!(
+                "rotary dim {rotary_dim} does not fit head dim {head_dim}"
+            ));
+        }
+        Ok(TextConfig {
+            arch: TextArch::Phi2,
+            vocab_size: self.vocab_size.unwrap_or(51200),
+            hidden_size,
+            intermediate_size: self.intermediate_size.unwrap_or(4 * hidden_size),
+            num_hidden_layers: self.num_hidden_layers.unwrap_or(32),
+            num_attention_heads,
+            rotary_dim,
+            rope_theta: self.rope_theta.unwrap_or(10_000.0),
+            norm_eps: self.layer_norm_eps.unwrap_or(1e-5),
+            hidden_act: self.hidden_act.clone().unwrap_or_else(|| "gelu_new".into()),
+            sliding_window: None,
+        })
+    }
+
+    /// Qwen2 and Phi-3 configs list every dimension; a missing one is an error
+    /// rather than a guess.
+    fn llama_shaped(&self, arch: TextArch) -> std::result::Result<TextConfig, String> {
+        let need = |v: Option<usize>, key: &str| {
+            v.ok_or_else(|| format!("config.json has no {key} for {}", arch.name()))
+        };
+        let hidden_size = need(self.hidden_size, "hidden_size")?;
+        let num_attention_heads = need(self.num_attention_heads, "num_attention_heads")?;
+        check_heads(hidden_size, num_attention_heads, self.num_key_value_heads)?;
+        let head_dim = hidden_size / num_attention_heads;
+        if let Some(scaling) = self.rope_scaling.as_ref().filter(|v| !v.is_null()) {
+            return Err(format!(
+                "rope_scaling {scaling} is not supported (Imp's Phi-3 and Qwen1.5 use none)"
+            ));
+        }
+        let rotary_dim = (head_dim as f64 * self.partial_rotary_factor.unwrap_or(1.0)) as usize;
+        if rotary_dim % 2 != 0 || rotary_dim > head_dim {
+            return Err(format!(
+                "rotary dim {rotary_dim} does not fit head dim {head_dim}"
+            ));
+        }
+        let sliding_window = match arch {
+            TextArch::Phi3 => self.sliding_window,
+            _ if self.use_sliding_window == Some(true) => self.sliding_window,
+            _ => None,
+        };
+        if sliding_window == Some(0) {
+            return Err("sliding_window 0 would hide every position".into());
+        }
+        let (theta, eps) = match arch {
+            TextArch::Qwen2 => (1e6, 1e-6),
+            _ => (1e4, 1e-5),
+        };
+        Ok(TextConfig {
+            arch,
+            vocab_size: need(self.vocab_size, "vocab_size")?,
+            hidden_size,
+            intermediate_size: need(self.intermediate_size, "intermediate_size")?,
+            num_hidden_layers: need(self.num_hidden_layers, "num_hidden_layers")?,
+            num_attention_heads,
+            rotary_dim,
+            rope_theta: self.rope_theta.unwrap_or(theta),
+            norm_eps: self.rms_norm_eps.unwrap_or(eps),
+            hidden_act: self.hidden_act.clone().unwrap_or_else(|| "silu".into()),
+            sliding_window,
+        })
+    }
+}
+
+fn check_heads(
+    hidden: usize,
+    heads: usize,
+    kv_heads: Option<usize>,
+) -> std::result::Result<(), String> {
+    if heads == 0 || hidden % heads != 0 {
+        return Err(format!(
+            "hidden size {hidden} is not a multiple of {heads} heads"
+        ));
+    }
+    match kv_heads {
+        Some(kv) if kv != heads => Err(format!(
+            "{kv} key/value heads for {heads} query heads: grouped-query attention is in no \
+             Imp checkpoint and not supported"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -369,6 +507,67 @@ mod tests {
         assert!(ImpConfig::from_json(&json)
             .unwrap_err()
             .contains("image size"));
+    }
+
+    /// Imp-v1.5-2B-Qwen1.5 and 4B-Phi3 as their configs list the language model.
+    fn llama_shaped(model_type: &str, class: &str, extra: &str) -> String {
+        PUBLISHED_STYLE
+            .replace("\"imp\"", &format!("\"{model_type}\""))
+            .replace("ImpForCausalLM", class)
+            .replace(
+                "\"mm_hidden_size\"",
+                &format!(
+                    "\"vocab_size\": 151936, \"hidden_size\": 2048, \"intermediate_size\": 5504, \
+                     \"num_hidden_layers\": 24, \"num_attention_heads\": 16, {extra} \
+                     \"mm_hidden_size\""
+                ),
+            )
+    }
+
+    #[test]
+    fn qwen2_and_phi3_variants_are_detected() {
+        let qwen = llama_shaped(
+            "imp_qwen2",
+            "ImpQwen2ForCausalLM",
+            "\"num_key_value_heads\": 16,",
+        );
+        let cfg = ImpConfig::from_json(&qwen.replace("\"eos_token_id\": 50295,", "")).unwrap();
+        assert_eq!(cfg.text.arch, TextArch::Qwen2);
+        assert_eq!(cfg.text.rotary_dim, 128);
+        assert_eq!(cfg.text.rope_theta, 1e6);
+        assert_eq!(cfg.text.norm_eps, 1e-6);
+        assert_eq!(cfg.text.sliding_window, None);
+        assert_eq!(cfg.eos_token_ids, [151645, 151643]);
+        let phi3 = llama_shaped(
+            "imp_phi3",
+            "ImpPhi3ForCausalLM",
+            "\"sliding_window\": 2047,",
+        );
+        let cfg = ImpConfig::from_json(&phi3).unwrap();
+        assert_eq!(cfg.text.arch, TextArch::Phi3);
+        assert_eq!(cfg.text.sliding_window, Some(2047));
+        assert_eq!(cfg.text.norm_eps, 1e-5);
+        // A class that contradicts model_type, GQA, and RoPE scaling are refused by name.
+        let err = ImpConfig::from_json(&phi3.replace("ImpPhi3", "ImpQwen2")).unwrap_err();
+        assert!(err.contains("contradicts"), "{err}");
+        let err = ImpConfig::from_json(&llama_shaped(
+            "imp_qwen2",
+            "ImpQwen2ForCausalLM",
+            "\"num_key_value_heads\": 4,",
+        ))
+        .unwrap_err();
+        assert!(err.contains("grouped-query"), "{err}");
+        let err = ImpConfig::from_json(&llama_shaped(
+            "imp_phi3",
+            "ImpPhi3ForCausalLM",
+            "\"rope_scaling\": {\"type\": \"su\"},",
+        ))
+        .unwrap_err();
+        assert!(err.contains("rope_scaling"), "{err}");
+        // Qwen and Phi-3 configs are complete: a missing dimension is an error.
+        let err =
+            ImpConfig::from_json(&qwen.replace("\"num_hidden_layers\": 24,", "")).unwrap_err();
+        assert!(err.contains("num_hidden_layers"), "{err}");
     }
 
     #[test]

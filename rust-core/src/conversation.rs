@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::chat_template::ChatTemplate;
 use crate::engine::Engine;
 use crate::error::{ImpError, Result};
-use crate::phi2::KvCache;
+use crate::language_model::KvCache;
 use crate::sampling::{top_logprobs, Sampler, SamplingParams};
 use crate::text_stream::TextStream;
 
@@ -160,13 +160,13 @@ impl Conversation {
 
     fn prompt_ids(&self, question: &str) -> Result<Vec<u32>> {
         let template: ChatTemplate = self.engine.template();
-        let text = if self.turns == 0 {
-            template.first_turn(question)
-        } else {
-            template.next_turn(question)
-        };
+        let tokenizer = self.engine.tokenizer();
         let mut ids: Vec<u32> = self.unfed.into_iter().collect();
-        ids.extend(self.engine.tokenizer().encode(&text)?);
+        if self.turns == 0 {
+            ids.extend(tokenizer.encode_opening(&template.first_turn(question))?);
+        } else {
+            ids.extend(tokenizer.encode(&template.next_turn(question))?);
+        }
         Ok(ids)
     }
 
@@ -179,7 +179,7 @@ impl Conversation {
     ) -> Result<AnswerSummary> {
         let model = self.engine.model();
         let tokenizer = self.engine.tokenizer();
-        let eos = &model.config().eos_token_ids;
+        let eos = self.engine.stop_ids();
         let limit = model.config().context_length;
         let ids = self.prompt_ids(question)?;
         let prefill_tokens = model.sequence_len(&ids);

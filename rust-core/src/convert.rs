@@ -534,7 +534,7 @@ fn llama_cpp_text_metadata(
         ),
         (
             "phi2.attention.layer_norm_epsilon".into(),
-            (t.layer_norm_eps as f32).into(),
+            (t.norm_eps as f32).into(),
         ),
         ("phi2.rope.dimension_count".into(), u(t.rotary_dim)),
         ("phi2.rope.freq_base".into(), (t.rope_theta as f32).into()),

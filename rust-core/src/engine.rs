@@ -40,6 +40,7 @@ struct Inner {
     model: ImpModel,
     tokenizer: ImpTokenizer,
     template: ChatTemplate,
+    stop_ids: Vec<u32>,
     preprocessor: ImagePreprocessor,
     pool: rayon::ThreadPool,
     info: ModelInfo,
@@ -101,6 +102,8 @@ impl Engine {
             pool.install(|| ImpModel::load_with_progress(&source, &load_options, &mut *progress))?;
         let tokenizer = source.tokenizer()?;
         check_tokenizer(&model, &tokenizer)?;
+        let template = source.chat_template()?;
+        let stop_ids = stop_ids(&model, &tokenizer, template);
         let config = model.config();
         let preprocessor = ImagePreprocessor {
             image_size: config.vision.image_size,
@@ -110,7 +113,8 @@ impl Engine {
         Ok(Self(Arc::new(Inner {
             model,
             tokenizer,
-            template: source.chat_template()?,
+            template,
+            stop_ids,
             preprocessor,
             pool,
             info,
@@ -139,6 +143,11 @@ impl Engine {
         self.0.template
     }
 
+    /// Token ids that end an answer.
+    pub fn stop_ids(&self) -> &[u32] {
+        &self.0.stop_ids
+    }
+
     pub fn preprocessor(&self) -> ImagePreprocessor {
         self.0.preprocessor
     }
@@ -165,6 +174,20 @@ impl Engine {
         let vision_ms = start.elapsed().as_secs_f64() * 1e3;
         Ok(Conversation::new(self.clone(), image, vision_ms))
     }
+}
+
+/// config.json's eos ids and the template's turn enders: the released
+/// generation configs stop on both (Qwen: <|im_end|> and <|endoftext|>).
+fn stop_ids(model: &ImpModel, tokenizer: &ImpTokenizer, template: ChatTemplate) -> Vec<u32> {
+    let mut ids = model.config().eos_token_ids.clone();
+    for token in template.stop_tokens() {
+        if let Some(id) = tokenizer.token_id(token) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
 }
 
 /// The template's special tokens must be single tokens with the ids the model

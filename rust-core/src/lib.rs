@@ -1,12 +1,14 @@
 //! Imp on the device: a photo and a question in, a streamed answer out.
 //!
 //! The pipeline, one concern per module: [`preprocess`] (decode, orient, resize
-//! like Pillow) -> [`vision`] (truncated SigLIP) -> [`projector`] -> [`phi2`]
-//! (language model over spliced embeddings, KV cache) -> [`sampling`] ->
+//! like Pillow) -> [`vision`] (truncated SigLIP) -> [`projector`] ->
+//! [`language_model`] ([`phi2`] or [`llama`] over spliced embeddings, KV cache)
+//! -> [`sampling`] ->
 //! [`text_stream`]. [`engine`] loads a checkpoint; [`conversation`] runs turns.
 //! See ARCHITECTURE.md at the repository root.
 
 pub mod activation;
+pub mod attention;
 pub mod chat_template;
 pub mod config;
 pub mod conversation;
@@ -15,7 +17,9 @@ pub mod engine;
 pub mod error;
 pub mod gguf;
 pub mod kv_cache;
+pub mod language_model;
 pub mod layers;
+pub mod llama;
 pub mod model;
 pub mod model_info;
 pub mod model_source;

@@ -1,5 +1,5 @@
 //! Imp: SigLIP vision tower -> `mlp2x_gelu` projector -> visual embeddings spliced
-//! into Phi-2's input embeddings where the `<image>` token stands.
+//! into the language model's input embeddings where the `<image>` token stands.
 //!
 //! Reference: MILVLG/imp `imp_llava/model/llava_arch.py`
 //! (`prepare_inputs_labels_for_multimodal`).
@@ -9,9 +9,9 @@ use std::path::Path;
 
 use crate::config::ImpConfig;
 use crate::error::{candle_message, ImpError, Result};
+use crate::language_model::{KvCache, LanguageModel};
 use crate::model_info::{LoadOptions, ModelInfo};
 use crate::model_source::ModelSource;
-use crate::phi2::{KvCache, Phi2};
 use crate::projector::Projector;
 use crate::vision::VisionTower;
 
@@ -19,7 +19,7 @@ pub struct ImpModel {
     config: ImpConfig,
     vision: VisionTower,
     projector: Projector,
-    text: Phi2,
+    text: LanguageModel,
     device: Device,
 }
 
@@ -70,7 +70,7 @@ impl ImpModel {
         step(before_text)?;
         let per_layer = info.text_parameters / config.text.num_hidden_layers.max(1) as u64;
         let mut cancelled = false;
-        let text = Phi2::new_with_progress(&config.text, config.context_length, ws, &mut |i| {
+        let text = LanguageModel::new(&config.text, config.context_length, ws, &mut |i| {
             if step(before_text + per_layer * (i as u64 + 1)).is_err() {
                 cancelled = true;
                 candle_core::bail!("cancelled");

@@ -148,10 +148,10 @@ impl ModelSource {
 
     pub fn chat_template(&self) -> Result<ChatTemplate> {
         match self {
-            // llama.cpp's pair says nothing of Imp's template; phi2 is the one
-            // Imp's Phi-2 variants were trained with.
+            // The template each language model was trained with (llama.cpp's
+            // pair says nothing of Imp's template).
             ModelSource::Checkpoint { .. } | ModelSource::LlamaCppPair { .. } => {
-                Ok(ChatTemplate::Phi2)
+                Ok(ChatTemplate::for_arch(self.config()?.text.arch))
             }
             ModelSource::Gguf { file } => {
                 let name = file[0].string(keys::CHAT_TEMPLATE)?;

@@ -109,11 +109,22 @@ impl ImpTokenizer {
         Self { inner }
     }
 
-    /// Token ids for `text`; no BOS is added (Phi-2's tokenizer adds none).
+    /// Token ids for `text` alone, no special tokens added: a later turn.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode_with(text, false)
+    }
+
+    /// Token ids for the opening of a conversation, with the special tokens the
+    /// tokenizer's own post-processor adds (Phi-3's `<s>`; none for Phi-2 and
+    /// Qwen), as the reference's `tokenizer(prompt)` does.
+    pub fn encode_opening(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode_with(text, true)
+    }
+
+    fn encode_with(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
         let encoding = self
             .inner
-            .encode(text, false)
+            .encode(text, add_special_tokens)
             .map_err(|e| ImpError::Tokenizer(e.to_string()))?;
         Ok(encoding.get_ids().to_vec())
     }

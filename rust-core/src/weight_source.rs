@@ -128,6 +128,10 @@ impl WeightSource {
         ))
     }
 
+    pub fn rms_norm(&self, size: usize, eps: f64) -> Result<candle_nn::RmsNorm> {
+        Ok(candle_nn::RmsNorm::new(self.get(size, "weight")?, eps))
+    }
+
     /// A (rows, width) lookup table; quantized tables stay quantized.
     pub fn embedding(&self, rows: usize, width: usize) -> Result<Embedding> {
         match &self.inner {

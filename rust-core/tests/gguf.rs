@@ -9,8 +9,8 @@
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
 use imp_core::convert::{convert, ConvertOptions, QuantPolicy};
+use imp_core::language_model::KvCache;
 use imp_core::model::ImpModel;
-use imp_core::phi2::KvCache;
 use imp_core::preprocess::decode_rgb;
 use imp_core::sampling::argmax;
 use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams};

@@ -13,8 +13,8 @@
 //! Pixels and token ids must match exactly.
 
 use candle_core::{DType, Device, Tensor};
+use imp_core::language_model::KvCache;
 use imp_core::model::ImpModel;
-use imp_core::phi2::KvCache;
 use imp_core::preprocess::decode_rgb;
 use imp_core::sampling::argmax;
 use imp_core::tokenizer::ImpTokenizer;
@@ -22,7 +22,14 @@ use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams, StopReason}
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-const MODELS: [&str; 3] = ["tiny-imp-384", "tiny-imp-196-msft", "tiny-imp-wide"];
+/// Phi-2 (both weight layouts, both image sizes), Qwen1.5 and Phi-3 variants.
+const MODELS: [&str; 5] = [
+    "tiny-imp-384",
+    "tiny-imp-196-msft",
+    "tiny-imp-wide",
+    "tiny-imp-qwen2",
+    "tiny-imp-phi3",
+];
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -252,11 +259,17 @@ fn sixteen_greedy_tokens_are_identical() {
 fn conversation_with_follow_up_matches_full_recompute() {
     for model_name in MODELS {
         let golden = Golden::load(model_name);
-        let eos = 556; // the fixtures' </s>; the goldens are chosen to not contain it
+        // The template's turn enders; the goldens are chosen to not contain them.
+        let stops = golden.ids("stop_ids");
         let first = golden.ids("greedy_ids");
-        assert!(!first.contains(&eos));
+        assert!(!first.iter().any(|id| stops.contains(id)));
         let engine = Engine::load(&fixtures().join(model_name), &EngineOptions::default()).unwrap();
-        assert_eq!(engine.model().config().eos_token_ids, [eos]);
+        for id in &stops {
+            assert!(
+                engine.stop_ids().contains(id),
+                "{model_name}: stops on {id}"
+            );
+        }
         let bytes = std::fs::read(fixtures().join("images/photo.png")).unwrap();
         let mut conversation = engine.start_conversation(&bytes).unwrap();
         let params = GenerationParams {

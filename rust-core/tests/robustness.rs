@@ -248,21 +248,51 @@ fn seeded_sampling_is_reproducible() {
     assert_ne!(run(1), run(2));
 }
 
+fn stream(tokenizer: &ImpTokenizer, ids: &[u32]) -> Vec<String> {
+    let mut stream = TextStream::default();
+    let mut pieces: Vec<String> = ids
+        .iter()
+        .map(|&id| stream.push(tokenizer, id).unwrap())
+        .collect();
+    pieces.push(stream.finish(tokenizer).unwrap());
+    pieces
+}
+
+/// GPT-2 byte-level tokens (Phi-2, Qwen) and Llama byte-fallback tokens (Phi-3).
 #[test]
 fn streamed_text_never_splits_a_character() {
-    let tokenizer = ImpTokenizer::from_dir(&fixture("tiny-imp-384")).unwrap();
-    let text = "Naïve café — 10 €, 日本語, emoji 🙂 and more";
-    let ids = tokenizer.encode(text).unwrap();
-    let mut stream = TextStream::default();
-    let mut pieces = Vec::new();
-    for id in ids {
-        pieces.push(stream.push(&tokenizer, id).unwrap());
+    for model in ["tiny-imp-384", "tiny-imp-qwen2", "tiny-imp-phi3"] {
+        let tokenizer = ImpTokenizer::from_dir(&fixture(model)).unwrap();
+        let text = "Naïve café — 10 €, 日本語, emoji 🙂 and more";
+        let ids = tokenizer.encode(text).unwrap();
+        let pieces = stream(&tokenizer, &ids);
+        assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
+        assert_eq!(pieces.concat().trim_start(), text, "{model}");
+        // The tokens really do split characters here: some pieces were held.
+        assert!(pieces.iter().any(|p| p.is_empty()), "{model}: {pieces:?}");
     }
-    pieces.push(stream.finish(&tokenizer).unwrap());
-    assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
-    assert_eq!(pieces.concat(), text);
-    // Byte-level tokens really do split characters here: some pieces were held.
-    assert!(pieces.iter().any(|p| p.is_empty()), "{pieces:?}");
+}
+
+/// A model may emit bytes that never form a character (random weights do):
+/// every sequence of tokens streams without panicking, as replacement characters.
+#[test]
+fn streaming_invalid_bytes_does_not_panic() {
+    let tokenizer = ImpTokenizer::from_dir(&fixture("tiny-imp-phi3")).unwrap();
+    let byte = |b: u8| tokenizer.token_id(&format!("<0x{b:02X}>")).unwrap();
+    let word = tokenizer.encode("ailed").unwrap();
+    let sequences = [
+        vec![byte(0xE2), byte(0x82)],
+        [vec![byte(0xE2)], word.clone()].concat(),
+        // A valid "a" released, then regrouped with the bytes after it into an
+        // invalid run, which byte fallback decodes as one U+FFFD per byte.
+        [vec![byte(0x61), byte(0xE2), byte(0x82)], word.clone()].concat(),
+        [vec![byte(0xE2), byte(0x82)], word.clone(), vec![byte(0xAC)]].concat(),
+        vec![byte(0xFF), byte(0xE2), byte(0x82), byte(0xAC), byte(0x80)],
+    ];
+    for ids in sequences {
+        let text = stream(&tokenizer, &ids).concat();
+        assert!(text.contains('\u{FFFD}'), "{ids:?}: {text:?}");
+    }
 }
 
 #[test]
