@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use crate::config::{AspectMode, ImpConfig};
+use crate::chat_template::ChatTemplate;
+use crate::config::{AspectMode, ImpConfig, TextArch, TextConfig};
 use crate::error::{candle_message, ImpError, Result};
 use crate::gguf::llama_cpp::{self, llama_cpp_name};
 use crate::gguf::{keys, GgufWriter, PlannedTensor, Value};
@@ -182,7 +183,7 @@ pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
         );
     }
     let t = &config.text;
-    let (h, ti) = (t.hidden_size, t.intermediate_size);
+    let h = t.hidden_size;
     linear(
         &mut add,
         "model.mm_projector.0",
@@ -202,41 +203,60 @@ pub fn imp_tensors(config: &ImpConfig) -> Result<Vec<TensorSpec>> {
         vec![t.vocab_size, h],
         TensorRole::TokenEmbedding,
     );
+    match t.arch {
+        TextArch::Phi2 => phi2_tensors(t, &mut add),
+        TextArch::Qwen2 | TextArch::Phi3 => llama_tensors(t, &mut add),
+    }
+    Ok(out)
+}
+
+/// Phi-2's layers, LayerNorms and LM head, all with biases.
+fn phi2_tensors(t: &TextConfig, add: &mut impl FnMut(String, Vec<usize>, TensorRole)) {
+    let (h, ti) = (t.hidden_size, t.intermediate_size);
     for i in 0..t.num_hidden_layers {
         let l = format!("model.layers.{i}");
-        norm(&mut add, &format!("{l}.input_layernorm"), h);
-        linear(
-            &mut add,
-            &format!("{l}.self_attn.qkv"),
-            h,
-            3 * h,
-            TensorRole::TextMatrix,
-        );
-        linear(
-            &mut add,
-            &format!("{l}.self_attn.dense"),
-            h,
-            h,
-            TensorRole::TextMatrix,
-        );
-        linear(
-            &mut add,
-            &format!("{l}.mlp.fc1"),
-            h,
-            ti,
-            TensorRole::TextMatrix,
-        );
-        linear(
-            &mut add,
-            &format!("{l}.mlp.fc2"),
-            ti,
-            h,
-            TensorRole::TextMatrix,
-        );
+        norm(add, &format!("{l}.input_layernorm"), h);
+        let text = TensorRole::TextMatrix;
+        linear(add, &format!("{l}.self_attn.qkv"), h, 3 * h, text);
+        linear(add, &format!("{l}.self_attn.dense"), h, h, text);
+        linear(add, &format!("{l}.mlp.fc1"), h, ti, text);
+        linear(add, &format!("{l}.mlp.fc2"), ti, h, text);
     }
-    norm(&mut add, "model.final_layernorm", h);
-    linear(&mut add, "lm_head", h, t.vocab_size, TensorRole::LmHead);
-    Ok(out)
+    norm(add, "model.final_layernorm", h);
+    linear(add, "lm_head", h, t.vocab_size, TensorRole::LmHead);
+}
+
+/// Qwen2's and Phi-3's layers under one set of names, q;k;v fused as `qkv`
+/// (with Qwen's biases) and gate;up as `gate_up_proj`; RMSNorms have no bias.
+fn llama_tensors(t: &TextConfig, add: &mut impl FnMut(String, Vec<usize>, TensorRole)) {
+    let (h, ti) = (t.hidden_size, t.intermediate_size);
+    let text = TensorRole::TextMatrix;
+    let weight = |add: &mut dyn FnMut(String, Vec<usize>, TensorRole), name: String, shape| {
+        add(format!("{name}.weight"), shape, text)
+    };
+    for i in 0..t.num_hidden_layers {
+        let l = format!("model.layers.{i}");
+        for n in ["input_layernorm", "post_attention_layernorm"] {
+            add(format!("{l}.{n}.weight"), vec![h], TensorRole::Small);
+        }
+        weight(add, format!("{l}.self_attn.qkv"), vec![3 * h, h]);
+        if t.arch == TextArch::Qwen2 {
+            add(
+                format!("{l}.self_attn.qkv.bias"),
+                vec![3 * h],
+                TensorRole::Small,
+            );
+        }
+        weight(add, format!("{l}.self_attn.o_proj"), vec![h, h]);
+        weight(add, format!("{l}.mlp.gate_up_proj"), vec![2 * ti, h]);
+        weight(add, format!("{l}.mlp.down_proj"), vec![h, ti]);
+    }
+    add("model.norm.weight".into(), vec![h], TensorRole::Small);
+    add(
+        "lm_head.weight".into(),
+        vec![t.vocab_size, h],
+        TensorRole::LmHead,
+    );
 }
 
 /// A LayerNorm's weight and bias.
@@ -256,30 +276,52 @@ fn linear(
     add(format!("{prefix}.bias"), vec![out_dim], TensorRole::Small);
 }
 
-/// Reads one output tensor from the checkpoint in f32, joining q, k and v when
-/// the checkpoint stores them apart.
+/// Fused tensors the converter writes, the names a checkpoint may store them
+/// under whole, and the parts it may store instead (joined on rows).
+const FUSED: [(&str, &[&str], &[&str]); 2] = [
+    (
+        "self_attn.qkv",
+        &["self_attn.qkv_proj"],
+        &["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+    ),
+    ("mlp.gate_up_proj", &[], &["mlp.gate_proj", "mlp.up_proj"]),
+];
+
+/// Reads one output tensor from the checkpoint in f32, joining the parts of a
+/// fused tensor when the checkpoint stores them apart (Phi-2's and Qwen's
+/// q/k/v, Qwen's gate/up).
 fn read_f32(ws: &WeightSource, spec: &TensorSpec) -> Result<Tensor> {
     let name = spec.source.as_str();
-    let fused = name
-        .strip_suffix(".self_attn.qkv.weight")
-        .map(|p| (p, "weight"))
-        .or_else(|| {
-            name.strip_suffix(".self_attn.qkv.bias")
-                .map(|p| (p, "bias"))
-        });
-    let tensor = match fused {
-        Some((layer, kind)) if !ws.contains(name) => {
-            let mut shape = spec.shape.clone();
-            shape[0] /= 3;
-            let parts = ["q_proj", "k_proj", "v_proj"]
-                .iter()
-                .map(|p| ws.get(shape.clone(), &format!("{layer}.self_attn.{p}.{kind}")))
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            Tensor::cat(&parts, 0)?
+    if ws.contains(name) {
+        return Ok(ws.get(spec.shape.clone(), name)?);
+    }
+    for (fused, whole, parts) in FUSED {
+        let Some((layer, kind)) = name
+            .strip_suffix(".weight")
+            .map(|p| (p, "weight"))
+            .or_else(|| name.strip_suffix(".bias").map(|p| (p, "bias")))
+        else {
+            continue;
+        };
+        let Some(layer) = layer.strip_suffix(fused) else {
+            continue;
+        };
+        if let Some(w) = whole
+            .iter()
+            .map(|w| format!("{layer}{w}.{kind}"))
+            .find(|w| ws.contains(w))
+        {
+            return Ok(ws.get(spec.shape.clone(), &w)?);
         }
-        _ => ws.get(spec.shape.clone(), name)?,
-    };
-    Ok(tensor)
+        let mut shape = spec.shape.clone();
+        shape[0] /= parts.len();
+        let parts = parts
+            .iter()
+            .map(|p| ws.get(shape.clone(), &format!("{layer}{p}.{kind}")))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        return Ok(Tensor::cat(&parts, 0)?);
+    }
+    Ok(ws.get(spec.shape.clone(), name)?)
 }
 
 /// Quantizes a (rows, ..) tensor in parallel row ranges: rows are independent
@@ -656,8 +698,10 @@ fn metadata(
     Ok(kv)
 }
 
-/// The tokenizer as GGUF metadata: the exact HF JSON, and ggml's arrays (the
-/// vocabulary padded to the embedding rows, as llama.cpp's converter does).
+/// The tokenizer as GGUF metadata: the exact HF JSON (what Imp loads), and
+/// ggml's arrays as llama.cpp's converter writes them (the vocabulary padded to
+/// the embedding rows): GPT-2 BPE with merges for Phi-2 and Qwen, SentencePiece
+/// style (`llama`: scores and byte tokens, no merges) for Phi-3.
 pub fn tokenizer_metadata(
     tokenizer: &ImpTokenizer,
     config: &ImpConfig,
@@ -666,34 +710,99 @@ pub fn tokenizer_metadata(
     let parsed: serde_json::Value =
         serde_json::from_str(&json).map_err(|e| ImpError::Tokenizer(e.to_string()))?;
     let inner = tokenizer.inner();
-    let vocab = inner.get_vocab(true);
-    let rows = config.text.vocab_size.max(vocab.len());
+    let rows = config.text.vocab_size.max(inner.get_vocab_size(true));
     let mut tokens: Vec<Option<String>> = vec![None; rows];
-    for (token, id) in vocab {
+    for (token, id) in inner.get_vocab(true) {
         if let Some(slot) = tokens.get_mut(id as usize) {
             *slot = Some(token);
         }
     }
+    let merges = merge_list(&parsed);
+    let spm = config.text.arch == TextArch::Phi3;
     let added = inner.get_added_tokens_decoder();
-    let token_type = |id: usize, present: bool| -> i32 {
-        match added.get(&(id as u32)) {
-            Some(t) if t.special => 3,
-            Some(_) => 4,
-            None if present => 1,
-            None => 5,
+    let unk = inner.token_to_id("<unk>");
+    let token_type = |id: usize, token: Option<&String>| -> i32 {
+        match (added.get(&(id as u32)), token) {
+            _ if spm && Some(id as u32) == unk => 2,
+            (Some(t), _) if t.special => 3,
+            (Some(_), _) => 4,
+            (None, Some(t)) if spm && is_byte_token(t) => 6,
+            (None, Some(_)) => 1,
+            (None, None) => 5,
         }
     };
     let types: Vec<Value> = tokens
         .iter()
         .enumerate()
-        .map(|(id, t)| Value::I32(token_type(id, t.is_some())))
+        .map(|(id, t)| Value::I32(token_type(id, t.as_ref())))
+        .collect();
+    // A BPE vocabulary as SentencePiece scores: a piece made by an earlier merge
+    // scores higher, so score order is merge order (what SentencePiece's BPE
+    // uses); pieces no merge makes score 0.
+    let rank: std::collections::HashMap<String, usize> = merges
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.replace(' ', ""), i))
+        .collect();
+    let scores: Vec<Value> = tokens
+        .iter()
+        .map(|t| {
+            let r = t.as_ref().and_then(|t| rank.get(t));
+            Value::F32(r.map_or(0.0, |&r| -(r as f32) - 1.0))
+        })
         .collect();
     let tokens: Vec<Value> = tokens
         .into_iter()
         .enumerate()
         .map(|(id, t)| Value::String(t.unwrap_or_else(|| format!("[PAD{id}]"))))
         .collect();
-    let merges: Vec<Value> = parsed["model"]["merges"]
+    let template = ChatTemplate::for_arch(config.text.arch);
+    let stop = inner.token_to_id(template.stop_tokens()[0]);
+    let eos = stop.or(config.eos_token_ids.first().copied()).unwrap_or(0);
+    let endoftext = inner.token_to_id("<|endoftext|>").unwrap_or(eos);
+    // Whether the tokenizer's post-processor puts a BOS before a prompt.
+    let adds_bos = tokenizer.encode_opening("a")?.len() > tokenizer.encode("a")?.len();
+    let bos = match inner.token_to_id("<s>") {
+        Some(s) if adds_bos => s,
+        _ => endoftext,
+    };
+    let mut kv: Vec<(String, Value)> = vec![
+        (
+            keys::TOKENIZER_MODEL.into(),
+            if spm { "llama" } else { "gpt2" }.into(),
+        ),
+        (
+            keys::TOKENIZER_PRE.into(),
+            match config.text.arch {
+                TextArch::Phi2 => "phi-2",
+                TextArch::Qwen2 => "qwen2",
+                TextArch::Phi3 => "default",
+            }
+            .into(),
+        ),
+        (keys::TOKENIZER_TOKENS.into(), Value::Array(tokens)),
+        (keys::TOKENIZER_TOKEN_TYPE.into(), Value::Array(types)),
+    ];
+    if spm {
+        kv.push((keys::TOKENIZER_SCORES.into(), Value::Array(scores)));
+        kv.push((keys::TOKENIZER_UNK.into(), unk.unwrap_or(0).into()));
+    } else {
+        let merges = merges.into_iter().map(Value::String).collect();
+        kv.push((keys::TOKENIZER_MERGES.into(), Value::Array(merges)));
+    }
+    kv.extend([
+        (keys::TOKENIZER_BOS.into(), bos.into()),
+        (keys::TOKENIZER_EOS.into(), eos.into()),
+        (keys::TOKENIZER_PAD.into(), endoftext.into()),
+        (keys::TOKENIZER_ADD_BOS.into(), adds_bos.into()),
+        (keys::TOKENIZER_HF_JSON.into(), json.into()),
+    ]);
+    Ok(kv)
+}
+
+/// A BPE model's merges as "a b" strings, from either JSON spelling.
+fn merge_list(parsed: &serde_json::Value) -> Vec<String> {
+    parsed["model"]["merges"]
         .as_array()
         .map(|m| {
             m.iter()
@@ -707,22 +816,15 @@ pub fn tokenizer_metadata(
                     ),
                     _ => None,
                 })
-                .map(Value::String)
                 .collect()
         })
-        .unwrap_or_default();
-    let eos = config.eos_token_ids.first().copied().unwrap_or(0);
-    let endoftext = inner.token_to_id("<|endoftext|>").unwrap_or(eos);
-    Ok(vec![
-        (keys::TOKENIZER_MODEL.into(), "gpt2".into()),
-        (keys::TOKENIZER_PRE.into(), "phi-2".into()),
-        (keys::TOKENIZER_TOKENS.into(), Value::Array(tokens)),
-        (keys::TOKENIZER_TOKEN_TYPE.into(), Value::Array(types)),
-        (keys::TOKENIZER_MERGES.into(), Value::Array(merges)),
-        (keys::TOKENIZER_BOS.into(), endoftext.into()),
-        (keys::TOKENIZER_EOS.into(), eos.into()),
-        (keys::TOKENIZER_PAD.into(), endoftext.into()),
-        (keys::TOKENIZER_ADD_BOS.into(), false.into()),
-        (keys::TOKENIZER_HF_JSON.into(), json.into()),
-    ])
+        .unwrap_or_default()
+}
+
+/// SentencePiece's byte tokens, `<0x00>` to `<0xFF>`.
+fn is_byte_token(token: &str) -> bool {
+    token.len() == 6
+        && token.starts_with("<0x")
+        && token.ends_with('>')
+        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
 }

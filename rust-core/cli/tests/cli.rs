@@ -265,3 +265,69 @@ fn convert(model: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> st
         .output()
         .unwrap()
 }
+
+/// `imp chat` on `model`: each question sent once the previous answer is in;
+/// the ids of each answer.
+fn chat(model: &std::path::Path, questions: &[&str]) -> Vec<Vec<u64>> {
+    let mut child = imp()
+        .args(["chat", "--format", "json", "--max-tokens", "16", "--model"])
+        .arg(model)
+        .arg("--image")
+        .arg(fixtures().join("images/photo.png"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut answers = Vec::new();
+    for question in questions {
+        writeln!(stdin, "{question}").unwrap();
+        stdin.flush().unwrap();
+        let mut ids = Vec::new();
+        for line in stdout.by_ref() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if v["done"] == true {
+                break;
+            }
+            ids.push(v["id"].as_u64().unwrap());
+        }
+        answers.push(ids);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    answers
+}
+
+/// Imp-2B (Qwen1.5) and Imp-4B (Phi-3) fixtures through `imp ask` and `imp
+/// chat`, from the checkpoint and from an f16 GGUF of it: the reference's
+/// greedy answers and follow-ups every time.
+#[test]
+fn qwen2_and_phi3_answer_from_checkpoint_and_gguf() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["tiny-imp-qwen2", "tiny-imp-phi3"] {
+        let checkpoint = fixtures().join(name);
+        let gguf = tmp.path().join(format!("{name}.gguf"));
+        let out = convert(&checkpoint, &gguf, &["--quant", "f16"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let greedy = golden_ids(name, "greedy_ids");
+        let follow_up = golden_ids(name, "followup_greedy_ids");
+        let prompt = golden_ids(name, "prompt_ids").len();
+        for model in [&checkpoint, &gguf] {
+            let args = ["--format", "json", "--max-tokens", "16"];
+            let (tokens, summary) = json_answer(&ask(model, &args, "What is in this picture?"));
+            assert_eq!(token_ids(&tokens), greedy, "{}", model.display());
+            assert_eq!(summary["prefill_tokens"], prompt as u64 - 1 + 729);
+            let answers = chat(
+                model,
+                &["What is in this picture?", "Describe the colours, please."],
+            );
+            assert_eq!(answers[0], greedy, "{}", model.display());
+            assert_eq!(answers[1][..8], follow_up[..], "{}", model.display());
+        }
+    }
+}
