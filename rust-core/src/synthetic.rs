@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use std::io::BufWriter;
 use std::path::Path;
 
+use crate::chat_template::ChatTemplate;
 use crate::config::ImpConfig;
 use crate::convert::{imp_tensors, quantize_values, QuantPolicy, TensorRole};
 use crate::error::{ImpError, Result};
@@ -20,16 +21,14 @@ use crate::gguf::{keys, GgufWriter, Value};
 /// The published shapes, by the names `imp bench --synthetic` takes.
 pub const PRESETS: [&str; 4] = ["imp-3b-196", "imp-3b-384", "imp-2b", "imp-4b"];
 
-/// The config.json of a preset.
+/// The config.json of a preset: the released checkpoints' language models
+/// (Phi-2, Qwen1.5-1.8B, Phi-3-mini) on SigLIP so400m, 26 of 27 layers run.
 pub fn preset_config(name: &str) -> Result<String> {
-    let image_size = match name {
-        "imp-3b-196" => 196,
-        "imp-3b-384" => 384,
-        "imp-2b" | "imp-4b" => {
-            return Err(ImpError::UnsupportedModel(format!(
-                "{name}: its language model (Qwen1.5 / Phi-3) is not implemented yet"
-            )))
-        }
+    let (image_size, text) = match name {
+        "imp-3b-196" => (196, phi2()),
+        "imp-3b-384" => (384, phi2()),
+        "imp-2b" => (384, qwen1_5()),
+        "imp-4b" => (384, phi3_mini()),
         other => {
             return Err(ImpError::InvalidArgument(format!(
                 "no synthetic preset {other:?} (known: {})",
@@ -37,25 +36,56 @@ pub fn preset_config(name: &str) -> Result<String> {
             )))
         }
     };
-    // Imp-v1.5-3B: Phi-2 (the config defaults) and SigLIP so400m, 26 of 27 layers.
-    Ok(serde_json::json!({
-        "model_type": "imp",
-        "architectures": ["ImpForCausalLM"],
+    let mut config = serde_json::json!({
         "mm_hidden_size": 1152,
         "mm_projector_type": "mlp2x_gelu",
         "mm_vision_select_layer": -2,
         "mm_vision_select_feature": "patch",
-        "image_aspect_ratio": "square",
-        "image_token_index": 50296,
-        "eos_token_id": 50295,
         "tokenizer_model_max_length": 3072,
         "vision_tower_config": {
             "hidden_size": 1152, "intermediate_size": 4304, "num_attention_heads": 16,
             "num_hidden_layers": 27, "image_size": image_size, "patch_size": 14,
             "layer_norm_eps": 1e-6, "hidden_act": "gelu_pytorch_tanh"
         }
+    });
+    if let (Some(config), serde_json::Value::Object(text)) = (config.as_object_mut(), text) {
+        config.extend(text);
+    }
+    Ok(config.to_string())
+}
+
+/// Imp-v1.5-3B: Phi-2 takes the config defaults.
+fn phi2() -> serde_json::Value {
+    serde_json::json!({
+        "model_type": "imp", "architectures": ["ImpForCausalLM"],
+        "image_aspect_ratio": "square", "image_token_index": 50296, "eos_token_id": 50295,
     })
-    .to_string())
+}
+
+/// Imp-v1.5-2B: Qwen1.5-1.8B.
+fn qwen1_5() -> serde_json::Value {
+    serde_json::json!({
+        "model_type": "imp_qwen2", "architectures": ["ImpQwen2ForCausalLM"],
+        "vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 5504,
+        "num_hidden_layers": 24, "num_attention_heads": 16, "num_key_value_heads": 16,
+        "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+        "image_aspect_ratio": "square", "image_token_index": 151646,
+        "eos_token_id": [151645, 151643],
+    })
+}
+
+/// Imp-v1.5-4B: Phi-3-mini (4k context). Its `<image>` id is not recorded in
+/// the project's facts; any id below the vocabulary serves a benchmark.
+fn phi3_mini() -> serde_json::Value {
+    serde_json::json!({
+        "model_type": "imp_phi3", "architectures": ["ImpPhi3ForCausalLM"],
+        "vocab_size": 32064, "hidden_size": 3072, "intermediate_size": 8192,
+        "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+        "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "hidden_act": "silu",
+        "max_position_embeddings": 4096, "sliding_window": 2047,
+        "image_aspect_ratio": "pad", "image_token_index": 32011,
+        "eos_token_id": [32007, 32000, 32001],
+    })
 }
 
 /// Writes a random model of preset `name` to `out`, calling `progress(done,
@@ -78,7 +108,10 @@ pub fn write_synthetic(
             keys::CURRENT_FORMAT_VERSION.into(),
         ),
         (keys::CONFIG.into(), config_text.into()),
-        (keys::CHAT_TEMPLATE.into(), "phi2".into()),
+        (
+            keys::CHAT_TEMPLATE.into(),
+            ChatTemplate::for_arch(config.text.arch).name().into(),
+        ),
         (
             keys::QUANT.into(),
             crate::convert::dtype_name(policy.text).into(),
@@ -126,4 +159,32 @@ fn random_tensor(
         out.extend_from_slice(&tile_bytes[..take]);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TextArch;
+
+    /// Every preset is a valid config of the published dimensions (writing the
+    /// files takes gigabytes; `imp bench --synthetic` does that).
+    #[test]
+    fn presets_have_the_published_shapes() {
+        let expect = [
+            (TextArch::Phi2, 2560, 32, 196),
+            (TextArch::Phi2, 2560, 32, 384),
+            (TextArch::Qwen2, 2048, 24, 384),
+            (TextArch::Phi3, 3072, 32, 384),
+        ];
+        for (name, (arch, hidden, layers, px)) in PRESETS.iter().zip(expect) {
+            let config = ImpConfig::from_json(&preset_config(name).unwrap()).unwrap();
+            assert_eq!(config.text.arch, arch, "{name}");
+            assert_eq!(config.text.hidden_size, hidden, "{name}");
+            assert_eq!(config.text.num_hidden_layers, layers, "{name}");
+            assert_eq!(config.vision.image_size, px, "{name}");
+            assert_eq!(config.vision_layers_used().unwrap(), 26);
+            assert!(!imp_tensors(&config).unwrap().is_empty());
+        }
+        assert!(preset_config("imp-9b").is_err());
+    }
 }
