@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::chat_template::ChatTemplate;
 use crate::config::{AspectMode, ImpConfig, TextArch, TextConfig};
 use crate::error::{candle_message, ImpError, Result};
-use crate::gguf::llama_cpp::{self, llama_cpp_name};
+use crate::gguf::llama_cpp;
 use crate::gguf::{keys, GgufWriter, PlannedTensor, Value};
 use crate::model_source::ModelSource;
 use crate::tokenizer::ImpTokenizer;
@@ -429,7 +429,7 @@ pub fn convert(
         let bytes = quantize(&tensor, planned.dtype)?;
         imp.write(planned, &bytes)?;
         if let Some((text, mmproj)) = &mut pair {
-            let (is_vision, parts) = llama_cpp_parts(spec, config.vision.hidden_size);
+            let (is_vision, parts) = llama_cpp_parts(spec, &config);
             let target = if is_vision { mmproj } else { text };
             let mut rest = bytes.as_slice();
             for part in plan(&parts, policy) {
@@ -512,7 +512,7 @@ impl Output {
 fn llama_cpp_specs(specs: &[TensorSpec], config: &ImpConfig) -> (Vec<TensorSpec>, Vec<TensorSpec>) {
     let (mut text, mut mmproj) = (Vec::new(), Vec::new());
     for spec in specs {
-        let (is_vision, parts) = llama_cpp_parts(spec, config.vision.hidden_size);
+        let (is_vision, parts) = llama_cpp_parts(spec, config);
         if is_vision {
             mmproj.extend(parts);
         } else {
@@ -523,26 +523,46 @@ fn llama_cpp_specs(specs: &[TensorSpec], config: &ImpConfig) -> (Vec<TensorSpec>
 }
 
 /// Whether an Imp tensor goes to the mmproj, and what it becomes there: itself
-/// renamed, or for the vision q;k;v (of width `vision_hidden`) the three
-/// projections apart, as clip.cpp reads them.
-fn llama_cpp_parts(spec: &TensorSpec, vision_hidden: usize) -> (bool, Vec<TensorSpec>) {
+/// renamed, or cut into the tensors llama.cpp keeps apart (the vision q;k;v, as
+/// clip.cpp reads them; Qwen2's q;k;v and gate;up).
+fn llama_cpp_parts(spec: &TensorSpec, config: &ImpConfig) -> (bool, Vec<TensorSpec>) {
     let is_vision = spec.source.starts_with("model.vision_tower.")
         || spec.source.starts_with("model.mm_projector.");
-    let sources: Vec<(String, Vec<usize>)> = match spec.source.rsplit_once(".self_attn.qkv.") {
-        Some((layer, kind)) if is_vision => ["q_proj", "k_proj", "v_proj"]
-            .iter()
-            .map(|p| {
-                let mut shape = spec.shape.clone();
-                shape[0] = vision_hidden;
-                (format!("{layer}.self_attn.{p}.{kind}"), shape)
-            })
-            .collect(),
-        _ => vec![(spec.source.clone(), spec.shape.clone())],
+    let qwen = config.text.arch == TextArch::Qwen2;
+    let cut = |stem: &str, parts: &[&str], rows: usize| -> Option<Vec<(String, Vec<usize>)>> {
+        let (layer, kind) = spec.source.rsplit_once(&format!(".{stem}."))?;
+        Some(
+            parts
+                .iter()
+                .map(|p| {
+                    let mut shape = spec.shape.clone();
+                    shape[0] = rows;
+                    (format!("{layer}.{p}.{kind}"), shape)
+                })
+                .collect(),
+        )
     };
+    let qkv = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"];
+    let sources = if is_vision {
+        cut("self_attn.qkv", &qkv, config.vision.hidden_size)
+    } else if qwen {
+        let t = &config.text;
+        cut("self_attn.qkv", &qkv, t.hidden_size).or_else(|| {
+            cut(
+                "mlp.gate_up_proj",
+                &["mlp.gate_proj", "mlp.up_proj"],
+                t.intermediate_size,
+            )
+        })
+    } else {
+        None
+    }
+    .unwrap_or_else(|| vec![(spec.source.clone(), spec.shape.clone())]);
+    let names = llama_cpp::names_for(config.text.arch);
     let parts = sources
         .into_iter()
         .map(|(source, shape)| TensorSpec {
-            name: llama_cpp_name(&source).expect("every Imp tensor has a llama.cpp name"),
+            name: names(&source).expect("every Imp tensor has a llama.cpp name"),
             source,
             shape,
             role: spec.role,
@@ -557,30 +577,33 @@ fn llama_cpp_text_metadata(
     tokenizer: Vec<(String, Value)>,
 ) -> Vec<(String, Value)> {
     let t = &config.text;
+    let arch = t.arch.name();
     let u = |v: usize| Value::U32(v as u32);
+    let key = |k: &str| format!("{arch}.{k}");
+    let eps_key = match t.arch {
+        TextArch::Phi2 => "attention.layer_norm_epsilon",
+        TextArch::Qwen2 | TextArch::Phi3 => "attention.layer_norm_rms_epsilon",
+    };
     let mut kv: Vec<(String, Value)> = vec![
-        (keys::ARCHITECTURE.into(), "phi2".into()),
+        (keys::ARCHITECTURE.into(), arch.into()),
         (keys::NAME.into(), options.name.clone().into()),
         (
             keys::FILE_TYPE.into(),
             llama_cpp::file_type(options.policy.text).into(),
         ),
-        ("phi2.context_length".into(), u(config.context_length)),
-        ("phi2.embedding_length".into(), u(t.hidden_size)),
-        ("phi2.feed_forward_length".into(), u(t.intermediate_size)),
-        ("phi2.block_count".into(), u(t.num_hidden_layers)),
-        ("phi2.attention.head_count".into(), u(t.num_attention_heads)),
-        (
-            "phi2.attention.head_count_kv".into(),
-            u(t.num_attention_heads),
-        ),
-        (
-            "phi2.attention.layer_norm_epsilon".into(),
-            (t.norm_eps as f32).into(),
-        ),
-        ("phi2.rope.dimension_count".into(), u(t.rotary_dim)),
-        ("phi2.rope.freq_base".into(), (t.rope_theta as f32).into()),
+        (key("context_length"), u(config.context_length)),
+        (key("embedding_length"), u(t.hidden_size)),
+        (key("feed_forward_length"), u(t.intermediate_size)),
+        (key("block_count"), u(t.num_hidden_layers)),
+        (key("attention.head_count"), u(t.num_attention_heads)),
+        (key("attention.head_count_kv"), u(t.num_attention_heads)),
+        (key(eps_key), (t.norm_eps as f32).into()),
+        (key("rope.dimension_count"), u(t.rotary_dim)),
+        (key("rope.freq_base"), (t.rope_theta as f32).into()),
     ];
+    if let Some(window) = t.sliding_window {
+        kv.push((key("attention.sliding_window"), u(window)));
+    }
     kv.extend(tokenizer);
     kv
 }

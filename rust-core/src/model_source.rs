@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use crate::chat_template::ChatTemplate;
 use crate::config::ImpConfig;
+use crate::config::TextArch;
 use crate::error::{ImpError, Result};
-use crate::gguf::llama_cpp::llama_cpp_name;
+use crate::gguf::llama_cpp::names_for;
 use crate::gguf::{keys, GgufFile};
 use crate::tokenizer::ImpTokenizer;
 use crate::weight_source::WeightSource;
@@ -58,18 +59,25 @@ impl ModelSource {
         })
     }
 
-    /// llama.cpp's text GGUF (architecture `phi2`) with its mmproj (`clip`).
+    /// llama.cpp's text GGUF (architecture `phi2`, `qwen2` or `phi3`) with its
+    /// mmproj (`clip`).
     pub fn open_llama_cpp_pair(text: &Path, mmproj: &Path) -> Result<Self> {
         let text = GgufFile::open(text)?;
         let mmproj = GgufFile::open(mmproj)?;
-        for (file, arch) in [(&text, "phi2"), (&mmproj, "clip")] {
-            let found = file.string(keys::ARCHITECTURE)?;
-            if found != arch {
-                return Err(ImpError::UnsupportedModel(format!(
-                    "{} is a GGUF of architecture {found:?}; the pair needs a {arch:?} file here",
-                    file.path().display()
-                )));
-            }
+        let found = text.string(keys::ARCHITECTURE)?;
+        if pair_arch(&text).is_none() {
+            return Err(ImpError::UnsupportedModel(format!(
+                "{} is a GGUF of architecture {found:?}; the pair needs a \"phi2\", \"qwen2\" \
+                 or \"phi3\" text file here",
+                text.path().display()
+            )));
+        }
+        let found = mmproj.string(keys::ARCHITECTURE)?;
+        if found != "clip" {
+            return Err(ImpError::UnsupportedModel(format!(
+                "{} is a GGUF of architecture {found:?}; the pair needs a \"clip\" file here",
+                mmproj.path().display()
+            )));
         }
         let projector = mmproj.string("clip.projector_type")?;
         if projector != "mlp" {
@@ -128,7 +136,8 @@ impl ModelSource {
                 Some(name.to_string())
             })),
             ModelSource::LlamaCppPair { files } => {
-                Ok(WeightSource::gguf(files.clone(), llama_cpp_name))
+                let arch = pair_arch(&files[0]).unwrap_or(TextArch::Phi2);
+                Ok(WeightSource::gguf(files.clone(), names_for(arch)))
             }
         }
     }
@@ -190,10 +199,20 @@ impl ModelSource {
     }
 }
 
+/// The language model of a llama.cpp text file, by its `general.architecture`.
+fn pair_arch(text: &GgufFile) -> Option<TextArch> {
+    let arch = text.string(keys::ARCHITECTURE).ok()?;
+    [TextArch::Phi2, TextArch::Qwen2, TextArch::Phi3]
+        .into_iter()
+        .find(|a| a.name() == arch)
+}
+
 /// An Imp config.json rebuilt from llama.cpp's keys: the mmproj holds only the
 /// vision layers to run, so all of them are used (`mm_vision_select_layer` -1).
 fn pair_config(text: &GgufFile, mmproj: &GgufFile) -> Result<String> {
-    let t = |k: &str| text.u64(&format!("phi2.{k}"));
+    let arch = pair_arch(text).unwrap_or(TextArch::Phi2);
+    let prefix = arch.name();
+    let t = |k: &str| text.u64(&format!("{prefix}.{k}"));
     let v = |k: &str| mmproj.u64(&format!("clip.vision.{k}"));
     let float = |f: &GgufFile, k: &str| -> Result<f64> {
         f.get(k).and_then(|v| v.as_f64()).ok_or_else(|| {
@@ -213,23 +232,20 @@ fn pair_config(text: &GgufFile, mmproj: &GgufFile) -> Result<String> {
             ))
         })?;
     let heads = t("attention.head_count")?;
-    Ok(serde_json::json!({
-        "model_type": "imp",
+    let mut config = serde_json::json!({
         "vocab_size": embd.shape.dims()[0],
         "hidden_size": t("embedding_length")?,
         "intermediate_size": t("feed_forward_length")?,
         "num_hidden_layers": t("block_count")?,
         "num_attention_heads": heads,
-        "rotary_dim": t("rope.dimension_count")?,
-        "layer_norm_eps": float(text, "phi2.attention.layer_norm_epsilon")?,
-        "rope_theta": float(text, "phi2.rope.freq_base").unwrap_or(10_000.0),
+        "num_key_value_heads": t("attention.head_count_kv").unwrap_or(heads),
+        "rope_theta": float(text, &format!("{prefix}.rope.freq_base")).unwrap_or(10_000.0),
         "tokenizer_model_max_length": t("context_length")?,
         "eos_token_id": text.u64(keys::TOKENIZER_EOS)?,
         "image_token_index": image_token,
         "mm_hidden_size": v("embedding_length")?,
         "mm_projector_type": "mlp2x_gelu",
         "mm_vision_select_layer": -1,
-        "image_aspect_ratio": "square",
         "vision_tower_config": {
             "hidden_size": v("embedding_length")?,
             "intermediate_size": v("feed_forward_length")?,
@@ -240,6 +256,24 @@ fn pair_config(text: &GgufFile, mmproj: &GgufFile) -> Result<String> {
             "layer_norm_eps": float(mmproj, "clip.vision.attention.layer_norm_epsilon")?,
             "hidden_act": "gelu_pytorch_tanh",
         },
-    })
-    .to_string())
+    });
+    let text_keys = match arch {
+        TextArch::Phi2 => serde_json::json!({
+            "model_type": "imp",
+            "rotary_dim": t("rope.dimension_count")?,
+            "layer_norm_eps": float(text, "phi2.attention.layer_norm_epsilon")?,
+            "image_aspect_ratio": "square",
+        }),
+        TextArch::Qwen2 | TextArch::Phi3 => serde_json::json!({
+            "model_type": if arch == TextArch::Qwen2 { "imp_qwen2" } else { "imp_phi3" },
+            "rms_norm_eps": float(text, &format!("{prefix}.attention.layer_norm_rms_epsilon"))?,
+            "sliding_window": t("attention.sliding_window").ok(),
+            // Imp-4B pads images to a square; llama.cpp's keys do not say so.
+            "image_aspect_ratio": if arch == TextArch::Phi3 { "pad" } else { "square" },
+        }),
+    };
+    if let (Some(config), serde_json::Value::Object(extra)) = (config.as_object_mut(), text_keys) {
+        config.extend(extra);
+    }
+    Ok(config.to_string())
 }

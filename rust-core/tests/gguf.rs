@@ -424,16 +424,20 @@ fn absurd_sizes_are_refused_without_allocating() {
 }
 
 fn convert_pair(dir: &Path, text: GgmlDType) -> (PathBuf, PathBuf, PathBuf) {
-    let paths = ["imp.gguf", "text.gguf", "mmproj.gguf"].map(|n| dir.join(n));
+    convert_variant_pair(dir, MODEL, text)
+}
+
+fn convert_variant_pair(dir: &Path, model: &str, text: GgmlDType) -> (PathBuf, PathBuf, PathBuf) {
+    let paths = ["imp.gguf", "text.gguf", "mmproj.gguf"].map(|n| dir.join(format!("{model}-{n}")));
     let options = ConvertOptions {
         policy: QuantPolicy {
             text,
             vision: GgmlDType::F16,
         },
-        name: MODEL.into(),
+        name: model.into(),
         llama_cpp: Some((paths[1].clone(), paths[2].clone())),
     };
-    convert(&fixtures().join(MODEL), &paths[0], &options, &mut |_, _| {}).unwrap();
+    convert(&fixtures().join(model), &paths[0], &options, &mut |_, _| {}).unwrap();
     let [imp, text, mmproj] = paths;
     (imp, text, mmproj)
 }
@@ -513,11 +517,21 @@ fn tokenizer_rebuilt_from_ggml_arrays_matches_the_reference() {
 #[test]
 fn llama_cpp_pair_matches_the_checked_summary() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_, text, mmproj) = convert_pair(tmp.path(), GgmlDType::Q4K);
-    let summary = std::fs::read_to_string(fixtures().join("golden/llama-cpp-pair.json")).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    for (model, golden) in [
+        (MODEL, "llama-cpp-pair.json"),
+        ("tiny-imp-qwen2", "llama-cpp-pair-qwen2.json"),
+        ("tiny-imp-phi3", "llama-cpp-pair-phi3.json"),
+    ] {
+        let (_, text, mmproj) = convert_variant_pair(tmp.path(), model, GgmlDType::Q4K);
+        let summary = std::fs::read_to_string(fixtures().join("golden").join(golden)).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        assert_pair_summary(&summary, &text, &mmproj);
+    }
+}
+
+fn assert_pair_summary(summary: &serde_json::Value, text: &Path, mmproj: &Path) {
     for (part, path) in [("text", text), ("mmproj", mmproj)] {
-        let file = imp_core::gguf::GgufFile::open(&path).unwrap();
+        let file = imp_core::gguf::GgufFile::open(path).unwrap();
         let checked = &summary[part];
         assert_eq!(
             file.string("general.architecture").unwrap(),
@@ -541,5 +555,39 @@ fn llama_cpp_pair_matches_the_checked_summary() {
         for key in checked["keys"].as_object().unwrap().keys() {
             assert!(file.get(key).is_some(), "{part}: {key}");
         }
+    }
+}
+
+/// The Qwen2 and Phi-3 pairs (`qwen2` / `phi3` text file + mmproj) load and
+/// answer as the float checkpoint does (f16: the numbers are the float path's).
+#[test]
+fn qwen2_and_phi3_llama_cpp_pairs_answer_as_the_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
+    for model in ["tiny-imp-qwen2", "tiny-imp-phi3"] {
+        let (_, text, mmproj) = convert_variant_pair(tmp.path(), model, GgmlDType::F16);
+        let answer = |path: &Path, mmproj: Option<PathBuf>| {
+            let options = EngineOptions {
+                mmproj,
+                ..Default::default()
+            };
+            let engine = Engine::load(path, &options).unwrap();
+            let mut conversation = engine.start_conversation(&photo).unwrap();
+            let params = GenerationParams {
+                max_new_tokens: 12,
+                ..Default::default()
+            };
+            let mut ids = Vec::new();
+            conversation
+                .ask("What is this?", &params, &CancelToken::new(), &mut |t| {
+                    ids.push(t.id)
+                })
+                .unwrap();
+            (ids, engine.template())
+        };
+        let (pair_ids, pair_template) = answer(&text, Some(mmproj));
+        let (float_ids, float_template) = answer(&fixtures().join(model), None);
+        assert_eq!(pair_ids, float_ids, "{model}");
+        assert_eq!(pair_template, float_template, "{model}");
     }
 }

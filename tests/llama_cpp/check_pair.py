@@ -4,7 +4,7 @@ reader, the `gguf` package on PyPI (llama.cpp's gguf-py):
 
 - both files parse with gguf.GGUFReader;
 - every tensor name is one llama.cpp's MODEL_TENSORS allows for the file's
-  architecture (phi2 for the text file, the mmproj's "clip");
+  architecture (phi2, qwen2 or phi3 for the text file, the mmproj's "clip");
 - the keys llama.cpp reads for those architectures are present with the right
   types, and clip.projector_type is "mlp".
 
@@ -13,6 +13,8 @@ the Rust test `llama_cpp_pair_matches_the_checked_summary` compares with what
 the converter writes today, so CI needs no Python.
 
 Usage: python tests/llama_cpp/check_pair.py TEXT.gguf MMPROJ.gguf --summary OUT.json
+(golden/llama-cpp-pair.json: tiny-imp-wide; llama-cpp-pair-qwen2.json and
+-phi3.json: tiny-imp-qwen2 and tiny-imp-phi3; all converted with --quant q4_k.)
 """
 
 import argparse
@@ -57,15 +59,26 @@ def main():
     ap.add_argument("mmproj")
     ap.add_argument("--summary", required=True)
     a = ap.parse_args()
-    text = check(a.text, MODEL_ARCH.PHI2, "phi2", {
-        "phi2.context_length": "UINT32", "phi2.embedding_length": "UINT32",
-        "phi2.feed_forward_length": "UINT32", "phi2.block_count": "UINT32",
-        "phi2.attention.head_count": "UINT32", "phi2.attention.layer_norm_epsilon": "FLOAT32",
-        "phi2.rope.dimension_count": "UINT32", "general.file_type": "UINT32",
-        "tokenizer.ggml.model": "STRING", "tokenizer.ggml.tokens": "ARRAY",
-        "tokenizer.ggml.merges": "ARRAY", "tokenizer.ggml.token_type": "ARRAY",
+    name = bytes(gguf.GGUFReader(a.text).fields["general.architecture"].parts[-1]).decode()
+    arch = {"phi2": MODEL_ARCH.PHI2, "qwen2": MODEL_ARCH.QWEN2, "phi3": MODEL_ARCH.PHI3}[name]
+    # The keys llama.cpp's loader reads for these architectures (llama-model.cpp):
+    # LayerNorm eps for phi2, RMSNorm eps for the others; merges for GPT-2 BPE
+    # vocabularies, scores for SentencePiece ones (phi3).
+    eps = "layer_norm_epsilon" if name == "phi2" else "layer_norm_rms_epsilon"
+    required = {f"{name}.{k}": "UINT32" for k in (
+        "context_length", "embedding_length", "feed_forward_length", "block_count",
+        "attention.head_count", "attention.head_count_kv", "rope.dimension_count")}
+    required.update({
+        f"{name}.attention.{eps}": "FLOAT32", f"{name}.rope.freq_base": "FLOAT32",
+        "general.file_type": "UINT32", "tokenizer.ggml.model": "STRING",
+        "tokenizer.ggml.tokens": "ARRAY", "tokenizer.ggml.token_type": "ARRAY",
         "tokenizer.ggml.eos_token_id": "UINT32",
     })
+    if name == "phi3":
+        required.update({"tokenizer.ggml.scores": "ARRAY", "phi3.attention.sliding_window": "UINT32"})
+    else:
+        required["tokenizer.ggml.merges"] = "ARRAY"
+    text = check(a.text, arch, name, required)
     mmproj = check(a.mmproj, MODEL_ARCH.MMPROJ, "clip", {
         "clip.has_vision_encoder": "BOOL", "clip.has_llava_projector": "BOOL",
         "clip.projector_type": "STRING", "clip.vision.image_size": "UINT32",
