@@ -5,7 +5,7 @@
 use candle_core::safetensors::MmapedSafetensors;
 use std::path::Path;
 
-use crate::config::ImpConfig;
+use crate::config::{ImpConfig, TextArch};
 use crate::error::{candle_message, ImpError, Result};
 use crate::model_source::ModelSource;
 use crate::weights::safetensors_files;
@@ -15,7 +15,7 @@ const F32_BYTES: u64 = 4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
-    /// e.g. "imp-phi2".
+    /// The language model under Imp: "imp-phi2", "imp-qwen2" or "imp-phi3".
     pub variant: String,
     /// How the weights are stored on disk (f16, bf16, f32).
     pub weights_dtype: String,
@@ -56,7 +56,7 @@ impl ModelInfo {
         let (vision, projector, text) = parameter_counts(config);
         let weights = (vision + projector + text) * F32_BYTES;
         Self {
-            variant: "imp-phi2".into(),
+            variant: format!("imp-{}", config.text.arch.name()),
             weights_dtype,
             image_size: config.vision.image_size,
             image_tokens: config.vision.num_patches(),
@@ -147,8 +147,19 @@ fn parameter_counts(config: &ImpConfig) -> (u64, u64, u64) {
         t.vocab_size as u64,
     );
     let projector = (config.mm_hidden_size as u64 * h + h) + (h * h + h);
-    let text_layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h);
-    let text = vocab * h + t.num_hidden_layers as u64 * text_layer + 2 * h + (h * vocab + vocab);
+    let (text_layer, head) = match t.arch {
+        // q, k, v, dense with biases; one LayerNorm; fc1, fc2 with biases.
+        TextArch::Phi2 => (
+            4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h),
+            2 * h + (h * vocab + vocab),
+        ),
+        // q, k, v (Qwen's with biases), o; two RMSNorms; gate, up, down.
+        TextArch::Qwen2 | TextArch::Phi3 => {
+            let qkv_bias = if t.arch == TextArch::Qwen2 { 3 * h } else { 0 };
+            (4 * h * h + qkv_bias + 2 * h + 3 * h * i, h + h * vocab)
+        }
+    };
+    let text = vocab * h + t.num_hidden_layers as u64 * text_layer + head;
     (vision, projector, text)
 }
 
@@ -168,5 +179,22 @@ mod tests {
         assert!((2.77..2.79).contains(&text), "{text}");
         assert!((0.39..0.43).contains(&vision), "{vision}");
         assert_eq!(info.image_tokens, 729);
+        assert_eq!(info.variant, "imp-phi2");
+    }
+
+    /// Qwen1.5-1.8B is 1.84 B parameters, Phi-3-mini 3.82 B.
+    #[test]
+    fn imp_2b_and_4b_counts_match_their_language_models() {
+        for (preset, variant, range) in [
+            ("imp-2b", "imp-qwen2", 1.83..1.85),
+            ("imp-4b", "imp-phi3", 3.81..3.83),
+        ] {
+            let json = crate::synthetic::preset_config(preset).unwrap();
+            let config = ImpConfig::from_json(&json).unwrap();
+            let info = ModelInfo::from_config(&config, "f16".into());
+            let text = info.text_parameters as f64 / 1e9;
+            assert!(range.contains(&text), "{preset}: {text}");
+            assert_eq!(info.variant, variant);
+        }
     }
 }

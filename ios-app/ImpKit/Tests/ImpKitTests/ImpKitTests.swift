@@ -8,9 +8,9 @@ final class ImpKitTests: XCTestCase {
     var model: String { "\(fixtures)/tiny-imp-196-msft" }
     var photo: Picture { .file("\(fixtures)/images/photo.png") }
 
-    /// The reference's greedy ids for the fixture model.
-    func golden(_ key: String) throws -> [UInt32] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/golden/tiny-imp-196-msft.json"))
+    /// The reference's greedy ids for a fixture model.
+    func golden(_ key: String, model name: String = "tiny-imp-196-msft") throws -> [UInt32] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/golden/\(name).json"))
         let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         return (json[key] as! [NSNumber]).map { $0.uint32Value }
     }
@@ -59,6 +59,19 @@ final class ImpKitTests: XCTestCase {
         XCTAssertEqual(chat.contextUsed, 41 + 196 + 15)
         let followUp = try await collect(chat.ask("Describe the colours, please.", settings: .init(maxTokens: 8)))
         XCTAssertEqual(followUp.ids, try golden("followup_greedy_ids"))
+    }
+
+    /// Imp-2B (Qwen1.5) and Imp-4B (Phi-3) fixtures behind the same API.
+    func testQwen2AndPhi3ModelsAnswerAsTheReference() async throws {
+        for (name, variant) in [("tiny-imp-qwen2", "imp-qwen2"), ("tiny-imp-phi3", "imp-phi3")] {
+            let engine = try await ImpEngine.load(path: "\(fixtures)/\(name)")
+            XCTAssertEqual(engine.details.variant, variant)
+            let chat = try await engine.startConversation(photo)
+            let first = try await collect(chat.ask("What is in this picture?", settings: .init(maxTokens: 16)))
+            XCTAssertEqual(first.ids, try golden("greedy_ids", model: name), name)
+            let followUp = try await collect(chat.ask("Describe the colours, please.", settings: .init(maxTokens: 8)))
+            XCTAssertEqual(followUp.ids, try golden("followup_greedy_ids", model: name), name)
+        }
     }
 
     func testEndingTheIterationCancelsTheAnswer() async throws {

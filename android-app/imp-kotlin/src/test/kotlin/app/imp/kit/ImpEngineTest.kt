@@ -21,9 +21,9 @@ class ImpEngineTest {
     private val model = File(fixtures, "tiny-imp-196-msft").path
     private val photo = Picture.File(File(fixtures, "images/photo.png").path)
 
-    /** The reference's greedy ids for the fixture model (golden/tiny-imp-196-msft.json). */
-    private fun golden(key: String): List<Int> {
-        val json = File(fixtures, "golden/tiny-imp-196-msft.json").readText()
+    /** The reference's greedy ids for a fixture model (golden/<name>.json). */
+    private fun golden(key: String, name: String = "tiny-imp-196-msft"): List<Int> {
+        val json = File(fixtures, "golden/$name.json").readText()
         val list = Regex("\"$key\": \\[([^\\]]*)\\]").find(json)!!.groupValues[1]
         return list.split(",").map { it.trim().toInt() }
     }
@@ -72,6 +72,24 @@ class ImpEngineTest {
                 val followUp = chat.ask("Describe the colours, please.", AnswerSettings(maxTokens = 8))
                     .filterIsInstance<AnswerEvent.Token>().map { it.id }.toList()
                 assertEquals(golden("followup_greedy_ids"), followUp)
+            }
+        }
+    }
+
+    /** Imp-2B (Qwen1.5) and Imp-4B (Phi-3) fixtures behind the same API. */
+    @Test
+    fun qwen2AndPhi3ModelsAnswerAsTheReference() = runBlocking {
+        for ((name, variant) in listOf("tiny-imp-qwen2" to "imp-qwen2", "tiny-imp-phi3" to "imp-phi3")) {
+            ImpEngine.load(File(fixtures, name).path).use { engine ->
+                assertEquals(variant, engine.details.variant)
+                engine.startConversation(photo).use { chat ->
+                    val first = chat.ask("What is in this picture?", AnswerSettings(maxTokens = 16))
+                        .filterIsInstance<AnswerEvent.Token>().map { it.id }.toList()
+                    assertEquals(golden("greedy_ids", name), first, name)
+                    val followUp = chat.ask("Describe the colours, please.", AnswerSettings(maxTokens = 8))
+                        .filterIsInstance<AnswerEvent.Token>().map { it.id }.toList()
+                    assertEquals(golden("followup_greedy_ids", name), followUp, name)
+                }
             }
         }
     }
