@@ -237,6 +237,7 @@ impl RawConfig {
             TextArch::Phi2 => self.phi2()?,
             TextArch::Qwen2 | TextArch::Phi3 => self.llama_shaped(arch)?,
         };
+        check_sizes(&text)?;
         let vision = self
             .vision_tower_config
             .ok_or("config.json has no vision_tower_config")?;
@@ -253,6 +254,16 @@ impl RawConfig {
         }
         // These sizes allocate before any tensor is read (rotary tables, pixel
         // buffers), so a hostile config must not be able to ask for terabytes.
+        for (what, value, limit) in [
+            ("vision hidden_size", vision.hidden_size, 1 << 16),
+            ("vision intermediate_size", vision.intermediate_size, 1 << 18),
+            ("vision num_hidden_layers", vision.num_hidden_layers, 1 << 10),
+            ("mm_hidden_size", self.mm_hidden_size.unwrap_or(1), 1 << 16),
+        ] {
+            if value == 0 || value > limit {
+                return Err(format!("{what} {value} is outside 1..={limit}"));
+            }
+        }
         if vision.image_size > MAX_IMAGE_SIZE {
             return Err(format!(
                 "image size {} is beyond the {MAX_IMAGE_SIZE} px this build supports",
@@ -399,6 +410,24 @@ impl RawConfig {
     }
 }
 
+/// Far beyond any Imp checkpoint, small enough that a hostile config cannot
+/// make the loader reserve unbounded memory or overflow a size computation
+/// before the first tensor is checked against the file.
+fn check_sizes(t: &TextConfig) -> std::result::Result<(), String> {
+    for (what, value, limit) in [
+        ("vocab_size", t.vocab_size, 1 << 22),
+        ("hidden_size", t.hidden_size, 1 << 16),
+        ("intermediate_size", t.intermediate_size, 1 << 18),
+        ("num_hidden_layers", t.num_hidden_layers, 1 << 10),
+        ("num_attention_heads", t.num_attention_heads, 1 << 10),
+    ] {
+        if value == 0 || value > limit {
+            return Err(format!("{what} {value} is outside 1..={limit}"));
+        }
+    }
+    Ok(())
+}
+
 fn check_heads(
     hidden: usize,
     heads: usize,
@@ -503,6 +532,13 @@ mod tests {
         assert!(ImpConfig::from_json(&json)
             .unwrap_err()
             .contains("context length"));
+        let json = PUBLISHED_STYLE.replace(
+            "\"model_type\": \"imp\",",
+            "\"model_type\": \"imp\", \"n_layer\": 1000000000000,",
+        );
+        assert!(ImpConfig::from_json(&json)
+            .unwrap_err()
+            .contains("num_hidden_layers"));
         let json = PUBLISHED_STYLE.replace("\"image_size\": 196", "\"image_size\": 1000000");
         assert!(ImpConfig::from_json(&json)
             .unwrap_err()

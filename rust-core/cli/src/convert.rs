@@ -24,7 +24,7 @@ pub struct ConvertArgs {
     /// Vision tower and projector matrices.
     #[arg(long, default_value = "f16")]
     vision_quant: String,
-    /// Also write the pair llama.cpp runs: OUT-text.gguf (arch phi2) and
+    /// Also write the pair llama.cpp runs: OUT-text.gguf (arch phi2, qwen2 or phi3) and
     /// OUT-mmproj.gguf (clip, projector mlp).
     #[arg(long)]
     llama_cpp: bool,
