@@ -256,8 +256,16 @@ impl RawConfig {
         // buffers), so a hostile config must not be able to ask for terabytes.
         for (what, value, limit) in [
             ("vision hidden_size", vision.hidden_size, 1 << 16),
-            ("vision intermediate_size", vision.intermediate_size, 1 << 18),
-            ("vision num_hidden_layers", vision.num_hidden_layers, 1 << 10),
+            (
+                "vision intermediate_size",
+                vision.intermediate_size,
+                1 << 18,
+            ),
+            (
+                "vision num_hidden_layers",
+                vision.num_hidden_layers,
+                1 << 10,
+            ),
             ("mm_hidden_size", self.mm_hidden_size.unwrap_or(1), 1 << 16),
         ] {
             if value == 0 || value > limit {

@@ -1,5 +1,5 @@
-//! The Llama-shaped language models of Imp-2B (Qwen1.5) and Imp-4B (Phi-3-mini),
-//! fed input embeddings, with a KV cache.
+//! The Llama-shaped layer of Imp-2B (Qwen1.5) and Imp-4B (Phi-3-mini);
+//! [`crate::language_model::Decoder`] stacks them.
 //!
 //! Pre-norm sequential block `h = x + attn(rms(x)); h + mlp(rms(h))`, rotary on
 //! the whole head, SiLU-gated MLP, final RMSNorm, LM head without bias. The two
@@ -19,18 +19,22 @@ use crate::activation::Activation;
 use crate::attention::CausalSelfAttention;
 use crate::config::TextConfig;
 use crate::kv_cache::KvCache;
+use crate::language_model::Block;
 use crate::layers::{fused_qkv, GatedMlp};
 use crate::rotary::Rotary;
-use crate::weight_source::{Embedding, Linear, WeightSource};
+use crate::weight_source::WeightSource;
 
-struct DecoderLayer {
+/// One Llama-shaped layer: `h = x + attn(rms(x)); h + mlp(rms(h))`.
+pub struct LlamaBlock {
     input_layernorm: RmsNorm,
     self_attn: CausalSelfAttention,
     post_attention_layernorm: RmsNorm,
     mlp: GatedMlp,
 }
 
-impl DecoderLayer {
+impl Block for LlamaBlock {
+    type Norm = RmsNorm;
+
     fn new(cfg: &TextConfig, act: Activation, ws: WeightSource) -> Result<Self> {
         let (h, eps) = (cfg.hidden_size, cfg.norm_eps);
         let attn = ws.pp("self_attn");
@@ -48,6 +52,10 @@ impl DecoderLayer {
         })
     }
 
+    fn final_norm(cfg: &TextConfig, model: &WeightSource) -> Result<RmsNorm> {
+        model.pp("norm").rms_norm(cfg.hidden_size, cfg.norm_eps)
+    }
+
     fn forward(
         &self,
         xs: &Tensor,
@@ -61,58 +69,5 @@ impl DecoderLayer {
             .mlp
             .forward(&self.post_attention_layernorm.forward(&xs)?)?;
         mlp + xs
-    }
-}
-
-pub struct Llama {
-    embed_tokens: Embedding,
-    layers: Vec<DecoderLayer>,
-    norm: RmsNorm,
-    lm_head: Linear,
-    rotary: Rotary,
-}
-
-impl Llama {
-    /// `ws` is the checkpoint root (names `model.*` and `lm_head`); `on_layer(i)`
-    /// is called after each decoder layer is loaded and may stop loading.
-    pub fn new(
-        cfg: &TextConfig,
-        max_positions: usize,
-        ws: WeightSource,
-        on_layer: &mut dyn FnMut(usize) -> Result<()>,
-    ) -> Result<Self> {
-        let act = Activation::from_config_name(&cfg.hidden_act)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let model = ws.pp("model");
-        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
-        for i in 0..cfg.num_hidden_layers {
-            layers.push(DecoderLayer::new(cfg, act, model.pp("layers").pp(i))?);
-            on_layer(i)?;
-        }
-        Ok(Self {
-            embed_tokens: model
-                .pp("embed_tokens")
-                .embedding(cfg.vocab_size, cfg.hidden_size)?,
-            layers,
-            norm: model.pp("norm").rms_norm(cfg.hidden_size, cfg.norm_eps)?,
-            lm_head: ws.pp("lm_head").linear(cfg.hidden_size, cfg.vocab_size)?,
-            rotary: Rotary::new(cfg.rotary_dim, cfg.rope_theta, max_positions, ws.device())?,
-        })
-    }
-
-    pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
-        self.embed_tokens.forward(ids)
-    }
-
-    /// Runs the layers over `embeds` after the cached positions, appending to the
-    /// cache; logits (vocab,) of the last position.
-    pub fn run_layers(&self, embeds: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        let seq = embeds.dim(0)?;
-        let mut xs = embeds.clone();
-        for (i, layer) in self.layers.iter().enumerate() {
-            xs = layer.forward(&xs, &self.rotary, cache, i)?;
-        }
-        let last = xs.narrow(0, seq - 1, 1)?;
-        self.lm_head.forward(&self.norm.forward(&last)?)?.squeeze(0)
     }
 }
