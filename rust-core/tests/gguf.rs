@@ -8,6 +8,7 @@
 
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
+use imp_core::chat_template::ChatTemplate;
 use imp_core::convert::{convert, ConvertOptions, QuantPolicy};
 use imp_core::language_model::KvCache;
 use imp_core::model::ImpModel;
@@ -442,32 +443,36 @@ fn convert_variant_pair(dir: &Path, model: &str, text: GgmlDType) -> (PathBuf, P
     (imp, text, mmproj)
 }
 
+/// The 12-token greedy answer about the photo from `model` (with `mmproj` for a
+/// llama.cpp pair), and the template the engine chose.
+fn pair_answer(model: &Path, mmproj: Option<PathBuf>) -> (Vec<u32>, ChatTemplate) {
+    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
+    let options = EngineOptions {
+        mmproj,
+        ..Default::default()
+    };
+    let engine = Engine::load(model, &options).unwrap();
+    let mut conversation = engine.start_conversation(&photo).unwrap();
+    let params = GenerationParams {
+        max_new_tokens: 12,
+        ..Default::default()
+    };
+    let mut ids = Vec::new();
+    conversation
+        .ask("What is this?", &params, &CancelToken::new(), &mut |t| {
+            ids.push(t.id)
+        })
+        .unwrap();
+    (ids, engine.template())
+}
+
 /// The llama.cpp pair loads (`--model text.gguf --mmproj mmproj.gguf`) and gives
 /// the float model's greedy answer at q8_0, as the single Imp file does.
 #[test]
 fn llama_cpp_pair_loads_and_answers() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, text, mmproj) = convert_pair(tmp.path(), GgmlDType::Q8_0);
-    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
-    let answer = |model: &Path, mmproj: Option<PathBuf>| {
-        let options = EngineOptions {
-            mmproj,
-            ..Default::default()
-        };
-        let engine = Engine::load(model, &options).unwrap();
-        let mut conversation = engine.start_conversation(&photo).unwrap();
-        let params = GenerationParams {
-            max_new_tokens: 12,
-            ..Default::default()
-        };
-        let mut ids = Vec::new();
-        conversation
-            .ask("What is this?", &params, &CancelToken::new(), &mut |t| {
-                ids.push(t.id)
-            })
-            .unwrap();
-        ids
-    };
+    let answer = |model: &Path, mmproj: Option<PathBuf>| pair_answer(model, mmproj).0;
     assert_eq!(
         answer(&text, Some(mmproj.clone())),
         answer(&fixtures().join(MODEL), None)
@@ -563,28 +568,9 @@ fn assert_pair_summary(summary: &serde_json::Value, text: &Path, mmproj: &Path) 
 #[test]
 fn qwen2_and_phi3_llama_cpp_pairs_answer_as_the_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
     for model in ["tiny-imp-qwen2", "tiny-imp-phi3"] {
         let (_, text, mmproj) = convert_variant_pair(tmp.path(), model, GgmlDType::F16);
-        let answer = |path: &Path, mmproj: Option<PathBuf>| {
-            let options = EngineOptions {
-                mmproj,
-                ..Default::default()
-            };
-            let engine = Engine::load(path, &options).unwrap();
-            let mut conversation = engine.start_conversation(&photo).unwrap();
-            let params = GenerationParams {
-                max_new_tokens: 12,
-                ..Default::default()
-            };
-            let mut ids = Vec::new();
-            conversation
-                .ask("What is this?", &params, &CancelToken::new(), &mut |t| {
-                    ids.push(t.id)
-                })
-                .unwrap();
-            (ids, engine.template())
-        };
+        let answer = pair_answer;
         let (pair_ids, pair_template) = answer(&text, Some(mmproj));
         let (float_ids, float_template) = answer(&fixtures().join(model), None);
         assert_eq!(pair_ids, float_ids, "{model}");

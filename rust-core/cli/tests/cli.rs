@@ -67,43 +67,21 @@ fn image_size_override_shrinks_the_image_tokens() {
     assert_eq!(summary["prefill_tokens"], 42 - 1 + 196);
 }
 
+/// Each question is written only after the previous answer has arrived, so
+/// answers are streamed per turn while stdin stays open.
 #[test]
 fn chat_answers_follow_ups_as_they_come() {
-    let mut child = imp()
-        .args(["chat", "--format", "json", "--max-tokens", "16", "--model"])
-        .arg(fixtures().join("tiny-imp-196-msft"))
-        .arg("--image")
-        .arg(fixtures().join("images/photo.png"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut answer = |stdin: &mut std::process::ChildStdin, question: &str| {
-        writeln!(stdin, "{question}").unwrap();
-        stdin.flush().unwrap();
-        // The answer arrives while stdin is still open: it is streamed per turn.
-        let mut ids = Vec::new();
-        for line in stdout.by_ref() {
-            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-            if v["done"] == true {
-                return (ids, v);
-            }
-            ids.push(v["id"].as_u64().unwrap());
-        }
-        panic!("no summary line");
-    };
-    let (first, _) = answer(&mut stdin, "What is in this picture?");
-    assert_eq!(first, golden_ids("tiny-imp-196-msft", "greedy_ids"));
-    let (second, summary) = answer(&mut stdin, "Describe the colours, please.");
-    assert_eq!(
-        second[..8],
-        golden_ids("tiny-imp-196-msft", "followup_greedy_ids")[..]
+    let name = "tiny-imp-196-msft";
+    let answers = chat(
+        &fixtures().join(name),
+        &["What is in this picture?", "Describe the colours, please."],
     );
-    assert_eq!(summary["vision_ms"], 0.0, "the image is encoded once");
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    assert_eq!(answers[0].0, golden_ids(name, "greedy_ids"));
+    assert_eq!(
+        answers[1].0[..8],
+        golden_ids(name, "followup_greedy_ids")[..]
+    );
+    assert_eq!(answers[1].1["vision_ms"], 0.0, "the image is encoded once");
 }
 
 #[test]
@@ -267,8 +245,8 @@ fn convert(model: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> st
 }
 
 /// `imp chat` on `model`: each question sent once the previous answer is in;
-/// the ids of each answer.
-fn chat(model: &std::path::Path, questions: &[&str]) -> Vec<Vec<u64>> {
+/// the ids and the summary line of each answer.
+fn chat(model: &std::path::Path, questions: &[&str]) -> Vec<(Vec<u64>, serde_json::Value)> {
     let mut child = imp()
         .args(["chat", "--format", "json", "--max-tokens", "16", "--model"])
         .arg(model)
@@ -285,14 +263,15 @@ fn chat(model: &std::path::Path, questions: &[&str]) -> Vec<Vec<u64>> {
         writeln!(stdin, "{question}").unwrap();
         stdin.flush().unwrap();
         let mut ids = Vec::new();
-        for line in stdout.by_ref() {
-            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let summary = loop {
+            let line = stdout.next().expect("a summary line").unwrap();
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
             if v["done"] == true {
-                break;
+                break v;
             }
             ids.push(v["id"].as_u64().unwrap());
-        }
-        answers.push(ids);
+        };
+        answers.push((ids, summary));
     }
     drop(stdin);
     assert!(child.wait().unwrap().success());
@@ -326,8 +305,8 @@ fn qwen2_and_phi3_answer_from_checkpoint_and_gguf() {
                 model,
                 &["What is in this picture?", "Describe the colours, please."],
             );
-            assert_eq!(answers[0], greedy, "{}", model.display());
-            assert_eq!(answers[1][..8], follow_up[..], "{}", model.display());
+            assert_eq!(answers[0].0, greedy, "{}", model.display());
+            assert_eq!(answers[1].0[..8], follow_up[..], "{}", model.display());
         }
     }
 }
