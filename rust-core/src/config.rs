@@ -108,6 +108,22 @@ impl TextArch {
             TextArch::Phi3 => "phi3",
         }
     }
+
+    /// The architecture `name` names (llama.cpp's `general.architecture`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::KNOWN
+            .iter()
+            .map(|(_, _, arch)| *arch)
+            .find(|arch| arch.name() == name)
+    }
+
+    /// The `model_type` an Imp config.json of this language model carries.
+    pub fn model_type(self) -> &'static str {
+        Self::KNOWN
+            .iter()
+            .find(|(_, _, arch)| *arch == self)
+            .map_or("", |(model_type, _, _)| model_type)
+    }
 }
 
 /// Language-model settings, resolved from whichever key spelling the config uses.
@@ -237,7 +253,13 @@ impl RawConfig {
             TextArch::Phi2 => self.phi2()?,
             TextArch::Qwen2 | TextArch::Phi3 => self.llama_shaped(arch)?,
         };
-        check_sizes(&text)?;
+        check_sizes(&[
+            ("vocab_size", text.vocab_size, 1 << 22),
+            ("hidden_size", text.hidden_size, 1 << 16),
+            ("intermediate_size", text.intermediate_size, 1 << 18),
+            ("num_hidden_layers", text.num_hidden_layers, 1 << 10),
+            ("num_attention_heads", text.num_attention_heads, 1 << 10),
+        ])?;
         let vision = self
             .vision_tower_config
             .ok_or("config.json has no vision_tower_config")?;
@@ -254,7 +276,7 @@ impl RawConfig {
         }
         // These sizes allocate before any tensor is read (rotary tables, pixel
         // buffers), so a hostile config must not be able to ask for terabytes.
-        for (what, value, limit) in [
+        check_sizes(&[
             ("vision hidden_size", vision.hidden_size, 1 << 16),
             (
                 "vision intermediate_size",
@@ -267,11 +289,7 @@ impl RawConfig {
                 1 << 10,
             ),
             ("mm_hidden_size", self.mm_hidden_size.unwrap_or(1), 1 << 16),
-        ] {
-            if value == 0 || value > limit {
-                return Err(format!("{what} {value} is outside 1..={limit}"));
-            }
-        }
+        ])?;
         if vision.image_size > MAX_IMAGE_SIZE {
             return Err(format!(
                 "image size {} is beyond the {MAX_IMAGE_SIZE} px this build supports",
@@ -418,17 +436,12 @@ impl RawConfig {
     }
 }
 
-/// Far beyond any Imp checkpoint, small enough that a hostile config cannot
-/// make the loader reserve unbounded memory or overflow a size computation
-/// before the first tensor is checked against the file.
-fn check_sizes(t: &TextConfig) -> std::result::Result<(), String> {
-    for (what, value, limit) in [
-        ("vocab_size", t.vocab_size, 1 << 22),
-        ("hidden_size", t.hidden_size, 1 << 16),
-        ("intermediate_size", t.intermediate_size, 1 << 18),
-        ("num_hidden_layers", t.num_hidden_layers, 1 << 10),
-        ("num_attention_heads", t.num_attention_heads, 1 << 10),
-    ] {
+/// Each (name, value, limit) must be in 1..=limit: limits far beyond any Imp
+/// checkpoint, small enough that a hostile config cannot make the loader
+/// reserve unbounded memory or overflow a size computation before the first
+/// tensor is checked against the file.
+fn check_sizes(sizes: &[(&str, usize, usize)]) -> std::result::Result<(), String> {
+    for &(what, value, limit) in sizes {
         if value == 0 || value > limit {
             return Err(format!("{what} {value} is outside 1..={limit}"));
         }

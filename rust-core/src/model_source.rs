@@ -201,10 +201,7 @@ impl ModelSource {
 
 /// The language model of a llama.cpp text file, by its `general.architecture`.
 fn pair_arch(text: &GgufFile) -> Option<TextArch> {
-    let arch = text.string(keys::ARCHITECTURE).ok()?;
-    [TextArch::Phi2, TextArch::Qwen2, TextArch::Phi3]
-        .into_iter()
-        .find(|a| a.name() == arch)
+    TextArch::from_name(text.string(keys::ARCHITECTURE).ok()?)
 }
 
 /// An Imp config.json rebuilt from llama.cpp's keys: the mmproj holds only the
@@ -233,6 +230,7 @@ fn pair_config(text: &GgufFile, mmproj: &GgufFile) -> Result<String> {
         })?;
     let heads = t("attention.head_count")?;
     let mut config = serde_json::json!({
+        "model_type": arch.model_type(),
         "vocab_size": embd.shape.dims()[0],
         "hidden_size": t("embedding_length")?,
         "intermediate_size": t("feed_forward_length")?,
@@ -259,13 +257,11 @@ fn pair_config(text: &GgufFile, mmproj: &GgufFile) -> Result<String> {
     });
     let text_keys = match arch {
         TextArch::Phi2 => serde_json::json!({
-            "model_type": "imp",
             "rotary_dim": t("rope.dimension_count")?,
             "layer_norm_eps": float(text, "phi2.attention.layer_norm_epsilon")?,
             "image_aspect_ratio": "square",
         }),
         TextArch::Qwen2 | TextArch::Phi3 => serde_json::json!({
-            "model_type": if arch == TextArch::Qwen2 { "imp_qwen2" } else { "imp_phi3" },
             "rms_norm_eps": float(text, &format!("{prefix}.attention.layer_norm_rms_epsilon"))?,
             "sliding_window": t("attention.sliding_window").ok(),
             // Imp-4B pads images to a square; llama.cpp's keys do not say so.
