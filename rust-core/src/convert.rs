@@ -405,7 +405,7 @@ pub fn convert(
         &config_text,
         tokens.clone(),
         options,
-        source.chat_template()?,
+        source.chat_template(&config)?,
     )?;
     let mut imp = Output::create(out, &imp_metadata, imp_plan.clone())?;
     let mut pair = match &options.llama_cpp {

@@ -102,7 +102,7 @@ impl Engine {
             pool.install(|| ImpModel::load_with_progress(&source, &load_options, &mut *progress))?;
         let tokenizer = source.tokenizer()?;
         check_tokenizer(&model, &tokenizer)?;
-        let template = source.chat_template()?;
+        let template = source.chat_template(model.config())?;
         let stop_ids = stop_ids(&model, &tokenizer, template);
         let config = model.config();
         let preprocessor = ImagePreprocessor {

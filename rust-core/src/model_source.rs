@@ -155,12 +155,14 @@ impl ModelSource {
         }
     }
 
-    pub fn chat_template(&self) -> Result<ChatTemplate> {
+    /// The prompt format; `config` is this source's config (already read by
+    /// the caller).
+    pub fn chat_template(&self, config: &ImpConfig) -> Result<ChatTemplate> {
         match self {
             // The template each language model was trained with (llama.cpp's
             // pair says nothing of Imp's template).
             ModelSource::Checkpoint { .. } | ModelSource::LlamaCppPair { .. } => {
-                Ok(ChatTemplate::for_arch(self.config()?.text.arch))
+                Ok(ChatTemplate::for_arch(config.text.arch))
             }
             ModelSource::Gguf { file } => {
                 let name = file[0].string(keys::CHAT_TEMPLATE)?;
