@@ -287,41 +287,49 @@ const FUSED: [(&str, &[&str], &[&str]); 2] = [
     ("mlp.gate_up_proj", &[], &["mlp.gate_proj", "mlp.up_proj"]),
 ];
 
+/// Where a fused tensor the converter writes (`...self_attn.qkv.weight`) may
+/// come from.
+struct FusedSources {
+    /// Checkpoint names it may be stored under whole.
+    whole: Vec<String>,
+    /// Its parts and their shapes (the rows split evenly, in order).
+    parts: Vec<(String, Vec<usize>)>,
+}
+
+/// The sources of `spec` if it is a fused tensor, else None.
+fn fused_sources(spec: &TensorSpec) -> Option<FusedSources> {
+    let (stem, kind) = spec.source.rsplit_once('.')?;
+    let (layer, whole, parts) = FUSED
+        .iter()
+        .find_map(|&(fused, whole, parts)| Some((stem.strip_suffix(fused)?, whole, parts)))?;
+    let mut shape = spec.shape.clone();
+    shape[0] /= parts.len();
+    Some(FusedSources {
+        whole: whole.iter().map(|w| format!("{layer}{w}.{kind}")).collect(),
+        parts: parts
+            .iter()
+            .map(|p| (format!("{layer}{p}.{kind}"), shape.clone()))
+            .collect(),
+    })
+}
+
 /// Reads one output tensor from the checkpoint in f32, joining the parts of a
 /// fused tensor when the checkpoint stores them apart (Phi-2's and Qwen's
 /// q/k/v, Qwen's gate/up).
 fn read_f32(ws: &WeightSource, spec: &TensorSpec) -> Result<Tensor> {
     let name = spec.source.as_str();
-    if ws.contains(name) {
+    let fused = fused_sources(spec).filter(|_| !ws.contains(name));
+    let Some(FusedSources { whole, parts }) = fused else {
         return Ok(ws.get(spec.shape.clone(), name)?);
+    };
+    if let Some(w) = whole.iter().find(|w| ws.contains(w)) {
+        return Ok(ws.get(spec.shape.clone(), w)?);
     }
-    for (fused, whole, parts) in FUSED {
-        let Some((layer, kind)) = name
-            .strip_suffix(".weight")
-            .map(|p| (p, "weight"))
-            .or_else(|| name.strip_suffix(".bias").map(|p| (p, "bias")))
-        else {
-            continue;
-        };
-        let Some(layer) = layer.strip_suffix(fused) else {
-            continue;
-        };
-        if let Some(w) = whole
-            .iter()
-            .map(|w| format!("{layer}{w}.{kind}"))
-            .find(|w| ws.contains(w))
-        {
-            return Ok(ws.get(spec.shape.clone(), &w)?);
-        }
-        let mut shape = spec.shape.clone();
-        shape[0] /= parts.len();
-        let parts = parts
-            .iter()
-            .map(|p| ws.get(shape.clone(), &format!("{layer}{p}.{kind}")))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        return Ok(Tensor::cat(&parts, 0)?);
-    }
-    Ok(ws.get(spec.shape.clone(), name)?)
+    let parts = parts
+        .into_iter()
+        .map(|(part, shape)| ws.get(shape, &part))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok(Tensor::cat(&parts, 0)?)
 }
 
 /// Quantizes a (rows, ..) tensor in parallel row ranges: rows are independent
@@ -528,36 +536,11 @@ fn llama_cpp_specs(specs: &[TensorSpec], config: &ImpConfig) -> (Vec<TensorSpec>
 fn llama_cpp_parts(spec: &TensorSpec, config: &ImpConfig) -> (bool, Vec<TensorSpec>) {
     let is_vision = spec.source.starts_with("model.vision_tower.")
         || spec.source.starts_with("model.mm_projector.");
-    let qwen = config.text.arch == TextArch::Qwen2;
-    let cut = |stem: &str, parts: &[&str], rows: usize| -> Option<Vec<(String, Vec<usize>)>> {
-        let (layer, kind) = spec.source.rsplit_once(&format!(".{stem}."))?;
-        Some(
-            parts
-                .iter()
-                .map(|p| {
-                    let mut shape = spec.shape.clone();
-                    shape[0] = rows;
-                    (format!("{layer}.{p}.{kind}"), shape)
-                })
-                .collect(),
-        )
+    let split = is_vision || config.text.arch == TextArch::Qwen2;
+    let sources = match fused_sources(spec) {
+        Some(fused) if split => fused.parts,
+        _ => vec![(spec.source.clone(), spec.shape.clone())],
     };
-    let qkv = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"];
-    let sources = if is_vision {
-        cut("self_attn.qkv", &qkv, config.vision.hidden_size)
-    } else if qwen {
-        let t = &config.text;
-        cut("self_attn.qkv", &qkv, t.hidden_size).or_else(|| {
-            cut(
-                "mlp.gate_up_proj",
-                &["mlp.gate_proj", "mlp.up_proj"],
-                t.intermediate_size,
-            )
-        })
-    } else {
-        None
-    }
-    .unwrap_or_else(|| vec![(spec.source.clone(), spec.shape.clone())]);
     let names = llama_cpp::names_for(config.text.arch);
     let parts = sources
         .into_iter()
@@ -759,21 +742,16 @@ pub fn tokenizer_metadata(
         .enumerate()
         .map(|(id, t)| Value::I32(token_type(id, t.as_ref())))
         .collect();
-    // A BPE vocabulary as SentencePiece scores: a piece made by an earlier merge
-    // scores higher, so score order is merge order (what SentencePiece's BPE
-    // uses); pieces no merge makes score 0.
-    let rank: std::collections::HashMap<String, usize> = merges
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.replace(' ', ""), i))
-        .collect();
-    let scores: Vec<Value> = tokens
-        .iter()
-        .map(|t| {
-            let r = t.as_ref().and_then(|t| rank.get(t));
-            Value::F32(r.map_or(0.0, |&r| -(r as f32) - 1.0))
-        })
-        .collect();
+    // The vocabulary's third array: SentencePiece scores, or GPT-2 merges.
+    let scoring = if spm {
+        (
+            keys::TOKENIZER_SCORES,
+            Value::Array(spm_scores(&tokens, &merges)),
+        )
+    } else {
+        let merges = merges.into_iter().map(Value::String).collect();
+        (keys::TOKENIZER_MERGES, Value::Array(merges))
+    };
     let tokens: Vec<Value> = tokens
         .into_iter()
         .enumerate()
@@ -806,12 +784,9 @@ pub fn tokenizer_metadata(
         (keys::TOKENIZER_TOKENS.into(), Value::Array(tokens)),
         (keys::TOKENIZER_TOKEN_TYPE.into(), Value::Array(types)),
     ];
+    kv.push((scoring.0.into(), scoring.1));
     if spm {
-        kv.push((keys::TOKENIZER_SCORES.into(), Value::Array(scores)));
         kv.push((keys::TOKENIZER_UNK.into(), unk.unwrap_or(0).into()));
-    } else {
-        let merges = merges.into_iter().map(Value::String).collect();
-        kv.push((keys::TOKENIZER_MERGES.into(), Value::Array(merges)));
     }
     kv.extend([
         (keys::TOKENIZER_BOS.into(), bos.into()),
@@ -821,6 +796,24 @@ pub fn tokenizer_metadata(
         (keys::TOKENIZER_HF_JSON.into(), json.into()),
     ]);
     Ok(kv)
+}
+
+/// A BPE vocabulary as SentencePiece scores: a piece made by an earlier merge
+/// scores higher, so score order is merge order (what SentencePiece's BPE
+/// uses); pieces no merge makes score 0.
+fn spm_scores(tokens: &[Option<String>], merges: &[String]) -> Vec<Value> {
+    let rank: std::collections::HashMap<String, usize> = merges
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.replace(' ', ""), i))
+        .collect();
+    tokens
+        .iter()
+        .map(|t| {
+            let r = t.as_ref().and_then(|t| rank.get(t));
+            Value::F32(r.map_or(0.0, |&r| -(r as f32) - 1.0))
+        })
+        .collect()
 }
 
 /// A BPE model's merges as "a b" strings, from either JSON spelling.
