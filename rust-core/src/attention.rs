@@ -56,25 +56,21 @@ impl CausalSelfAttention {
         let q = rotary.apply(&qkv.get(0)?, offset)?;
         let k = rotary.apply(&qkv.get(1)?, offset)?;
         let v = qkv.get(2)?.contiguous()?;
-        let (mut k, mut v) = cache.append(layer, &k.contiguous()?, &v, rotary.positions())?;
+        let (k, v) = cache.append(layer, &k.contiguous()?, &v, rotary.positions())?;
         let total = offset + seq;
-        let mut mask = None;
-        match self.sliding_window {
+        let (k, v, mask) = match self.sliding_window {
             // One query sees exactly the last `window` keys: narrow instead of masking.
-            Some(window) if seq == 1 && total > window => {
-                k = k.narrow(1, total - window, window)?;
-                v = v.narrow(1, total - window, window)?;
-            }
+            Some(window) if seq == 1 && total > window => (
+                k.narrow(1, total - window, window)?,
+                v.narrow(1, total - window, window)?,
+                None,
+            ),
             _ if seq > 1 => {
-                mask = Some(attention_mask(
-                    seq,
-                    offset,
-                    self.sliding_window,
-                    xs.device(),
-                )?)
+                let mask = attention_mask(seq, offset, self.sliding_window, xs.device())?;
+                (k, v, Some(mask))
             }
-            _ => {}
-        }
+            _ => (k, v, None),
+        };
         let scale = (self.head_dim as f64).powf(-0.5);
         let scores = (q.contiguous()?.matmul(&k.t()?)? * scale)?;
         let scores = match mask {
