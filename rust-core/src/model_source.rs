@@ -65,7 +65,7 @@ impl ModelSource {
         let text = GgufFile::open(text)?;
         let mmproj = GgufFile::open(mmproj)?;
         let found = text.string(keys::ARCHITECTURE)?;
-        if pair_arch(&text).is_none() {
+        if TextArch::from_name(found).is_none() {
             return Err(ImpError::UnsupportedModel(format!(
                 "{} is a GGUF of architecture {found:?}; the pair needs a \"phi2\", \"qwen2\" \
                  or \"phi3\" text file here",
