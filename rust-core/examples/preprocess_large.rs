@@ -8,7 +8,7 @@
 //! fresh process after `make`.
 
 use imp_core::config::AspectMode;
-use imp_core::preprocess::{decode_rgb, ImagePreprocessor};
+use imp_core::picture::preprocess::{decode_rgb, ImagePreprocessor};
 use std::time::Instant;
 
 fn main() {

@@ -11,8 +11,8 @@
 
 use candle_core::quantized::{gguf_file, QMatMul};
 use candle_core::{Device, Module, Tensor};
-use imp_core::gguf::GgufFile;
-use imp_core::quantized::MappedTensor;
+use imp_core::weights::gguf::GgufFile;
+use imp_core::weights::mapped::MappedTensor;
 
 fn rss_anon_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -1,46 +1,34 @@
 //! Imp on the device: a photo and a question in, a streamed answer out.
 //!
-//! The pipeline, one concern per module: [`preprocess`] (decode, orient, resize
-//! like Pillow) -> [`vision`] (truncated SigLIP) -> [`projector`] ->
-//! [`language_model`] ([`phi2`] or [`llama`] over spliced embeddings, KV cache)
-//! -> [`sampling`] ->
-//! [`text_stream`]. [`engine`] loads a checkpoint; [`conversation`] runs turns.
+//! The crate reads the way the pipeline runs:
+//!
+//! - [`config`]: the checkpoint's `config.json`, which says which Imp it is.
+//! - [`source`]: what a model path holds (checkpoint, Imp GGUF, llama.cpp
+//!   pair) and what it will cost before anything is loaded.
+//! - [`weights`]: tensors from files: safetensors checkpoints, GGUF read in
+//!   place from a memory map, llama.cpp's names.
+//! - [`picture`]: image bytes to the pixel tensor, exactly as Pillow resizes.
+//! - [`model`]: the network: vision tower, projector, language model.
+//! - [`text`]: tokenizer, prompt templates, UTF-8-safe streaming.
+//! - [`generation`]: the loaded [`Engine`], [`Conversation`]s, sampling.
+//! - [`tools`]: `imp convert` and random models of the real shapes.
+//!
 //! See ARCHITECTURE.md at the repository root.
 
-pub mod activation;
-pub mod attention;
-pub mod chat_template;
 pub mod config;
-pub mod conversation;
-pub mod convert;
-pub mod engine;
 pub mod error;
-pub mod gguf;
-pub mod kv_cache;
-pub mod language_model;
-pub mod layers;
-pub mod llama;
+pub mod generation;
 pub mod model;
-pub mod model_info;
-pub mod model_source;
-pub mod phi2;
-pub mod preprocess;
-pub mod projector;
-pub mod quantized;
-pub mod resample;
-pub mod rotary;
-pub mod sampling;
-pub mod synthetic;
-pub mod text_stream;
-pub mod tokenizer;
-pub mod vision;
-pub mod weight_source;
+pub mod picture;
+pub mod source;
+pub mod text;
+pub mod tools;
 pub mod weights;
 
-pub use conversation::{
+pub use error::{ImpError, Result};
+pub use generation::conversation::{
     AnswerSummary, CancelToken, Conversation, GenerationParams, StopReason, TokenEvent,
 };
-pub use engine::{Engine, EngineOptions};
-pub use error::{ImpError, Result};
-pub use model_info::{LoadOptions, ModelInfo};
-pub use sampling::SamplingParams;
+pub use generation::engine::{Engine, EngineOptions};
+pub use generation::sampling::SamplingParams;
+pub use source::model_info::{LoadOptions, ModelInfo};

@@ -8,12 +8,12 @@
 
 use candle_core::quantized::GgmlDType;
 use candle_core::{Device, Tensor};
-use imp_core::chat_template::ChatTemplate;
-use imp_core::convert::{convert, ConvertOptions, QuantPolicy};
-use imp_core::language_model::KvCache;
+use imp_core::generation::sampling::argmax;
+use imp_core::model::language_model::KvCache;
 use imp_core::model::ImpModel;
-use imp_core::preprocess::decode_rgb;
-use imp_core::sampling::argmax;
+use imp_core::picture::preprocess::decode_rgb;
+use imp_core::text::chat_template::ChatTemplate;
+use imp_core::tools::convert::{convert, ConvertOptions, QuantPolicy};
 use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams};
 use std::path::{Path, PathBuf};
 
@@ -76,7 +76,7 @@ fn run(
     forced: Option<&[u32]>,
 ) -> (Vec<Vec<f64>>, Vec<u32>) {
     let bytes = std::fs::read(fixtures().join("images").join(image)).unwrap();
-    let pre = imp_core::preprocess::ImagePreprocessor {
+    let pre = imp_core::picture::preprocess::ImagePreprocessor {
         image_size: model.config().vision.image_size,
         aspect: model.config().image_aspect_ratio,
     };
@@ -520,8 +520,8 @@ fn llama_cpp_pair_loads_and_answers() {
 fn tokenizer_rebuilt_from_ggml_arrays_matches_the_reference() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, text, _) = convert_pair(tmp.path(), GgmlDType::Q4K);
-    let file = imp_core::gguf::GgufFile::open(&text).unwrap();
-    let tokenizer = imp_core::tokenizer::ImpTokenizer::from_gguf_arrays(&file).unwrap();
+    let file = imp_core::weights::gguf::GgufFile::open(&text).unwrap();
+    let tokenizer = imp_core::text::tokenizer::ImpTokenizer::from_gguf_arrays(&file).unwrap();
     let meta = std::fs::read_to_string(fixtures().join(format!("golden/{MODEL}.json"))).unwrap();
     let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
     let probes = meta["tokenizer"].as_object().unwrap();
@@ -553,7 +553,7 @@ fn llama_cpp_pair_matches_the_checked_summary() {
 
 fn assert_pair_summary(summary: &serde_json::Value, text: &Path, mmproj: &Path) {
     for (part, path) in [("text", text), ("mmproj", mmproj)] {
-        let file = imp_core::gguf::GgufFile::open(path).unwrap();
+        let file = imp_core::weights::gguf::GgufFile::open(path).unwrap();
         let checked = &summary[part];
         assert_eq!(
             file.string("general.architecture").unwrap(),
@@ -571,7 +571,7 @@ fn assert_pair_summary(summary: &serde_json::Value, text: &Path, mmproj: &Path) 
             shape.reverse();
             let want: Vec<u64> = serde_json::from_value(t["shape"].clone()).unwrap();
             assert_eq!(shape, want, "{name}");
-            let ty = imp_core::convert::dtype_name(info.dtype).to_uppercase();
+            let ty = imp_core::weights::gguf::dtype_name(info.dtype).to_uppercase();
             assert_eq!(ty, t["type"].as_str().unwrap(), "{name}");
         }
         for key in checked["keys"].as_object().unwrap().keys() {

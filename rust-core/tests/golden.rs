@@ -13,11 +13,11 @@
 //! Pixels and token ids must match exactly.
 
 use candle_core::{DType, Device, Tensor};
-use imp_core::language_model::KvCache;
+use imp_core::generation::sampling::argmax;
+use imp_core::model::language_model::KvCache;
 use imp_core::model::ImpModel;
-use imp_core::preprocess::decode_rgb;
-use imp_core::sampling::argmax;
-use imp_core::tokenizer::ImpTokenizer;
+use imp_core::picture::preprocess::decode_rgb;
+use imp_core::text::tokenizer::ImpTokenizer;
 use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams, StopReason};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -87,7 +87,7 @@ fn assert_close(what: &str, actual: &Tensor, expected: &Tensor, atol: f32, rtol:
 fn photo_pixels(model: &ImpModel, image: &str) -> Tensor {
     let bytes = std::fs::read(fixtures().join("images").join(image)).unwrap();
     let rgb = decode_rgb(&bytes).unwrap();
-    let pre = imp_core::preprocess::ImagePreprocessor {
+    let pre = imp_core::picture::preprocess::ImagePreprocessor {
         image_size: model.config().vision.image_size,
         aspect: model.config().image_aspect_ratio,
     };
@@ -122,7 +122,7 @@ fn preprocessing_matches_pillow_bit_for_bit() {
         let golden = Golden::load(model);
         let dir = fixtures().join(model);
         let config = imp_core::config::ImpConfig::from_file(&dir.join("config.json")).unwrap();
-        let pre = imp_core::preprocess::ImagePreprocessor {
+        let pre = imp_core::picture::preprocess::ImagePreprocessor {
             image_size: config.vision.image_size,
             aspect: config.image_aspect_ratio,
         };
@@ -160,7 +160,7 @@ fn preprocessing_matches_pillow_bit_for_bit() {
         assert!(checked >= 2, "{model}: only {checked} images checked");
 
         // image_aspect_ratio "pad": grey square first, as the reference's expand2square.
-        let padded = imp_core::preprocess::ImagePreprocessor {
+        let padded = imp_core::picture::preprocess::ImagePreprocessor {
             aspect: imp_core::config::AspectMode::Pad,
             ..pre
         };
@@ -331,7 +331,7 @@ fn vision_tower_runs_at_another_image_size() {
     };
     let dir = fixtures().join("tiny-imp-384");
     let model = ImpModel::load_with_progress(
-        &imp_core::model_source::ModelSource::open(&dir).unwrap(),
+        &imp_core::source::ModelSource::open(&dir).unwrap(),
         &options,
         &mut |_| true,
     )

@@ -2,8 +2,8 @@
 //! past the context, cancellation from another thread, streaming text.
 
 use candle_core::{Device, Tensor};
-use imp_core::text_stream::TextStream;
-use imp_core::tokenizer::ImpTokenizer;
+use imp_core::text::text_stream::TextStream;
+use imp_core::text::tokenizer::ImpTokenizer;
 use imp_core::{
     AnswerSummary, CancelToken, Conversation, Engine, EngineOptions, GenerationParams, ImpError,
     SamplingParams, StopReason,
@@ -307,7 +307,7 @@ fn an_undecodable_image_is_an_image_error() {
 #[test]
 fn exif_orientation_turns_phone_photos_upright() {
     let bytes = std::fs::read(fixture("images/exif-rotated.jpg")).unwrap();
-    let upright = imp_core::preprocess::decode_rgb(&bytes).unwrap();
+    let upright = imp_core::picture::preprocess::decode_rgb(&bytes).unwrap();
     // Stored 60x40 with orientation 6: shown rotated 90 degrees clockwise.
     assert_eq!((upright.width, upright.height), (40, 60));
     let stored = image::load_from_memory(&bytes).unwrap().to_rgb8();

@@ -1,6 +1,6 @@
 //! Where a conversation's picture comes from.
 
-use imp_core::resample::Rgb8;
+use imp_core::picture::resample::Rgb8;
 
 use crate::error::ImpFfiError;
 
@@ -25,10 +25,12 @@ impl ImageSource {
             reason: format!("This picture can't be read. ({detail})"),
         };
         match self {
-            ImageSource::Encoded { bytes } => Ok(imp_core::preprocess::decode_rgb(&bytes)?),
+            ImageSource::Encoded { bytes } => {
+                Ok(imp_core::picture::preprocess::decode_rgb(&bytes)?)
+            }
             ImageSource::File { path } => {
                 let bytes = std::fs::read(&path).map_err(|e| unusable(format!("{path}: {e}")))?;
-                Ok(imp_core::preprocess::decode_rgb(&bytes)?)
+                Ok(imp_core::picture::preprocess::decode_rgb(&bytes)?)
             }
             ImageSource::Rgba {
                 width,
@@ -42,7 +44,7 @@ impl ImageSource {
                         pixels.len()
                     )));
                 }
-                Ok(imp_core::preprocess::rgba_to_rgb(
+                Ok(imp_core::picture::preprocess::rgba_to_rgb(
                     width as usize,
                     height as usize,
                     &pixels,

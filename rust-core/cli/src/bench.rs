@@ -11,11 +11,11 @@
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::Args;
-use imp_core::convert::QuantPolicy;
-use imp_core::language_model::KvCache;
+use imp_core::generation::sampling::argmax;
+use imp_core::model::language_model::KvCache;
 use imp_core::model::ImpModel;
-use imp_core::model_source::ModelSource;
-use imp_core::sampling::argmax;
+use imp_core::source::ModelSource;
+use imp_core::tools::convert::QuantPolicy;
 use imp_core::LoadOptions;
 use serde_json::json;
 use std::path::PathBuf;
@@ -131,7 +131,7 @@ fn model_path(args: &BenchArgs) -> Result<(PathBuf, Option<TempFile>)> {
     ));
     let temp = TempFile(path.clone());
     let started = Instant::now();
-    imp_core::synthetic::write_synthetic(preset, policy, &path, &mut |_, _| {})?;
+    imp_core::tools::synthetic::write_synthetic(preset, policy, &path, &mut |_, _| {})?;
     eprintln!(
         "synthetic {preset} ({}, vision {}) written in {:.1} s: {:.2} GB",
         args.quant,

@@ -2,7 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use imp_core::convert::{convert, parse_dtype, ConvertOptions, QuantPolicy};
+use imp_core::tools::convert::{convert, ConvertOptions, QuantPolicy};
+use imp_core::weights::gguf::parse_dtype;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 

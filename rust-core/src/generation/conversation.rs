@@ -1,0 +1,290 @@
+//! A conversation about one image: the image is encoded once, every turn's
+//! tokens stay in the KV cache, and a follow-up question only prefills its own
+//! tokens.
+//!
+//! The cache holds the tokens the model actually generated, followed by the
+//! template's turn separator. (Re-tokenising the answer text, as the reference's
+//! `get_prompt()` would, almost always gives the same ids; where it does not, the
+//! cached ids are the more faithful history.)
+
+use candle_core::Tensor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::{ImpError, Result};
+use crate::generation::engine::Engine;
+use crate::generation::sampling::{top_logprobs, Sampler, SamplingParams};
+use crate::model::language_model::KvCache;
+use crate::picture::resample::Rgb8;
+use crate::text::chat_template::ChatTemplate;
+use crate::text::text_stream::TextStream;
+
+/// Stops a generation from another thread; checked between tokens.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationParams {
+    pub max_new_tokens: usize,
+    pub sampling: SamplingParams,
+    /// How many top log-probabilities to report per token (0: none).
+    pub logprobs: usize,
+}
+
+impl Default for GenerationParams {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 256,
+            sampling: SamplingParams::default(),
+            logprobs: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model ended its answer.
+    EndOfAnswer,
+    /// `max_new_tokens` were generated.
+    MaxTokens,
+    /// The model's context is full.
+    ContextFull,
+    Cancelled,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::EndOfAnswer => "eos",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::ContextFull => "context_full",
+            StopReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One generated token, as it streams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEvent {
+    pub id: u32,
+    /// The text this token completes: whole UTF-8 characters only, maybe empty.
+    pub text: String,
+    /// Most likely tokens at this step before any sampling transform.
+    pub top_logprobs: Vec<(u32, f32)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerSummary {
+    /// The whole answer: the token pieces followed by `tail`.
+    pub text: String,
+    /// Text released only when the answer ended (bytes that never completed a
+    /// character); usually empty.
+    pub tail: String,
+    pub stop_reason: StopReason,
+    /// Vision encoding time, reported with the first answer only.
+    pub vision_ms: f64,
+    pub prefill_tokens: usize,
+    pub prefill_ms: f64,
+    pub decode_tokens: usize,
+    pub decode_ms: f64,
+}
+
+/// Conversations start from the engine (`engine.start_conversation(..)`); the
+/// method lives here so the engine need not know what a conversation is.
+impl Engine {
+    /// Starts a conversation about an encoded image (JPEG, PNG, WebP, GIF, BMP).
+    pub fn start_conversation(&self, image_bytes: &[u8]) -> Result<Conversation> {
+        let rgb = crate::picture::preprocess::decode_rgb(image_bytes)?;
+        self.start_conversation_rgb(&rgb)
+    }
+
+    /// Starts a conversation about an image the platform already decoded.
+    pub fn start_conversation_rgb(&self, rgb: &Rgb8) -> Result<Conversation> {
+        let start = Instant::now();
+        let device = self.model().device().clone();
+        let image = self.run(|| {
+            let pixels = self.preprocessor().preprocess_rgb(rgb, &device)?;
+            self.model().encode_image(&pixels)
+        })?;
+        let vision_ms = start.elapsed().as_secs_f64() * 1e3;
+        Ok(Conversation::new(self.clone(), image, vision_ms))
+    }
+}
+
+pub struct Conversation {
+    engine: Engine,
+    image: Tensor,
+    cache: KvCache,
+    /// Sampled but not yet run through the model (the last token of a turn).
+    unfed: Option<u32>,
+    turns: usize,
+    vision_ms: f64,
+}
+
+impl Conversation {
+    fn new(engine: Engine, image: Tensor, vision_ms: f64) -> Self {
+        Self {
+            engine,
+            image,
+            cache: KvCache::default(),
+            unfed: None,
+            turns: 0,
+            vision_ms,
+        }
+    }
+
+    /// Positions of the context used so far.
+    pub fn context_used(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub fn turns(&self) -> usize {
+        self.turns
+    }
+
+    /// Asks a question about the image, streaming tokens to `on_token`.
+    ///
+    /// An error leaves the conversation as it was before the question. A
+    /// cancelled answer stays in the history as far as it got.
+    pub fn ask(
+        &mut self,
+        question: &str,
+        params: &GenerationParams,
+        cancel: &CancelToken,
+        on_token: &mut (dyn FnMut(&TokenEvent) + Send),
+    ) -> Result<AnswerSummary> {
+        params.sampling.validate()?;
+        let engine = self.engine.clone();
+        engine.run(|| {
+            let (len, unfed, turns) = (self.cache.len(), self.unfed, self.turns);
+            let result = self.ask_inner(question, params, cancel, on_token);
+            if result.is_err() {
+                self.cache.truncate(len)?;
+                (self.unfed, self.turns) = (unfed, turns);
+            }
+            result
+        })
+    }
+
+    fn prompt_ids(&self, question: &str) -> Result<Vec<u32>> {
+        let template: ChatTemplate = self.engine.template();
+        let tokenizer = self.engine.tokenizer();
+        let mut ids: Vec<u32> = self.unfed.into_iter().collect();
+        if self.turns == 0 {
+            ids.extend(tokenizer.encode_opening(&template.first_turn(question))?);
+        } else {
+            ids.extend(tokenizer.encode(&template.next_turn(question))?);
+        }
+        Ok(ids)
+    }
+
+    fn ask_inner(
+        &mut self,
+        question: &str,
+        params: &GenerationParams,
+        cancel: &CancelToken,
+        on_token: &mut (dyn FnMut(&TokenEvent) + Send),
+    ) -> Result<AnswerSummary> {
+        let model = self.engine.model();
+        let tokenizer = self.engine.tokenizer();
+        let eos = self.engine.stop_ids();
+        let limit = model.config().context_length;
+        let ids = self.prompt_ids(question)?;
+        let prefill_tokens = model.sequence_len(&ids);
+        // Room for the prompt and at least one answer token.
+        if self.cache.len() + prefill_tokens >= limit {
+            return Err(ImpError::ContextOverflow {
+                tokens: self.cache.len() + prefill_tokens,
+                limit,
+            });
+        }
+        let vision_ms = if self.turns == 0 { self.vision_ms } else { 0.0 };
+        let mut summary = AnswerSummary {
+            text: String::new(),
+            tail: String::new(),
+            stop_reason: StopReason::Cancelled,
+            vision_ms,
+            prefill_tokens,
+            prefill_ms: 0.0,
+            decode_tokens: 0,
+            decode_ms: 0.0,
+        };
+        if cancel.is_cancelled() {
+            return Ok(summary);
+        }
+
+        let start = Instant::now();
+        let image = (self.turns == 0).then_some(&self.image);
+        let embeds = model.embed_prompt(&ids, image)?;
+        let mut logits = model.forward(&embeds, &mut self.cache)?;
+        self.unfed = None;
+        self.turns += 1;
+        summary.prefill_ms = ms_since(start);
+
+        let start = Instant::now();
+        let mut sampler = Sampler::new(params.sampling.clone())?;
+        let mut stream = TextStream::default();
+        let mut generated = Vec::new();
+        let stop = loop {
+            if generated.len() >= params.max_new_tokens {
+                break StopReason::MaxTokens;
+            }
+            if cancel.is_cancelled() {
+                break StopReason::Cancelled;
+            }
+            let values: Vec<f32> = logits.to_vec1()?;
+            let top = if params.logprobs > 0 {
+                top_logprobs(&values, params.logprobs)
+            } else {
+                Vec::new()
+            };
+            let id = sampler.sample(&values, &generated);
+            if eos.contains(&id) {
+                break StopReason::EndOfAnswer;
+            }
+            generated.push(id);
+            let text = stream.push(tokenizer, id)?;
+            summary.text.push_str(&text);
+            on_token(&TokenEvent {
+                id,
+                text,
+                top_logprobs: top,
+            });
+            if self.cache.len() + 1 >= limit {
+                self.unfed = Some(id);
+                break StopReason::ContextFull;
+            }
+            if generated.len() >= params.max_new_tokens || cancel.is_cancelled() {
+                self.unfed = Some(id);
+                continue;
+            }
+            let embeds = model.embed_prompt(&[id], None)?;
+            logits = model.forward(&embeds, &mut self.cache)?;
+        };
+        summary.tail = stream.finish(tokenizer)?;
+        summary.text.push_str(&summary.tail);
+        summary.stop_reason = stop;
+        summary.decode_tokens = generated.len();
+        summary.decode_ms = ms_since(start);
+        Ok(summary)
+    }
+}
+
+fn ms_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e3
+}
