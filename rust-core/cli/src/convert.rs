@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 use crate::hub;
-use crate::memory::MemoryWatch;
+use imp_core::tools::memory_watch::MemoryWatch;
 
 #[derive(Args)]
 pub struct ConvertArgs {

@@ -3,7 +3,6 @@
 mod bench;
 mod convert;
 mod hub;
-mod memory;
 mod output;
 
 use anyhow::{Context, Result};

@@ -149,6 +149,11 @@ impl Engine {
         self.0.preprocessor
     }
 
+    /// Threads inference runs on.
+    pub fn threads(&self) -> usize {
+        self.0.pool.current_num_threads()
+    }
+
     /// Runs `f` on the engine's inference threads.
     pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
         self.0.pool.install(f)

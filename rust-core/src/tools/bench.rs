@@ -1,0 +1,320 @@
+//! The paper's Table 4 protocol, shared by `imp bench` and the apps'
+//! benchmark screens so that both produce the same [`BenchRecord`].
+//!
+//! One run = a random image through the vision tower and projector, a prompt of
+//! `prompt_tokens` text tokens (the `<image>` placeholder among them) plus the
+//! image's patches prefilled in one pass, then `gen_tokens` greedy steps. Each
+//! run starts a fresh KV cache; run 1 is reported apart from the median of the
+//! others, so a first-call cost (lazy initialisation, weight repacking) shows.
+//! Peak memory as [`MemoryWatch`] measures it.
+
+use candle_core::{Device, Tensor};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::error::{ImpError, Result};
+use crate::generation::sampling::argmax;
+use crate::model::kv_cache::KvCache;
+use crate::model::ImpModel;
+use crate::tools::convert::QuantPolicy;
+use crate::tools::memory_watch::MemoryWatch;
+use crate::tools::synthetic::write_synthetic;
+use crate::weights::gguf::dtype_name;
+use crate::{CancelToken, Engine, EngineOptions};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub enum BenchModel {
+    /// A model file or checkpoint directory (with its mmproj for a llama.cpp pair).
+    File {
+        path: PathBuf,
+        mmproj: Option<PathBuf>,
+    },
+    /// Random weights of a published shape (`imp-3b-196`, `imp-3b-384`,
+    /// `imp-2b`, `imp-4b`), written under `scratch_dir` and deleted afterwards:
+    /// speed does not depend on the values.
+    Synthetic {
+        preset: String,
+        policy: QuantPolicy,
+        scratch_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchOptions {
+    /// Run the vision tower at this size (default: the model's).
+    pub image_size: Option<usize>,
+    /// Text tokens in the prompt, the image placeholder included (Table 4: 41).
+    pub prompt_tokens: usize,
+    /// Greedy tokens generated per run (Table 4: 64).
+    pub gen_tokens: usize,
+    /// Compute threads (default: one per physical core).
+    pub threads: Option<usize>,
+    /// Runs; the median is taken over those after the first.
+    pub repeat: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            image_size: None,
+            prompt_tokens: 41,
+            gen_tokens: 64,
+            threads: None,
+            repeat: 3,
+        }
+    }
+}
+
+/// Where a benchmark is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BenchProgress {
+    /// Writing the synthetic model: tensors done of total.
+    Writing { done: usize, total: usize },
+    /// Loading the model: fraction done.
+    Loading(f32),
+    /// Run `index` (0-based) of `of` is starting.
+    Run { index: usize, of: usize },
+}
+
+/// One run's timings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchRun {
+    pub vision_s: f64,
+    /// Positions prefilled in one pass: the text tokens plus the image's patches.
+    pub prompt_positions: usize,
+    pub prompt_s: f64,
+    pub gen_s: f64,
+}
+
+impl BenchRun {
+    pub fn total_s(&self) -> f64 {
+        self.vision_s + self.prompt_s + self.gen_s
+    }
+
+    pub fn prompt_tok_s(&self) -> f64 {
+        self.prompt_positions as f64 / self.prompt_s
+    }
+}
+
+/// What a benchmark measured: the same record on the desktop and the phone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchRecord {
+    /// The file's path or the synthetic preset's name.
+    pub model: String,
+    /// The language model's stored type (`q4_k`, `f16`, ...).
+    pub weights_dtype: String,
+    pub image_size: usize,
+    pub prompt_tokens: usize,
+    pub gen_tokens: usize,
+    pub threads: usize,
+    pub load_s: f64,
+    pub runs: Vec<BenchRun>,
+    /// Medians over the runs after the first (the first alone if it is the only one).
+    pub vision_s: f64,
+    pub prompt_tok_s: f64,
+    pub gen_tok_s: f64,
+    pub total_s: f64,
+    pub first_run_total_s: f64,
+    /// 0 where the platform does not say (see [`MemoryWatch`]).
+    pub peak_rss_bytes: u64,
+    pub peak_anon_rss_bytes: u64,
+}
+
+/// Runs the protocol; `cancel` is checked between runs and generated tokens.
+pub fn run_benchmark(
+    model: &BenchModel,
+    options: &BenchOptions,
+    progress: &mut (dyn FnMut(BenchProgress) + Send),
+    cancel: &CancelToken,
+) -> Result<BenchRecord> {
+    if options.prompt_tokens == 0 || options.repeat == 0 {
+        return Err(ImpError::InvalidArgument(
+            "the prompt and the number of runs must be at least 1".into(),
+        ));
+    }
+    let memory = MemoryWatch::start();
+    let (path, mmproj, name, _temp) = materialise(model, progress)?;
+    let started = Instant::now();
+    let engine_options = EngineOptions {
+        threads: options.threads,
+        image_size: options.image_size,
+        mmproj,
+        ..Default::default()
+    };
+    let engine = Engine::load_with_progress(&path, &engine_options, &mut |f| {
+        progress(BenchProgress::Loading(f));
+        !cancel.is_cancelled()
+    })?;
+    let load_s = started.elapsed().as_secs_f64();
+    let mut runs = Vec::with_capacity(options.repeat);
+    for index in 0..options.repeat {
+        if cancel.is_cancelled() {
+            return Err(ImpError::Cancelled);
+        }
+        progress(BenchProgress::Run {
+            index,
+            of: options.repeat,
+        });
+        runs.push(engine.run(|| one_run(engine.model(), options, index as u64, cancel))?);
+    }
+    let (peak_rss_bytes, peak_anon_rss_bytes) = memory.stop();
+    Ok(record(
+        name,
+        &engine,
+        options,
+        load_s,
+        runs,
+        (peak_rss_bytes, peak_anon_rss_bytes),
+    ))
+}
+
+/// The model's path, its mmproj, its name in the record, and the synthetic
+/// file to delete afterwards.
+fn materialise(
+    model: &BenchModel,
+    progress: &mut (dyn FnMut(BenchProgress) + Send),
+) -> Result<(PathBuf, Option<PathBuf>, String, Option<TempFile>)> {
+    match model {
+        BenchModel::File { path, mmproj } => Ok((
+            path.clone(),
+            mmproj.clone(),
+            path.display().to_string(),
+            None,
+        )),
+        BenchModel::Synthetic {
+            preset,
+            policy,
+            scratch_dir,
+        } => {
+            let path = scratch_dir.join(format!(
+                "imp-bench-{preset}-{}-{}.gguf",
+                dtype_name(policy.text),
+                std::process::id()
+            ));
+            let temp = TempFile(path.clone());
+            write_synthetic(preset, *policy, &path, &mut |done, total| {
+                progress(BenchProgress::Writing { done, total })
+            })?;
+            Ok((path, None, preset.clone(), Some(temp)))
+        }
+    }
+}
+
+/// Deleted when dropped, whichever way the benchmark ends.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn one_run(
+    model: &ImpModel,
+    options: &BenchOptions,
+    seed: u64,
+    cancel: &CancelToken,
+) -> Result<BenchRun> {
+    let config = model.config();
+    let size = config.vision.image_size;
+    let pixels = Tensor::rand(-1f32, 1f32, (3, size, size), &Device::Cpu)?;
+    let t = Instant::now();
+    let image = model.encode_image(&pixels)?;
+    let vision_s = t.elapsed().as_secs_f64();
+
+    let ids = prompt_ids(
+        options.prompt_tokens,
+        config.text.vocab_size,
+        config.image_token_index,
+        seed,
+    );
+    let mut cache = KvCache::default();
+    let t = Instant::now();
+    let embeds = model.embed_prompt(&ids, Some(&image))?;
+    let prompt_positions = embeds.dim(0)?;
+    let mut logits = model.forward(&embeds, &mut cache)?;
+    let prompt_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    for _ in 0..options.gen_tokens {
+        if cancel.is_cancelled() {
+            return Err(ImpError::Cancelled);
+        }
+        let next = argmax(&logits.to_vec1::<f32>()?);
+        logits = model.forward(&model.embed_prompt(&[next], None)?, &mut cache)?;
+    }
+    let gen_s = t.elapsed().as_secs_f64();
+    Ok(BenchRun {
+        vision_s,
+        prompt_positions,
+        prompt_s,
+        gen_s,
+    })
+}
+
+/// Text ids away from the special tokens, never the image token but for the
+/// one placeholder; the values do not change the work.
+fn prompt_ids(count: usize, vocab: usize, image_id: u32, seed: u64) -> Vec<u32> {
+    let vocab = vocab as u64;
+    let mut ids: Vec<u32> = (0..count as u64)
+        .map(|i| ((i * 7919 + seed * 104_729) % (vocab / 2)) as u32 + 10)
+        .map(|id| if id == image_id { id + 1 } else { id })
+        .collect();
+    ids[count.min(5) - 1] = image_id;
+    ids
+}
+
+fn record(
+    model: String,
+    engine: &Engine,
+    options: &BenchOptions,
+    load_s: f64,
+    runs: Vec<BenchRun>,
+    (peak_rss_bytes, peak_anon_rss_bytes): (u64, u64),
+) -> BenchRecord {
+    let steady = if runs.len() > 1 {
+        &runs[1..]
+    } else {
+        &runs[..]
+    };
+    let median = |f: &dyn Fn(&BenchRun) -> f64| {
+        let mut v: Vec<f64> = steady.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let gen_tokens = options.gen_tokens as f64;
+    let info = engine.info();
+    BenchRecord {
+        model,
+        weights_dtype: info.weights_dtype.clone(),
+        image_size: info.image_size,
+        prompt_tokens: options.prompt_tokens,
+        gen_tokens: options.gen_tokens,
+        threads: engine.threads(),
+        load_s,
+        vision_s: median(&|r| r.vision_s),
+        prompt_tok_s: median(&BenchRun::prompt_tok_s),
+        gen_tok_s: median(&|r| gen_tokens / r.gen_s),
+        total_s: median(&BenchRun::total_s),
+        first_run_total_s: runs[0].total_s(),
+        runs,
+        peak_rss_bytes,
+        peak_anon_rss_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_ids_hold_one_image_token() {
+        let ids = prompt_ids(41, 1000, 10 + 7919 % 500, 0);
+        assert_eq!(ids.len(), 41);
+        assert_eq!(ids.iter().filter(|&&i| i == 10 + 7919 % 500).count(), 1);
+        assert_eq!(ids[4], 10 + 7919 % 500);
+        assert_eq!(prompt_ids(1, 1000, 7, 3), [7]);
+    }
+}
