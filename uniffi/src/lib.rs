@@ -9,21 +9,36 @@
 uniffi::setup_scaffolding!();
 
 mod answer;
+mod benchmark;
 mod cancellation;
 mod conversation;
 mod engine;
 mod error;
 mod guard;
+mod history;
 mod image;
 mod logging;
 mod model_info;
+mod model_store;
 
 pub use answer::{
     AnswerHandle, AnswerListener, AnswerSummary, GenerationParams, StopReason, TokenEvent,
+};
+pub use benchmark::{
+    BenchmarkListener, BenchmarkOptions, BenchmarkRecord, BenchmarkRun, BenchmarkStage,
+    BenchmarkTarget,
 };
 pub use cancellation::CancelHandle;
 pub use conversation::ImpConversation;
 pub use engine::{EngineOptions, ImpEngine, LoadListener};
 pub use error::ImpFfiError;
+pub use history::{
+    ConversationHistory, ConversationSummary, HistoryPage, SavedConversation, SavedTurn,
+    TurnTimings,
+};
 pub use image::ImageSource;
 pub use model_info::ModelInfo;
+pub use model_store::{
+    CatalogEntry, DeviceProfile, DownloadSource, FitVerdict, ImportMode, InstalledModel, ModelFit,
+    ModelOrigin, ModelStore, PendingDownload, PublishedFile, TransferListener, Verification,
+};

@@ -70,7 +70,7 @@ impl ModelInfo {
 /// Weights, a float32 KV cache filled to the context, and a tenth on top for the
 /// activations of the largest step (the image prefill) and allocator slack,
 /// measured to be enough on the fixtures' scale.
-fn estimated_memory(weight_bytes: u64, config: &ImpConfig) -> u64 {
+pub fn estimated_memory(weight_bytes: u64, config: &ImpConfig) -> u64 {
     let t = &config.text;
     let kv_cache = 2 * (t.num_hidden_layers * config.context_length * t.hidden_size) as u64;
     let total = weight_bytes + kv_cache * F32_BYTES;

@@ -139,6 +139,16 @@ pub fn convert(
     Ok(ConvertReport { files })
 }
 
+/// Bytes of tensor data `imp convert` writes for `config` under `policy`: the
+/// file's size but for its metadata (the tokenizer, a few MB) and alignment.
+pub fn planned_tensor_bytes(config: &ImpConfig, policy: &QuantPolicy) -> Result<u64> {
+    let specs = imp_tensors(config)?;
+    Ok(plan(&specs, policy)
+        .iter()
+        .map(|t| t.size_in_bytes() as u64)
+        .sum())
+}
+
 /// One GGUF being written, and what has gone into it.
 struct Output {
     path: PathBuf,

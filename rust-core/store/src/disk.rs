@@ -1,0 +1,79 @@
+//! Writing files so that a crash never leaves half of one under its real name,
+//! and asking how much room is left.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Result, StoreError};
+
+/// Replaces `path` with `bytes`: written to a temporary sibling, flushed to
+/// the disk, then renamed over the old file (a rename within a directory is
+/// atomic on every file system the phones use), then the directory flushed so
+/// the rename itself survives a power cut. A crash at any point leaves either
+/// the old file or the new one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    let io = |e| StoreError::io(&temp, e);
+    let mut file = std::fs::File::create(&temp).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&temp, path).map_err(|e| StoreError::io(path, e))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// Flushes a directory's entries (a rename or create in it) to the disk.
+/// Best effort: not every platform lets a directory be opened for this.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Bytes an unprivileged process may still write on the file system of `dir`.
+#[cfg(unix)]
+pub fn free_space(dir: &Path) -> Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| StoreError::InvalidArgument(format!("{}: NUL in path", dir.display())))?;
+    // SAFETY: `path` is NUL-terminated and `stat` a plain struct statvfs fills.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return Err(StoreError::io(dir, std::io::Error::last_os_error()));
+    }
+    // Both fields' widths differ between platforms (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+pub fn free_space(_dir: &Path) -> Result<u64> {
+    Ok(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn free_space_is_plausible() {
+        let dir = tempfile::tempdir().unwrap();
+        let free = free_space(dir.path()).unwrap();
+        assert!(free > 0 && free < (1u64 << 60), "{free}");
+        assert!(free_space(&dir.path().join("missing")).is_err());
+    }
+}
