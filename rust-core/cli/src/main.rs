@@ -3,6 +3,7 @@
 mod bench;
 mod convert;
 mod hub;
+mod models;
 mod output;
 
 use anyhow::{Context, Result};
@@ -49,14 +50,25 @@ enum Command {
     /// Measure load, vision encode, prompt and generation speed and peak memory
     /// (the paper's Table 4 protocol), on a model or on random weights.
     Bench(bench::BenchArgs),
+    /// The models on this computer: list, download, import, verify, remove
+    /// (the same store and catalogue as the apps).
+    Models(models::ModelsArgs),
 }
 
 #[derive(Args)]
 struct SessionArgs {
     /// Checkpoint directory, Imp GGUF file (from `imp convert`), or a hub repo
-    /// id such as MILVLG/Imp-v1.5-3B-196.
+    /// id such as MILVLG/Imp-v1.5-3B-196 (converted once to q4_k into the
+    /// store, unless --float).
     #[arg(long)]
     model: String,
+    /// With a hub repo id: run the float32 checkpoint exactly as the reference
+    /// does (about 13 GB of memory for Imp-3B) instead of the q4_k file.
+    #[arg(long)]
+    float: bool,
+    /// Where a converted hub model is kept (default: as `imp models`).
+    #[arg(long)]
+    store: Option<PathBuf>,
     /// With a llama.cpp text GGUF as --model: its mmproj GGUF.
     #[arg(long)]
     mmproj: Option<PathBuf>,
@@ -110,7 +122,7 @@ impl SessionArgs {
         self.params().sampling.validate()?;
         let image = std::fs::read(&self.image)
             .with_context(|| format!("cannot read image {}", self.image.display()))?;
-        let dir = hub::resolve_model(&self.model)?;
+        let dir = self.model_path()?;
         let options = EngineOptions {
             threads: self.threads,
             image_size: self.image_size,
@@ -125,6 +137,56 @@ impl SessionArgs {
     }
 }
 
+impl SessionArgs {
+    /// A local path as is; a hub repo id as its q4_k conversion in the store
+    /// (made once), or its float checkpoint with --float.
+    fn model_path(&self) -> Result<PathBuf> {
+        let local = std::path::Path::new(&self.model).exists();
+        if local || self.float || self.mmproj.is_some() {
+            return hub::resolve_model(&self.model);
+        }
+        let store = models::open(self.store.as_ref(), None)?;
+        if let Some(model) = store.converted_from(&self.model)? {
+            return Ok(model.path);
+        }
+        let checkpoint = hub::resolve_model(&self.model)?;
+        let id = format!(
+            "{}-q4_k",
+            self.model
+                .rsplit('/')
+                .next()
+                .unwrap_or("model")
+                .to_lowercase()
+        );
+        let partial = store.scratch_dir().join(format!("{id}.gguf"));
+        eprintln!(
+            "imp: converting {} to q4_k once (kept in {}; --float runs the float32 checkpoint)",
+            self.model,
+            store
+                .scratch_dir()
+                .parent()
+                .unwrap_or(store.scratch_dir())
+                .display()
+        );
+        let options = imp_core::tools::convert::ConvertOptions {
+            policy: imp_core::tools::convert::QuantPolicy {
+                text: candle_core::quantized::GgmlDType::Q4K,
+                vision: candle_core::quantized::GgmlDType::F16,
+            },
+            name: self.model.clone(),
+            llama_cpp: None,
+        };
+        let converted = convert::convert_with_bar(&checkpoint, &partial, &options, &self.model)
+            .and_then(|_| {
+                Ok(store.install_converted(&partial, &id, &self.model, &CancelToken::new())?)
+            });
+        if converted.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        Ok(converted?.path)
+    }
+}
+
 fn main() -> ExitCode {
     // A bug must still end in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
@@ -136,6 +198,7 @@ fn main() -> ExitCode {
         Command::Chat { session } => chat(&session),
         Command::Convert(args) => convert::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Models(args) => models::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -309,3 +309,78 @@ fn qwen2_and_phi3_answer_from_checkpoint_and_gguf() {
         }
     }
 }
+
+/// `imp convert` says what it wrote (size, SHA-256) and can print the file's
+/// catalogue entry; `imp models` imports, lists, verifies and removes it.
+#[test]
+fn convert_prints_checksum_and_entry_and_models_manages_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny.gguf");
+    let out = convert(
+        &fixtures().join("tiny-imp-wide"),
+        &file,
+        &[
+            "--quant",
+            "q8_0",
+            "--catalog-entry",
+            "https://example.org/tiny.gguf",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    let sha = {
+        use std::fmt::Write;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+        digest.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("sha256 {sha}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("({} bytes", bytes.len())),
+        "{stderr}"
+    );
+    let entry: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entry["files"][0]["sha256"], sha.as_str());
+    assert_eq!(entry["files"][0]["size_bytes"], bytes.len() as u64);
+    assert_eq!(entry["files"][0]["url"], "https://example.org/tiny.gguf");
+    assert_eq!(entry["image_size"], 196);
+
+    let store = tmp.path().join("store");
+    let models = |args: &[&str]| {
+        imp()
+            .arg("models")
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let imported = models(&["import", file.to_str().unwrap(), "--sha256", &sha]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let listed = String::from_utf8_lossy(&models(&["list"]).stdout).to_string();
+    assert!(listed.contains("tiny (imp-phi2 q8_0 196 px"), "{listed}");
+    assert!(listed.contains("verified"), "{listed}");
+    let verified = models(&["verify", "tiny"]);
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("tiny: ok"));
+    // A damaged file is found out.
+    let installed = store.join("models/tiny.gguf");
+    let mut damaged = std::fs::read(&installed).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    std::fs::write(&installed, damaged).unwrap();
+    assert_clean_failure(&models(&["verify", "tiny"]), "damaged");
+    assert!(models(&["remove", "tiny"]).status.success());
+    assert!(String::from_utf8_lossy(&models(&["list"]).stdout).contains("(none)"));
+    assert_clean_failure(&models(&["download", "imp-3b-196"]), "imp convert --model");
+}

@@ -172,8 +172,19 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-fn ask_hub(endpoint: &str, hf_home: &std::path::Path, offline: bool) -> std::process::Output {
+/// `imp ask` on the loopback hub's repo; the float32 path unless `quantized`
+/// (the default: converted once into the store under `hf_home/store`).
+fn ask_hub_with(
+    endpoint: &str,
+    hf_home: &std::path::Path,
+    offline: bool,
+    quantized: bool,
+) -> std::process::Output {
     let mut cmd = imp();
+    cmd.env("IMP_STORE", hf_home.join("store")).arg("ask");
+    if !quantized {
+        cmd.arg("--float");
+    }
     cmd.env("HF_ENDPOINT", endpoint).env("HF_HOME", hf_home);
     if offline {
         cmd.env("HF_HUB_OFFLINE", "1");
@@ -181,7 +192,6 @@ fn ask_hub(endpoint: &str, hf_home: &std::path::Path, offline: bool) -> std::pro
         cmd.env_remove("HF_HUB_OFFLINE");
     }
     cmd.args([
-        "ask",
         "--model",
         REPO,
         "--format",
@@ -194,6 +204,10 @@ fn ask_hub(endpoint: &str, hf_home: &std::path::Path, offline: bool) -> std::pro
     .arg("What is in this picture?")
     .output()
     .unwrap()
+}
+
+fn ask_hub(endpoint: &str, hf_home: &std::path::Path, offline: bool) -> std::process::Output {
+    ask_hub_with(endpoint, hf_home, offline, false)
 }
 
 #[test]
@@ -250,4 +264,35 @@ fn hub_download_resumes_caches_and_works_offline() {
     let empty_home = tempfile::tempdir().unwrap();
     let out = ask_hub(&endpoint, empty_home.path(), true);
     assert_clean_failure(&out, "HF_HUB_OFFLINE");
+}
+
+#[test]
+fn a_hub_model_is_converted_once_then_used_from_the_store() {
+    let hf_home = tempfile::tempdir().unwrap();
+    let server = HubServer::start(fixtures().join("tiny-imp-196-msft"), false);
+    let first = ask_hub_with(&server.endpoint(), hf_home.path(), false, true);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("converting MILVLG/tiny-imp-196 to q4_k once"),
+        "{stderr}"
+    );
+    let (tokens, _) = json_answer(&first);
+    assert_eq!(tokens.len(), 4);
+
+    // The second run loads the converted file: no conversion, no download.
+    let downloads = server.requests_for("model.safetensors").len();
+    let second = ask_hub_with(&server.endpoint(), hf_home.path(), false, true);
+    assert!(!String::from_utf8_lossy(&second.stderr).contains("converting"));
+    assert_eq!(server.requests_for("model.safetensors").len(), downloads);
+    let (again, _) = json_answer(&second);
+    assert_eq!(token_ids(&again), token_ids(&tokens));
+
+    // The store lists it as converted from the repo.
+    let list = imp()
+        .env("IMP_STORE", hf_home.path().join("store"))
+        .args(["models", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("tiny-imp-196-q4_k ("), "{listed}");
 }
