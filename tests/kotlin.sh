@@ -21,7 +21,11 @@ KOTLINC="$KOTLIN/kotlinc/bin/kotlinc"
 TEST_CP="$CP:$OUT/classes:$KOTLIN/kotlinc/lib/kotlin-test.jar:$KOTLIN/kotlinc/lib/kotlin-test-junit5.jar:$KOTLIN/lib/junit-platform-console-standalone-1.13.4.jar"
 "$KOTLINC" -nowarn -jvm-target 17 -cp "$TEST_CP" -d "$OUT/test-classes" "$MODULE/src/test/kotlin"
 
+# A small converted model for the store and benchmark tests.
+target/debug/imp convert --model tests/fixtures/tiny-imp-wide --out "$OUT/tiny-wide.gguf" --quant q8_0 2>/dev/null
+
 java -Djna.library.path="$PWD/target/debug" -Dimp.fixtures="$PWD/tests/fixtures" \
+  -Dimp.gguf="$PWD/$OUT/tiny-wide.gguf" \
   -jar "$KOTLIN/lib/junit-platform-console-standalone-1.13.4.jar" execute \
   --class-path "$TEST_CP:$OUT/test-classes:$KOTLIN/kotlinc/lib/kotlin-stdlib.jar" \
   --scan-class-path "$OUT/test-classes" --disable-banner --details=tree --fail-if-no-tests

@@ -238,6 +238,11 @@ sealed class ImpException(message: String) : Exception(message) {
     class Cancelled : ImpException("Cancelled.")
     class OutOfMemory(message: String) : ImpException(message)
     class Busy : ImpException("Another answer is still being written.")
+    class NoSpace(message: String) : ImpException(message)
+    class NetworkFailed(message: String) : ImpException(message)
+    class VerificationFailed(message: String) : ImpException(message)
+    class NotDownloadable(message: String) : ImpException(message)
+    class NotFound(message: String) : ImpException(message)
     class Internal(message: String) : ImpException(message)
 
     internal companion object {
@@ -248,6 +253,11 @@ sealed class ImpException(message: String) : Exception(message) {
             is ImpFfiException.Cancelled -> Cancelled()
             is ImpFfiException.OutOfMemory -> OutOfMemory(e.reason)
             is ImpFfiException.Busy -> Busy()
+            is ImpFfiException.NoSpace -> NoSpace(e.reason)
+            is ImpFfiException.NetworkFailed -> NetworkFailed(e.reason)
+            is ImpFfiException.VerificationFailed -> VerificationFailed(e.reason)
+            is ImpFfiException.NotDownloadable -> NotDownloadable(e.reason)
+            is ImpFfiException.NotFound -> NotFound(e.reason)
             is ImpFfiException.Internal -> Internal(e.reason)
         }
     }

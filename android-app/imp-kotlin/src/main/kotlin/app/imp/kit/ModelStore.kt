@@ -1,0 +1,213 @@
+package app.imp.kit
+
+import app.imp.ffi.TransferListener
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.withContext
+import java.io.Closeable
+import app.imp.ffi.DeviceProfile as FfiDeviceProfile
+import app.imp.ffi.DownloadSource as FfiDownloadSource
+import app.imp.ffi.FitVerdict as FfiFitVerdict
+import app.imp.ffi.ImportMode as FfiImportMode
+import app.imp.ffi.InstalledModel as FfiInstalledModel
+import app.imp.ffi.ModelOrigin as FfiModelOrigin
+import app.imp.ffi.ModelStore as FfiModelStore
+
+/**
+ * The models on this device, kept by the core (the same store and catalogue on
+ * Android and iOS): the catalogue, installed models, downloads that resume
+ * after the app was killed, imports, checks, and whether this phone can run each.
+ */
+class ModelStore private constructor(private val store: FfiModelStore) : Closeable {
+    companion object {
+        /** The store under [dir]; the catalogue built in, or [catalogJson]. */
+        fun open(dir: String, catalogJson: String? = null): ModelStore =
+            ModelStore(mapErrors { FfiModelStore.open(dir, catalogJson) })
+    }
+
+    val catalog: List<CatalogModel> get() = store.catalog().map(CatalogModel::from)
+
+    suspend fun installed(): List<InstalledModel> = io { store.installed().map(InstalledModel::from) }
+
+    /** Downloads that stopped before the end; downloading again resumes them. */
+    suspend fun pendingDownloads(): List<PendingDownload> =
+        io { store.pendingDownloads().map { PendingDownload(it.id, it.doneBytes.toLong()) } }
+
+    suspend fun discardDownload(id: String) = io { store.discardDownload(id) }
+
+    /** Whether this phone can run each catalogue model, with the numbers. */
+    suspend fun deviceFit(device: DeviceProfile): List<ModelFit> = io {
+        store.deviceFit(device.toFfi()).map {
+            ModelFit(
+                catalogId = it.catalogId,
+                installed = it.installed,
+                verdict = when (it.verdict) {
+                    FfiFitVerdict.FITS -> FitVerdict.FITS
+                    FfiFitVerdict.TIGHT -> FitVerdict.TIGHT
+                    FfiFitVerdict.DOES_NOT_FIT -> FitVerdict.DOES_NOT_FIT
+                },
+                memoryNeededBytes = it.memoryNeededBytes.toLong(),
+                storageNeededBytes = it.storageNeededBytes.toLong(),
+                reason = it.reason,
+            )
+        }
+    }
+
+    /** Downloads, verifies and installs: [TransferEvent.Progress]... then [TransferEvent.Installed]. */
+    fun download(source: DownloadSource): Flow<TransferEvent> = nativeWork { cancel ->
+        TransferEvent.Installed(InstalledModel.from(store.download(source.toFfi(), progressTo(this), cancel)))
+    }
+
+    /** Installs a `.gguf` the person has: copied into the store, or used where it is. */
+    fun import(path: String, inPlace: Boolean = false, expectedSha256: String? = null): Flow<TransferEvent> =
+        nativeWork { cancel ->
+            val mode = if (inPlace) FfiImportMode.IN_PLACE else FfiImportMode.COPY
+            TransferEvent.Installed(
+                InstalledModel.from(store.importFile(path, mode, expectedSha256, progressTo(this), cancel)),
+            )
+        }
+
+    /** Hashes an installed model again against what it must be: [TransferEvent.Progress]... then [TransferEvent.Verified]. */
+    fun verify(id: String): Flow<TransferEvent> = nativeWork { cancel ->
+        val v = store.verify(id, progressTo(this), cancel)
+        TransferEvent.Verified(id = v.id, sha256 = v.sha256, expected = v.expected, ok = v.ok)
+    }
+
+    suspend fun remove(id: String) = io { store.remove(id) }
+
+    override fun close() = store.close()
+
+    private fun progressTo(scope: kotlinx.coroutines.channels.ProducerScope<TransferEvent>) = object : TransferListener {
+        override fun onProgress(done: ULong, total: ULong?) {
+            scope.trySend(TransferEvent.Progress(done.toLong(), total?.toLong()))
+        }
+    }
+}
+
+/** File work off the caller's thread, errors mapped. */
+internal suspend fun <T> io(block: () -> T): T = withContext(Dispatchers.IO) { mapErrors(block) }
+
+sealed interface TransferEvent {
+    data class Progress(val doneBytes: Long, val totalBytes: Long?) : TransferEvent
+    data class Installed(val model: InstalledModel) : TransferEvent
+    data class Verified(val id: String, val sha256: String, val expected: String?, val ok: Boolean) : TransferEvent
+}
+
+sealed interface DownloadSource {
+    data class Catalog(val id: String, val quantization: String? = null) : DownloadSource
+    data class Url(val url: String, val sha256: String? = null, val size: Long? = null, val id: String? = null) :
+        DownloadSource
+
+    fun toFfi(): FfiDownloadSource = when (this) {
+        is Catalog -> FfiDownloadSource.Catalog(id, quantization)
+        is Url -> FfiDownloadSource.Url(url, sha256, size?.toULong(), id)
+    }
+}
+
+data class CatalogModel(
+    val id: String,
+    val displayName: String,
+    val variant: String,
+    val sourceRepo: String,
+    val imageSize: Int,
+    val memoryBytes: Long,
+    val goodFor: String,
+    val files: List<PublishedFile>,
+    /** With no published file: how to get one, in words for the person. */
+    val howToGet: String?,
+) {
+    internal companion object {
+        fun from(e: app.imp.ffi.CatalogEntry) = CatalogModel(
+            id = e.id,
+            displayName = e.displayName,
+            variant = e.variant,
+            sourceRepo = e.sourceRepo,
+            imageSize = e.imageSize.toInt(),
+            memoryBytes = e.memoryBytes.toLong(),
+            goodFor = e.goodFor,
+            files = e.files.map {
+                PublishedFile(it.fileName, it.url, it.sizeBytes.toLong(), it.sha256, it.quantization)
+            },
+            howToGet = e.howToGet,
+        )
+    }
+}
+
+data class PublishedFile(
+    val fileName: String,
+    val url: String,
+    val sizeBytes: Long,
+    val sha256: String,
+    val quantization: String,
+)
+
+sealed interface ModelOrigin {
+    data class Download(val url: String) : ModelOrigin
+    data class Import(val from: String) : ModelOrigin
+    data class InPlace(val path: String) : ModelOrigin
+    data class Converted(val from: String) : ModelOrigin
+    data object Adopted : ModelOrigin
+
+    companion object {
+        internal fun from(o: FfiModelOrigin): ModelOrigin = when (o) {
+            is FfiModelOrigin.Download -> Download(o.url)
+            is FfiModelOrigin.Import -> Import(o.from)
+            is FfiModelOrigin.InPlace -> InPlace(o.path)
+            is FfiModelOrigin.Converted -> Converted(o.from)
+            is FfiModelOrigin.Adopted -> Adopted
+        }
+    }
+}
+
+data class InstalledModel(
+    val id: String,
+    /** What [ImpEngine.load] takes. */
+    val path: String,
+    val sizeBytes: Long,
+    val sha256: String?,
+    /** Its checksum matched one the catalogue (or the app) vouched for. */
+    val verified: Boolean,
+    val catalogId: String?,
+    val origin: ModelOrigin,
+    val installedAtMs: Long,
+    val details: ModelDetails?,
+    /** Why it cannot be used (missing or damaged file), for the person. */
+    val problem: String?,
+) {
+    internal companion object {
+        fun from(m: FfiInstalledModel) = InstalledModel(
+            id = m.id,
+            path = m.path,
+            sizeBytes = m.sizeBytes.toLong(),
+            sha256 = m.sha256,
+            verified = m.verified,
+            catalogId = m.catalogId,
+            origin = ModelOrigin.from(m.origin),
+            installedAtMs = m.installedAtMs.toLong(),
+            details = m.info?.let(ModelDetails::from),
+            problem = m.problem,
+        )
+    }
+}
+
+data class PendingDownload(val id: String, val doneBytes: Long)
+
+/** What the app knows of the phone (ActivityManager.MemoryInfo, StatFs). */
+data class DeviceProfile(val totalRamBytes: Long, val availableRamBytes: Long?, val freeStorageBytes: Long) {
+    internal fun toFfi() = FfiDeviceProfile(
+        totalRamBytes.toULong(),
+        availableRamBytes?.toULong(),
+        freeStorageBytes.toULong(),
+    )
+}
+
+enum class FitVerdict { FITS, TIGHT, DOES_NOT_FIT }
+
+data class ModelFit(
+    val catalogId: String,
+    val installed: Boolean,
+    val verdict: FitVerdict,
+    val memoryNeededBytes: Long,
+    val storageNeededBytes: Long,
+    val reason: String,
+)

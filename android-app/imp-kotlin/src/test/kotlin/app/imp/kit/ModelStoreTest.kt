@@ -1,0 +1,162 @@
+package app.imp.kit
+
+import com.sun.net.httpserver.HttpServer
+import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.last
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import java.io.File
+import java.net.InetSocketAddress
+import java.nio.file.Files
+import java.security.MessageDigest
+import kotlin.test.Test
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+
+/** The store, history and benchmark through the Kotlin wrapper, on the host-built core. */
+class ModelStoreTest {
+    private val fixtures = File(System.getProperty("imp.fixtures") ?: error("set -Dimp.fixtures"))
+    private val gguf = File(System.getProperty("imp.gguf") ?: error("set -Dimp.gguf (a converted fixture)"))
+    private val dir = Files.createTempDirectory("imp-store").toFile()
+
+    private fun sha256(bytes: ByteArray) =
+        MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
+
+    /** Serves [bytes] at /tiny.gguf, [delayMs] between 4 kB chunks. */
+    private fun serve(bytes: ByteArray, delayMs: Long = 0): HttpServer =
+        HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0).apply {
+            createContext("/tiny.gguf") { exchange ->
+                exchange.sendResponseHeaders(200, bytes.size.toLong())
+                runCatching {
+                    exchange.responseBody.use { out ->
+                        bytes.asList().chunked(4096).forEach { chunk ->
+                            out.write(chunk.toByteArray())
+                            if (delayMs > 0) Thread.sleep(delayMs)
+                        }
+                    }
+                }
+            }
+            start()
+        }
+
+    @Test
+    fun theCatalogueAndTheFitVerdicts() = runBlocking<Unit> {
+        ModelStore.open(File(dir, "store").path).use { store ->
+            val ids = store.catalog.map { it.id }
+            assertEquals(listOf("imp-3b-196", "imp-3b", "imp-2b", "imp-4b"), ids)
+            assertTrue(store.catalog.all { it.files.isEmpty() && it.howToGet!!.contains("imp convert") })
+            val phone8 = DeviceProfile(8_000_000_000, null, 64_000_000_000)
+            val fits = store.deviceFit(phone8).associate { it.catalogId to it.verdict }
+            assertEquals(FitVerdict.TIGHT, fits["imp-3b-196"])
+            assertEquals(FitVerdict.FITS, fits["imp-2b"])
+            assertEquals(FitVerdict.DOES_NOT_FIT, fits["imp-4b"])
+            val err = assertFailsWith<ImpException.NotDownloadable> {
+                store.download(DownloadSource.Catalog("imp-2b")).toList()
+            }
+            assertTrue(err.message!!.contains("imp convert"))
+        }
+    }
+
+    @Test
+    fun downloadsWithProgressVerifiesAndRemoves() = runBlocking<Unit> {
+        val bytes = gguf.readBytes()
+        val server = serve(bytes)
+        try {
+            ModelStore.open(File(dir, "store").path).use { store ->
+                val url = "http://127.0.0.1:${server.address.port}/tiny.gguf"
+                val events = store.download(DownloadSource.Url(url, sha256(bytes), id = "tiny")).toList()
+                val installed = (events.last() as TransferEvent.Installed).model
+                assertTrue(installed.verified)
+                assertEquals(bytes.size.toLong(), events.filterIsInstance<TransferEvent.Progress>().last().doneBytes)
+                assertEquals("q8_0", installed.details!!.weightsDtype)
+                assertEquals(listOf("tiny"), store.installed().map { it.id })
+                val check = store.verify("tiny").last() as TransferEvent.Verified
+                assertTrue(check.ok)
+                store.remove("tiny")
+                assertTrue(store.installed().isEmpty())
+
+                val wrong = "0".repeat(64)
+                assertFailsWith<ImpException.VerificationFailed> {
+                    store.download(DownloadSource.Url(url, wrong, id = "tiny")).toList()
+                }
+                assertTrue(store.pendingDownloads().isEmpty())
+            }
+        } finally {
+            server.stop(0)
+        }
+    }
+
+    @Test
+    fun aCancelledDownloadStopsAndResumesLater() = runBlocking<Unit> {
+        val bytes = gguf.readBytes()
+        val server = serve(bytes, delayMs = 5)
+        try {
+            ModelStore.open(File(dir, "store").path).use { store ->
+                val url = "http://127.0.0.1:${server.address.port}/tiny.gguf"
+                // Collect until some bytes arrived, then stop collecting: the download is cancelled.
+                store.download(DownloadSource.Url(url, id = "tiny"))
+                    .filterIsInstance<TransferEvent.Progress>()
+                    .first { it.doneBytes > 0 }
+                val pending = store.pendingDownloads().single()
+                assertEquals("tiny", pending.id)
+                assertTrue(pending.doneBytes in 1 until bytes.size)
+                assertTrue(store.installed().isEmpty())
+                store.discardDownload("tiny")
+                assertTrue(store.pendingDownloads().isEmpty())
+            }
+        } finally {
+            server.stop(0)
+        }
+    }
+
+    @Test
+    fun importsAFileTheUserHas() = runBlocking<Unit> {
+        ModelStore.open(File(dir, "store").path).use { store ->
+            val model = (store.import(gguf.path).last() as TransferEvent.Installed).model
+            assertEquals(gguf.nameWithoutExtension, model.id)
+            assertTrue(model.origin is ModelOrigin.Import)
+            ImpEngine.load(model.path).use { engine -> assertEquals("q8_0", engine.details.weightsDtype) }
+            val notAModel = File(dir, "notes.gguf").apply { writeText("hello") }
+            assertFailsWith<ImpException.ModelUnusable> { store.import(notAModel.path).toList() }
+        }
+    }
+
+    @Test
+    fun theHistoryKeepsConversations() = runBlocking<Unit> {
+        ConversationHistory.open(File(dir, "history").path).use { history ->
+            val picture = Picture.File(File(fixtures, "images/photo.png").path)
+            val created = history.create("tiny", picture)
+            val finished = AnswerEvent.Finished("A gradient.", "", StopReason.END_OF_ANSWER, 12.0, 236, 80.0, 3, 9.0)
+            history.appendTurn(created.id, SavedTurn.of("What is this?", finished, askedAtMs = 1000))
+            val page = history.list()
+            assertEquals(1, page.total)
+            assertEquals("What is this?", page.items.single().firstQuestion)
+            val loaded = history.load(created.id)
+            assertEquals("eos", loaded.turns.single().stopReason)
+            assertEquals(236, loaded.turns.single().prefillTokens)
+            val jpeg = history.thumbnail(created.id)
+            assertEquals(0xFF.toByte(), jpeg[0])
+            assertEquals(0xD8.toByte(), jpeg[1])
+            history.delete(created.id)
+            assertFailsWith<ImpException.NotFound> { history.load(created.id) }
+        }
+    }
+
+    @Test
+    fun theBenchmarkReportsEveryStageAndARecord() = runBlocking<Unit> {
+        val events = Benchmark.run(
+            BenchmarkTarget.Model(gguf.path),
+            BenchmarkOptions(promptTokens = 8, genTokens = 2, repeat = 2, threads = 1),
+        ).toList()
+        val stages = events.filterIsInstance<BenchmarkEvent.Stage>().map { it.stage }
+        assertTrue(stages.any { it is BenchmarkStage.Loading })
+        assertEquals(listOf(0, 1), stages.filterIsInstance<BenchmarkStage.Run>().map { it.index })
+        val record = (events.last() as BenchmarkEvent.Finished).record
+        assertEquals(2, record.runs)
+        assertTrue(record.genTokS > 0 && record.visionS > 0)
+        assertNotNull(Regex("\"gen_tok_s\"").find(record.json))
+    }
+}
