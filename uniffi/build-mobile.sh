@@ -24,6 +24,8 @@ IOS_MIN_VERSION=16.0
 CARGO_FLAGS=(--locked --release -p imp-ffi)
 
 add_targets() { command -v rustup >/dev/null && rustup target add "$@" >/dev/null; }
+# shellcheck source=c-without-sdk.sh
+source uniffi/c-without-sdk.sh
 
 case "${1:-}" in
   android)
@@ -61,6 +63,8 @@ case "${1:-}" in
     # their targets, so a platform-only error fails here.
     add_targets "${ANDROID_TARGETS[0]}" "${IOS_TARGETS[0]}"
     export IPHONEOS_DEPLOYMENT_TARGET=$IOS_MIN_VERSION
+    c_without_sdk "${ANDROID_TARGETS[0]}" "$ANDROID_API"
+    c_without_sdk "${IOS_TARGETS[0]}" "$IOS_MIN_VERSION"
     for target in "${ANDROID_TARGETS[0]}" "${IOS_TARGETS[0]}"; do
       echo "== compile check: imp-ffi staticlib for $target"
       cargo rustc "${CARGO_FLAGS[@]}" --lib --target "$target" --crate-type staticlib

@@ -185,12 +185,19 @@ public enum ImpError: Error, Sendable, Equatable {
     case cancelled
     case outOfMemory(String)
     case busy
+    case noSpace(String)
+    case networkFailed(String)
+    case verificationFailed(String)
+    case notDownloadable(String)
+    case notFound(String)
     case internalError(String)
 
     public var message: String {
         switch self {
         case .modelUnusable(let m), .imageUnusable(let m), .inputTooLong(let m),
-             .outOfMemory(let m), .internalError(let m): m
+             .outOfMemory(let m), .noSpace(let m), .networkFailed(let m),
+             .verificationFailed(let m), .notDownloadable(let m), .notFound(let m),
+             .internalError(let m): m
         case .cancelled: "Cancelled."
         case .busy: "Another answer is still being written."
         }
@@ -208,16 +215,21 @@ public enum ImpError: Error, Sendable, Equatable {
         case .Cancelled: self = .cancelled
         case .OutOfMemory(let reason): self = .outOfMemory(reason)
         case .Busy: self = .busy
+        case .NoSpace(let reason): self = .noSpace(reason)
+        case .NetworkFailed(let reason): self = .networkFailed(reason)
+        case .VerificationFailed(let reason): self = .verificationFailed(reason)
+        case .NotDownloadable(let reason): self = .notDownloadable(reason)
+        case .NotFound(let reason): self = .notFound(reason)
         case .Internal(let reason): self = .internalError(reason)
         }
     }
 }
 
-private func mapErrors<T>(_ body: () async throws -> T) async throws(ImpError) -> T {
+func mapErrors<T>(_ body: () async throws -> T) async throws(ImpError) -> T {
     do { return try await body() } catch { throw ImpError(error) }
 }
 
-private func mapErrors<T>(_ body: () throws -> T) throws(ImpError) -> T {
+func mapErrors<T>(_ body: () throws -> T) throws(ImpError) -> T {
     do { return try body() } catch { throw ImpError(error) }
 }
 

@@ -1,0 +1,129 @@
+import Foundation
+import ImpFFI
+
+/// The models on this device, kept by the core (the same store and catalogue
+/// on iOS and Android): the catalogue, installed models, downloads that resume
+/// after the app was closed, imports, checks, and whether this phone can run each.
+public final class ModelStore: Sendable {
+    private let store: ImpFFI.ModelStore
+
+    /// The store under `directory`; the catalogue built in, or `catalogJSON`.
+    public init(directory: String, catalogJSON: String? = nil) throws(ImpError) {
+        store = try mapErrors { try ImpFFI.ModelStore.open(dir: directory, catalogJson: catalogJSON) }
+    }
+
+    public var catalog: [CatalogModel] { store.catalog().map(CatalogModel.init) }
+
+    public func installed() throws(ImpError) -> [InstalledModel] {
+        try mapErrors { try store.installed().map(InstalledModel.init) }
+    }
+
+    /// Downloads that stopped before the end; downloading again resumes them.
+    public func pendingDownloads() throws(ImpError) -> [PendingDownload] {
+        try mapErrors { try store.pendingDownloads() }
+    }
+
+    public func discardDownload(id: String) throws(ImpError) {
+        try mapErrors { try store.discardDownload(id: id) }
+    }
+
+    /// Whether this phone can run each catalogue model, with the numbers.
+    public func deviceFit(_ device: DeviceProfile) throws(ImpError) -> [ModelFit] {
+        try mapErrors { try store.deviceFit(device: device) }
+    }
+
+    /// Downloads, verifies and installs: `.progress`... then `.installed`.
+    public func download(_ source: DownloadSource) -> AsyncThrowingStream<TransferEvent, Error> {
+        let store = self.store
+        return nativeWork { cancel, continuation in
+            let model = try await store.download(
+                source: source, listener: TransferRelay(continuation), cancel: cancel)
+            return .installed(InstalledModel(model))
+        }
+    }
+
+    /// Installs a `.gguf` the person has: copied into the store, or used in place.
+    public func importFile(path: String, inPlace: Bool = false, expectedSHA256: String? = nil)
+        -> AsyncThrowingStream<TransferEvent, Error>
+    {
+        let store = self.store
+        return nativeWork { cancel, continuation in
+            let model = try await store.importFile(
+                path: path, mode: inPlace ? .inPlace : .copy, expectedSha256: expectedSHA256,
+                listener: TransferRelay(continuation), cancel: cancel)
+            return .installed(InstalledModel(model))
+        }
+    }
+
+    /// Hashes an installed model again: `.progress`... then `.verified`.
+    public func verify(id: String) -> AsyncThrowingStream<TransferEvent, Error> {
+        let store = self.store
+        return nativeWork { cancel, continuation in
+            let v = try await store.verify(id: id, listener: TransferRelay(continuation), cancel: cancel)
+            return .verified(id: v.id, sha256: v.sha256, expected: v.expected, ok: v.ok)
+        }
+    }
+
+    public func remove(id: String) throws(ImpError) {
+        try mapErrors { try store.remove(id: id) }
+    }
+}
+
+public enum TransferEvent: Sendable {
+    case progress(doneBytes: UInt64, totalBytes: UInt64?)
+    case installed(InstalledModel)
+    case verified(id: String, sha256: String, expected: String?, ok: Bool)
+}
+
+public struct CatalogModel: Sendable, Equatable {
+    public let id: String
+    public let displayName: String
+    public let variant: String
+    public let sourceRepo: String
+    public let imageSize: Int
+    public let memoryBytes: UInt64
+    public let goodFor: String
+    public let files: [PublishedFile]
+    /// With no published file: how to get one, in words for the person.
+    public let howToGet: String?
+
+    init(_ e: CatalogEntry) {
+        (id, displayName, variant, sourceRepo) = (e.id, e.displayName, e.variant, e.sourceRepo)
+        (imageSize, memoryBytes, goodFor) = (Int(e.imageSize), e.memoryBytes, e.goodFor)
+        (files, howToGet) = (e.files, e.howToGet)
+    }
+}
+
+public struct InstalledModel: Sendable {
+    public let id: String
+    /// What `ImpEngine.load` takes.
+    public let path: String
+    public let sizeBytes: UInt64
+    public let sha256: String?
+    /// Its checksum matched one the catalogue (or the app) vouched for.
+    public let verified: Bool
+    public let catalogId: String?
+    public let origin: ModelOrigin
+    public let installedAtMs: UInt64
+    public let details: ModelDetails?
+    /// Why it cannot be used (missing or damaged file), for the person.
+    public let problem: String?
+
+    init(_ m: ImpFFI.InstalledModel) {
+        (id, path, sizeBytes, sha256, verified) = (m.id, m.path, m.sizeBytes, m.sha256, m.verified)
+        (catalogId, origin, installedAtMs) = (m.catalogId, m.origin, m.installedAtMs)
+        details = m.info.map(ModelDetails.init)
+        problem = m.problem
+    }
+}
+
+private final class TransferRelay: TransferListener {
+    private let continuation: AsyncThrowingStream<TransferEvent, Error>.Continuation
+    init(_ continuation: AsyncThrowingStream<TransferEvent, Error>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onProgress(done: UInt64, total: UInt64?) {
+        continuation.yield(.progress(doneBytes: done, totalBytes: total))
+    }
+}
