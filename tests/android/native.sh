@@ -88,14 +88,15 @@ check_elf() {
   local abi=$1 so=$2 stubs=$3 soname=$4
   local name
   name=$(basename "$so")
-  readelf -h "$so" | grep -q "Machine: *${ELF_MACHINE[$abi]}" || fail "$so is not for ${ELF_MACHINE[$abi]}"
-  local needed
-  needed=$(readelf -dW "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+  local dynamic needed
+  dynamic=$(readelf -dW "$so")
+  grep -q "Machine: *${ELF_MACHINE[$abi]}" <<<"$(readelf -h "$so")" || fail "$so is not for ${ELF_MACHINE[$abi]}"
+  needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dynamic" | sort | tr '\n' ' ')
   for lib in $needed; do
     case $lib in libc.so | libm.so | libdl.so | liblog.so) ;; *) fail "$so needs $lib (only bionic's libc, libm, libdl, liblog are allowed)" ;; esac
   done
-  [ "$soname" = no-soname ] || readelf -dW "$so" | grep -q "(SONAME).*\[$name\]" || fail "$so has no SONAME $name"
-  ! readelf -dW "$so" | grep -qE "\(TEXTREL\)|TEXTREL" || fail "$so has text relocations"
+  [ "$soname" = no-soname ] || grep -q "(SONAME).*\[$name\]" <<<"$dynamic" || fail "$so has no SONAME $name"
+  ! grep -qE "\(TEXTREL\)|TEXTREL" <<<"$dynamic" || fail "$so has text relocations"
   local aligns bad
   aligns=$(readelf -lW "$so" | awk '$1 == "LOAD" {print $NF}')
   bad=$(for a in $aligns; do [ $((a)) -ge $PAGE ] || echo "$a"; done)
