@@ -32,7 +32,9 @@ fetch() { # G:A:V [ext]
   file=$(m2_file "$1" "${2:-jar}")
   [ -f "$file" ] && return
   echo "android: fetching $1"
-  mvn -q -B "-Dmaven.repo.local=$CACHE/m2" dependency:get "-Dartifact=$1${2:+:$2}" -Dtransitive=false
+  local log
+  log=$(mvn -q -B "-Dmaven.repo.local=$CACHE/m2" dependency:get "-Dartifact=$1${2:+:$2}" -Dtransitive=false 2>&1) ||
+    { echo "$log" >&2; exit 1; }
   [ -f "$file" ] || { echo "android: $1 did not arrive at $file" >&2; exit 1; }
 }
 fetch "$(catalog module android-all)"
