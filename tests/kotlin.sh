@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KOTLIN=$(bash tests/toolchains/kotlin.sh)
+version() { python3 tests/android/catalog.py version "$1"; }
+CONSOLE=$KOTLIN/lib/junit-platform-console-standalone-$(version junit-platform).jar
 MODULE=android-app/imp-kotlin
 OUT=$MODULE/build
 rm -rf "$OUT" && mkdir -p "$OUT/generated" "$OUT/classes" "$OUT/test-classes"
@@ -14,11 +16,11 @@ LIB=target/debug/libimp_ffi.so
 target/debug/uniffi-bindgen generate --library "$LIB" --language kotlin \
   --no-format --out-dir "$OUT/generated"
 
-CP="$KOTLIN/lib/jna-5.17.0.jar:$KOTLIN/lib/kotlinx-coroutines-core-jvm-1.10.2.jar"
+CP="$KOTLIN/lib/jna-$(version jna).jar:$KOTLIN/lib/kotlinx-coroutines-core-jvm-$(version kotlinx-coroutines).jar"
 KOTLINC="$KOTLIN/kotlinc/bin/kotlinc"
 "$KOTLINC" -nowarn -jvm-target 17 -cp "$CP" -d "$OUT/classes" \
   "$OUT/generated" "$MODULE/src/main/kotlin"
-TEST_CP="$CP:$OUT/classes:$KOTLIN/kotlinc/lib/kotlin-test.jar:$KOTLIN/kotlinc/lib/kotlin-test-junit5.jar:$KOTLIN/lib/junit-platform-console-standalone-1.13.4.jar"
+TEST_CP="$CP:$OUT/classes:$KOTLIN/kotlinc/lib/kotlin-test.jar:$KOTLIN/kotlinc/lib/kotlin-test-junit5.jar:$CONSOLE"
 "$KOTLINC" -nowarn -jvm-target 17 -cp "$TEST_CP" -d "$OUT/test-classes" "$MODULE/src/test/kotlin"
 
 # A small converted model for the store and benchmark tests.
@@ -26,6 +28,6 @@ target/debug/imp convert --model tests/fixtures/tiny-imp-wide --out "$OUT/tiny-w
 
 java -Djna.library.path="$PWD/target/debug" -Dimp.fixtures="$PWD/tests/fixtures" \
   -Dimp.gguf="$PWD/$OUT/tiny-wide.gguf" \
-  -jar "$KOTLIN/lib/junit-platform-console-standalone-1.13.4.jar" execute \
+  -jar "$CONSOLE" execute \
   --class-path "$TEST_CP:$OUT/test-classes:$KOTLIN/kotlinc/lib/kotlin-stdlib.jar" \
   --scan-class-path "$OUT/test-classes" --disable-banner --details=tree --fail-if-no-tests

@@ -45,6 +45,9 @@ bash tests/swift.sh
 stage "kotlin (JVM) tests"
 bash tests/kotlin.sh
 
+stage "android app (APK without Gradle, Robolectric tests)"
+bash tests/android.sh
+
 stage "aarch64 tests under qemu"
 bash tests/aarch64.sh
 
@@ -55,6 +58,8 @@ stage "done"
 # One closing line over every runner: cargo's harnesses, XCTest, JUnit.
 rust=$(grep -oE "test result: ok\. [0-9]+ passed" "$LOG" | awk '{s += $4} END {print s + 0}')
 swift=$(grep -A1 "Test Suite 'All tests' passed" "$LOG" | grep -oE "Executed [0-9]+ tests" | awk '{s += $2} END {print s + 0}')
-kotlin=$(grep -oE "\[ +[0-9]+ tests successful" "$LOG" | awk '{s += $2} END {print s + 0}')
-echo "rust $rust, swift $swift, kotlin $kotlin"
-echo "all suites: $((rust + swift + kotlin)) passed, 0 failed"
+junit() { grep -oE "\[ +[0-9]+ tests successful" | awk '{s += $2} END {print s + 0}'; }
+android=$(sed -n '/^== android app/,/^== /p' "$LOG" | junit)
+kotlin=$(($(junit <"$LOG") - android))
+echo "rust $rust, swift $swift, kotlin $kotlin, android $android"
+echo "all suites: $((rust + swift + kotlin + android)) passed, 0 failed"

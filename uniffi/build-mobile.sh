@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 # Android ABIs and the Rust targets behind them; the first is the primary device target.
 ANDROID_ABIS=(arm64-v8a armeabi-v7a x86_64)
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
-ANDROID_API=28
+# The app's minSdk (android-app/gradle/libs.versions.toml), which the Gradle-free
+# APK build (tests/android/native.sh) links its bionic stubs for as well.
+ANDROID_API=$(python3 tests/android/catalog.py version minSdk)
 # iOS device first, then the simulators (Apple silicon, Intel).
 IOS_TARGETS=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios)
 IOS_MIN_VERSION=16.0
