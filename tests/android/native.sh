@@ -64,10 +64,15 @@ build_stubs() {
   rm -rf "$STUBS" && mv "$STUBS.tmp" "$STUBS"
 }
 
+# shellcheck source=../../uniffi/c-without-sdk.sh
+source uniffi/c-without-sdk.sh
+
 link_ffi() {
   local abi=$1 target=${RUST_TARGET[$abi]}
   echo "native: linking libimp_ffi.so for $abi ($target, API $API)"
   command -v rustup >/dev/null && rustup target add "$target" >/dev/null
+  # ring's C (under rustls), compiled as `uniffi/build-mobile.sh check` does.
+  c_without_sdk "$target" "$API"
   nice cargo rustc --locked --release -p imp-ffi --lib --target "$target" --crate-type cdylib -- \
     -C linker=rust-lld -C linker-flavor=ld.lld \
     -L "native=$STUBS" -L "native=$CACHE/libunwind-$ZIG_VERSION/$abi" \
