@@ -2,9 +2,10 @@
 //! 8-bit RGB to the last bit.
 //!
 //! Pillow is not a plain 4x4 bicubic: when downscaling it widens the filter by the
-//! scale factor (a proper low-pass), runs separable horizontal-then-vertical
-//! passes, and does both in 22-bit fixed point, rounding and clipping to 8 bits
-//! after each pass. Imp was trained on pixels made that way, and a 12 MP photo
+//! scale factor (a proper low-pass), runs two separable passes (horizontal
+//! first unless the height shrinks much more than the width), and does both in
+//! 22-bit fixed point, rounding and clipping to 8 bits after each pass, so the
+//! order matters. Imp was trained on pixels made that way, and a 12 MP photo
 //! squeezed to 384 px differs visibly from a naive resize, so we match it exactly
 //! (checked against Pillow in the golden tests). Generic resizers (image's
 //! `CatmullRom`, fast_image_resize) use other rounding and do not match bit for bit.
@@ -93,6 +94,17 @@ pub fn resize_bicubic(src: &Rgb8, width: usize, height: usize) -> Rgb8 {
     let horizontal = width != src.width;
     let vertical = height != src.height;
     let rows = Taps::new(src.height, height);
+    if vertical && !horizontal_first(src, width, height) {
+        // Each pass rounds to 8 bits, so the order changes the pixels: Pillow
+        // shrinks a much taller picture vertically first (fewer rows for the
+        // horizontal pass), e.g. a receipt enlarged in width and shrunk in height.
+        let mid = vertical_pass(src, &rows, 0, height);
+        return if horizontal {
+            horizontal_pass(&mid, width, 0, height)
+        } else {
+            mid
+        };
+    }
     // Only the source rows the vertical pass reads need a horizontal pass.
     let (row_lo, row_hi) = if vertical {
         let last = height - 1;
@@ -113,6 +125,18 @@ pub fn resize_bicubic(src: &Rgb8, width: usize, height: usize) -> Rgb8 {
         return mid;
     }
     vertical_pass(&mid, &rows, row_lo, height)
+}
+
+/// Pillow's pass order (`horizontal_first` in Resample.c of Pillow 13, the
+/// goldens' version; earlier Pillow code always ran the horizontal pass first): the
+/// vertical pass goes first when the height loses more than twice as many
+/// pixels as the width does. The width's change is signed, so an enlarged width
+/// counts as a negative loss and any vertical shrink with a wider output
+/// qualifies.
+fn horizontal_first(src: &Rgb8, width: usize, height: usize) -> bool {
+    let lost_rows = src.height as i64 - height as i64;
+    let lost_columns = src.width as i64 - width as i64;
+    !(lost_rows > 0 && lost_rows > 2 * lost_columns)
 }
 
 fn horizontal_pass(src: &Rgb8, width: usize, row_lo: usize, row_hi: usize) -> Rgb8 {
