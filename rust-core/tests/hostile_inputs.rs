@@ -174,3 +174,66 @@ fn padding_without_the_square_is_exact() {
         }
     }
 }
+
+/// The headroom estimates (`model::headroom`) are upper bounds of what a step
+/// holds at once, so reserving them before the step makes running out of
+/// memory an error: checked on the float path of a fixture, prompt and decode
+/// steps, with and without the KV cache growing, and the vision tower.
+#[test]
+fn headroom_estimates_cover_what_each_step_allocates() {
+    use imp_core::model::headroom::{forward_bytes, vision_bytes};
+    use imp_core::model::language_model::KvCache;
+    use imp_core::model::ImpModel;
+    // What a step allocates whatever its size (candle's small tensors, gemm's
+    // packing buffers; about 70 KiB here), well inside the 2 MiB of slack
+    // `headroom::ensure` adds to the estimates.
+    const FIXED: usize = 256 << 10;
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny-imp-196-msft");
+    let model = ImpModel::load(&dir).unwrap();
+    let config = model.config().clone();
+    let photo = std::fs::read(dir.join("../images/photo.png")).unwrap();
+    let pre = ImagePreprocessor {
+        image_size: config.vision.image_size,
+        aspect: config.image_aspect_ratio,
+    };
+    let pixels = pre.preprocess_bytes(&photo, &Device::Cpu).unwrap();
+    let (image, peak) = peak_heap(|| {
+        let features = model.vision_features(&pixels).unwrap();
+        model.project(&features).unwrap()
+    });
+    let estimate = vision_bytes(&config) as usize;
+    assert!(
+        peak <= estimate,
+        "vision: {peak} bytes, estimated {estimate}"
+    );
+
+    let mut cache = KvCache::default();
+    let lm = model.language_model();
+    // The image's 196 positions and a prompt, then decode steps: the cache
+    // grows from nothing, at 256 and at 512 positions.
+    let mut steps = vec![
+        (model
+            .embed_prompt(&[1, 2, config.image_token_index, 3], Some(&image))
+            .unwrap()),
+    ];
+    let token = model.embed_prompt(&[5], None).unwrap();
+    let prompt = model.embed_prompt(&[7; 100], None).unwrap();
+    steps.extend([
+        token.clone(),
+        prompt.clone(),
+        prompt.clone(),
+        token.clone(),
+        prompt,
+        token,
+    ]);
+    for embeds in steps {
+        let (past, seq) = (cache.len(), embeds.dim(0).unwrap());
+        let (_, peak) = peak_heap(|| lm.forward_embeds(&embeds, &mut cache).unwrap());
+        let estimate = forward_bytes(&config, past, seq) as usize;
+        assert!(
+            peak <= estimate + FIXED,
+            "{seq} positions after {past}: {peak} bytes, estimated {estimate}"
+        );
+    }
+}
