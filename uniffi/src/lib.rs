@@ -9,6 +9,8 @@
 uniffi::setup_scaffolding!();
 
 mod answer;
+#[cfg(test)]
+mod block_on;
 mod cancellation;
 mod conversation;
 mod engine;
@@ -23,7 +25,7 @@ pub use answer::{
 };
 pub use cancellation::CancelHandle;
 pub use conversation::ImpConversation;
-pub use engine::{EngineOptions, ImpEngine, LoadListener};
+pub use engine::{live_engines, load_engine, EngineOptions, ImpEngine, LoadListener};
 pub use error::ImpFfiError;
 pub use image::ImageSource;
 pub use model_info::ModelInfo;
