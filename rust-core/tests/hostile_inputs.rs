@@ -237,3 +237,21 @@ fn headroom_estimates_cover_what_each_step_allocates() {
         );
     }
 }
+
+/// Found by the gguf fuzz target: a tokenizer.json (here inside a GGUF) whose
+/// `decoder` section is not valid JSON made tokenizers 0.22 panic
+/// (`expect("Helper")` in its decoder's deserializer) instead of failing.
+#[test]
+fn a_malformed_tokenizer_json_is_an_error_not_a_panic() {
+    use imp_core::text::tokenizer::ImpTokenizer;
+    let json = r#"{"version": "1.0", "decoder": {"type": "ByteLevel\q"}}"#;
+    let err = ImpTokenizer::from_json(json).err().expect("must not load");
+    assert!(matches!(err, ImpError::Tokenizer(_)), "{err}");
+    // The same file in a checkpoint directory.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), json).unwrap();
+    let err = ImpTokenizer::from_dir(dir.path())
+        .err()
+        .expect("must not load");
+    assert!(matches!(err, ImpError::Tokenizer(_)), "{err}");
+}
