@@ -28,6 +28,10 @@ pub enum ImpError {
     /// The model would not fit in the memory the caller said is available.
     #[error("the model needs about {needed_mb} MB but only {available_mb} MB are available")]
     InsufficientMemory { needed_mb: u64, available_mb: u64 },
+    /// A step (encoding the picture, a forward pass) could not get the memory
+    /// it needs; it was refused before anything changed (`model::headroom`).
+    #[error("out of memory: {what} needs about {needed_mb} MB more than the process can get")]
+    OutOfMemory { what: &'static str, needed_mb: u64 },
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("tensor computation failed: {}", candle_message(.0))]

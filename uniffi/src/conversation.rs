@@ -7,7 +7,7 @@ use imp_core::{CancelToken, Conversation};
 
 use crate::answer::{AnswerHandle, AnswerListener, GenerationParams};
 use crate::error::ImpFfiError;
-use crate::guard::guarded;
+use crate::guard::{call_back, guarded};
 
 #[derive(uniffi::Object)]
 pub struct ImpConversation {
@@ -54,11 +54,22 @@ impl ImpConversation {
             let spawned = std::thread::Builder::new()
                 .name("imp-answer".into())
                 .spawn(move || {
+                    // A listener that throws (a panic here, from UniFFI) stops the
+                    // answer like a cancel, between tokens, so the conversation
+                    // stays whole; the app hears of it through on_error.
+                    let mut listener_failed = None;
                     let result = guarded(|| {
                         let mut conversation = inner.lock().map_err(|_| {
                             ImpFfiError::internal("an earlier answer failed in the middle")
                         })?;
-                        let on_token = &mut |t: &imp_core::TokenEvent| listener.on_token(t.into());
+                        let on_token = &mut |t: &imp_core::TokenEvent| {
+                            if listener_failed.is_none() {
+                                if let Err(e) = call_back(|| listener.on_token(t.into())) {
+                                    listener_failed = Some(e);
+                                    cancel.cancel();
+                                }
+                            }
+                        };
                         let summary =
                             conversation.ask(&question, &params.into(), &cancel, on_token);
                         context_used.store(conversation.context_used() as u32, Ordering::SeqCst);
@@ -67,9 +78,13 @@ impl ImpConversation {
                     // Free the engine before telling the app, so it may ask again
                     // from inside the callback.
                     generating.store(false, Ordering::SeqCst);
-                    match result {
-                        Ok(summary) => listener.on_done(summary.into()),
-                        Err(e) => listener.on_error(e),
+                    let last_call = match (result, listener_failed) {
+                        (_, Some(e)) => call_back(|| listener.on_error(listener_error(e))),
+                        (Ok(summary), None) => call_back(|| listener.on_done(summary.into())),
+                        (Err(e), None) => call_back(|| listener.on_error(e)),
+                    };
+                    if let Err(e) = last_call {
+                        tracing::warn!(%e, "the answer listener failed on the last call");
                     }
                 });
             if let Err(e) = spawned {
@@ -85,4 +100,11 @@ impl ImpConversation {
     pub fn context_used(&self) -> u32 {
         self.context_used.load(Ordering::SeqCst)
     }
+}
+
+/// What `on_error` says when the app's own `on_token` failed.
+fn listener_error(e: ImpFfiError) -> ImpFfiError {
+    ImpFfiError::internal(format!(
+        "the answer listener failed, so the answer stopped: {e}"
+    ))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cancellation::CancelHandle;
 use crate::conversation::ImpConversation;
 use crate::error::ImpFfiError;
-use crate::guard::on_worker;
+use crate::guard::{call_back, on_worker};
 use crate::image::ImageSource;
 use crate::model_info::ModelInfo;
 
@@ -65,17 +65,28 @@ pub async fn load_engine(
 ) -> Result<Arc<ImpEngine>, ImpFfiError> {
     on_worker("imp-load", move || {
         let options = options.into();
+        // A listener that throws (a panic here, from UniFFI) stops the load
+        // between layers, as a cancel does, and the load fails with Internal.
+        let mut listener_failed = None;
         let mut progress = |fraction: f32| {
             if let Some(l) = &listener {
-                l.on_progress(fraction);
+                if listener_failed.is_none() {
+                    listener_failed = call_back(|| l.on_progress(fraction)).err();
+                }
             }
-            !cancel.as_ref().is_some_and(|c| c.is_cancelled())
+            listener_failed.is_none() && !cancel.as_ref().is_some_and(|c| c.is_cancelled())
         };
-        let engine = imp_core::Engine::load_with_progress(
+        let loaded = imp_core::Engine::load_with_progress(
             &PathBuf::from(model_path),
             &options,
             &mut progress,
-        )?;
+        );
+        if let Some(e) = listener_failed {
+            return Err(ImpFfiError::internal(format!(
+                "the load listener failed, so loading stopped: {e}"
+            )));
+        }
+        let engine = loaded?;
         Ok(Arc::new(ImpEngine {
             engine,
             generating: Arc::default(),

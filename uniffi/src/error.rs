@@ -70,6 +70,9 @@ impl From<ImpError> for ImpFfiError {
             ImpError::InsufficientMemory { .. } => Self::OutOfMemory {
                 reason: reason("This device doesn't have enough free memory for this model."),
             },
+            ImpError::OutOfMemory { .. } => Self::OutOfMemory {
+                reason: reason("This device doesn't have enough free memory to go on."),
+            },
             ImpError::InvalidArgument(_) | ImpError::Tensor(_) => Self::internal(e.to_string()),
         }
     }

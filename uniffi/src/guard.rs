@@ -17,6 +17,15 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, ImpFfiError>) -> Result<T, ImpFf
     })
 }
 
+/// Calls into the app (a listener); what it throws arrives here as a panic
+/// (UniFFI's way for a callback that fails) and is returned as Internal.
+pub fn call_back(f: impl FnOnce()) -> Result<(), ImpFfiError> {
+    guarded(|| {
+        f();
+        Ok(())
+    })
+}
+
 /// Runs `work` on a new thread owned by this crate; its result arrives through
 /// the returned future, so async callers never block.
 pub async fn on_worker<T: Send + 'static>(
@@ -55,28 +64,7 @@ mod tests {
     #[test]
     fn a_panicking_worker_reports_instead_of_hanging() {
         let future = on_worker::<()>("test-worker", || panic!("worker down"));
-        let result = futures_executor_lite(future);
+        let result = crate::block_on::block_on(future);
         assert!(matches!(result, Err(ImpFfiError::Internal { .. })));
-    }
-
-    /// Polls a future to completion on this thread (the worker wakes it).
-    fn futures_executor_lite<T>(future: impl std::future::Future<Output = T>) -> T {
-        use std::sync::Arc;
-        use std::task::{Context, Poll, Wake, Waker};
-        struct ThreadWaker(std::thread::Thread);
-        impl Wake for ThreadWaker {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-        let mut context = Context::from_waker(&waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            match future.as_mut().poll(&mut context) {
-                Poll::Ready(value) => return value,
-                Poll::Pending => std::thread::park(),
-            }
-        }
     }
 }

@@ -10,6 +10,8 @@ uniffi::setup_scaffolding!();
 
 mod answer;
 mod benchmark;
+#[cfg(test)]
+mod block_on;
 mod cancellation;
 mod conversation;
 mod engine;
@@ -30,7 +32,7 @@ pub use benchmark::{
 };
 pub use cancellation::CancelHandle;
 pub use conversation::ImpConversation;
-pub use engine::{EngineOptions, ImpEngine, LoadListener};
+pub use engine::{live_engines, load_engine, EngineOptions, ImpEngine, LoadListener};
 pub use error::ImpFfiError;
 pub use history::{
     ConversationHistory, ConversationSummary, HistoryPage, SavedConversation, SavedTurn,

@@ -7,6 +7,7 @@
 pub mod activation;
 pub mod attention;
 pub mod decoder;
+pub mod headroom;
 pub mod kv_cache;
 pub mod language_model;
 pub mod layers;
@@ -107,6 +108,11 @@ impl ImpModel {
         &self.config
     }
 
+    /// The language model alone (no headroom check): for measuring it.
+    pub fn language_model(&self) -> &LanguageModel {
+        &self.text
+    }
+
     pub fn device(&self) -> &Device {
         &self.device
     }
@@ -122,6 +128,12 @@ impl ImpModel {
     }
 
     pub fn encode_image(&self, pixels: &Tensor) -> Result<Tensor> {
+        let patches = self.config.vision.num_patches();
+        headroom::ensure(
+            headroom::vision_bytes(&self.config),
+            patches,
+            "encoding the picture",
+        )?;
         self.project(&self.vision_features(pixels)?)
     }
 
@@ -158,7 +170,12 @@ impl ImpModel {
     }
 
     /// Runs `embeds` after the cached positions; logits (vocab,) of the last one.
+    /// Fails with `OutOfMemory`, the cache untouched, if the process cannot get
+    /// the pass's working memory (see `headroom`).
     pub fn forward(&self, embeds: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let seq = embeds.dim(0)?;
+        let bytes = headroom::forward_bytes(&self.config, cache.len(), seq);
+        headroom::ensure(bytes, seq, "answering")?;
         Ok(self.text.forward_embeds(embeds, cache)?)
     }
 

@@ -16,7 +16,7 @@ use std::io::Cursor;
 
 use crate::config::AspectMode;
 use crate::error::{ImpError, Result};
-use crate::picture::resample::{resize_bicubic, Rgb8};
+use crate::picture::resample::{resize_bicubic, resize_padded_square, Rgb8};
 
 /// Largest side accepted: beyond any phone camera, well below what would
 /// exhaust memory (a 16k x 16k RGBA image is 1 GiB).
@@ -41,18 +41,13 @@ impl ImagePreprocessor {
 
     /// The 8-bit square image the vision tower will see, before normalisation.
     pub fn resized(&self, rgb: &Rgb8) -> Rgb8 {
-        let square;
-        let src = match self.aspect {
-            AspectMode::Pad if rgb.width != rgb.height => {
-                square = pad_to_square(rgb);
-                &square
-            }
-            _ => rgb,
-        };
-        if src.width == self.image_size && src.height == self.image_size {
-            return src.clone();
+        if self.aspect == AspectMode::Pad && rgb.width != rgb.height {
+            return resize_padded_square(rgb, PAD_GREY, self.image_size);
         }
-        resize_bicubic(src, self.image_size, self.image_size)
+        if rgb.width == self.image_size && rgb.height == self.image_size {
+            return rgb.clone();
+        }
+        resize_bicubic(rgb, self.image_size, self.image_size)
     }
 
     /// Preprocesses an already decoded RGB image; (3, size, size) f32.
@@ -96,6 +91,19 @@ pub fn decode_rgb(bytes: &[u8]) -> Result<Rgb8> {
         ));
     }
     let mut decoder = reader.into_decoder().map_err(invalid)?;
+    // `into_decoder` hands the limits to the format's decoder, which checks the
+    // sides and its own buffers, but not the output buffer `from_decoder`
+    // allocates (only `ImageReader::decode` checks that, and it drops the
+    // orientation): a 16384 x 16384 16-bit RGBA header made it allocate 2 GiB.
+    let (width, height) = decoder.dimensions();
+    let needed = decoder.total_bytes();
+    if needed > MAX_DECODE_BYTES {
+        return Err(ImpError::InvalidImage(format!(
+            "{width}x{height} would take {} MiB decoded, more than the {} MiB allowed",
+            needed >> 20,
+            MAX_DECODE_BYTES >> 20
+        )));
+    }
     let orientation = decoder.orientation().map_err(invalid)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(invalid)?;
     image.apply_orientation(orientation);
@@ -108,11 +116,17 @@ pub fn decode_rgb(bytes: &[u8]) -> Result<Rgb8> {
 fn to_rgb(image: DynamicImage) -> Rgb8 {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let data = if image.color().has_alpha() {
-        image
-            .to_rgba8()
-            .pixels()
-            .flat_map(|p| composite_on_white(p.0))
-            .collect()
+        // Composited in place: the RGBA buffer (moved, not copied, when the
+        // decoder made RGBA8) becomes the RGB one, so the largest picture the
+        // limits allow is never held twice.
+        let mut data = image.into_rgba8().into_raw();
+        for i in 0..width * height {
+            let p = &data[i * 4..i * 4 + 4];
+            let rgb = composite_on_white([p[0], p[1], p[2], p[3]]);
+            data[i * 3..i * 3 + 3].copy_from_slice(&rgb);
+        }
+        data.truncate(width * height * 3);
+        data
     } else {
         // Moves the buffer when the decoder already produced RGB8 (JPEG): no copy
         // of a 36 MB photo.
@@ -157,23 +171,6 @@ fn composite_on_white([r, g, b, a]: [u8; 4]) -> [u8; 3] {
     [blend(r), blend(g), blend(b)]
 }
 
-/// `expand2square`: centre on a grey square, offset rounded down.
-fn pad_to_square(rgb: &Rgb8) -> Rgb8 {
-    let side = rgb.width.max(rgb.height);
-    let (x0, y0) = ((side - rgb.width) / 2, (side - rgb.height) / 2);
-    let mut data = vec![PAD_GREY; side * side * 3];
-    for y in 0..rgb.height {
-        let src = &rgb.data[y * rgb.width * 3..(y + 1) * rgb.width * 3];
-        let start = ((y0 + y) * side + x0) * 3;
-        data[start..start + src.len()].copy_from_slice(src);
-    }
-    Rgb8 {
-        width: side,
-        height: side,
-        data,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,19 +179,6 @@ mod tests {
     fn opaque_and_clear_pixels_composite_exactly() {
         assert_eq!(composite_on_white([12, 34, 56, 255]), [12, 34, 56]);
         assert_eq!(composite_on_white([12, 34, 56, 0]), [255, 255, 255]);
-    }
-
-    #[test]
-    fn padding_centres_the_picture() {
-        let rgb = Rgb8 {
-            width: 3,
-            height: 1,
-            data: vec![9; 9],
-        };
-        let sq = pad_to_square(&rgb);
-        assert_eq!((sq.width, sq.height), (3, 3));
-        assert_eq!(&sq.data[..9], &[PAD_GREY; 9]);
-        assert_eq!(&sq.data[9..18], &[9; 9]);
     }
 
     #[test]

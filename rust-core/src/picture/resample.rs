@@ -2,9 +2,10 @@
 //! 8-bit RGB to the last bit.
 //!
 //! Pillow is not a plain 4x4 bicubic: when downscaling it widens the filter by the
-//! scale factor (a proper low-pass), runs separable horizontal-then-vertical
-//! passes, and does both in 22-bit fixed point, rounding and clipping to 8 bits
-//! after each pass. Imp was trained on pixels made that way, and a 12 MP photo
+//! scale factor (a proper low-pass), runs two separable passes (horizontal
+//! first unless the height shrinks much more than the width), and does both in
+//! 22-bit fixed point, rounding and clipping to 8 bits after each pass, so the
+//! order matters. Imp was trained on pixels made that way, and a 12 MP photo
 //! squeezed to 384 px differs visibly from a naive resize, so we match it exactly
 //! (checked against Pillow in the golden tests). Generic resizers (image's
 //! `CatmullRom`, fast_image_resize) use other rounding and do not match bit for bit.
@@ -93,6 +94,17 @@ pub fn resize_bicubic(src: &Rgb8, width: usize, height: usize) -> Rgb8 {
     let horizontal = width != src.width;
     let vertical = height != src.height;
     let rows = Taps::new(src.height, height);
+    if vertical && !horizontal_first(src, width, height) {
+        // Each pass rounds to 8 bits, so the order changes the pixels: Pillow
+        // shrinks a much taller picture vertically first (fewer rows for the
+        // horizontal pass), e.g. a receipt enlarged in width and shrunk in height.
+        let mid = vertical_pass(src, &rows, 0, height);
+        return if horizontal {
+            horizontal_pass(&mid, width, 0, height)
+        } else {
+            mid
+        };
+    }
     // Only the source rows the vertical pass reads need a horizontal pass.
     let (row_lo, row_hi) = if vertical {
         let last = height - 1;
@@ -115,30 +127,110 @@ pub fn resize_bicubic(src: &Rgb8, width: usize, height: usize) -> Rgb8 {
     vertical_pass(&mid, &rows, row_lo, height)
 }
 
+/// Pillow's pass order (`horizontal_first` in Resample.c of Pillow 13, the
+/// goldens' version; earlier Pillow code always ran the horizontal pass first): the
+/// vertical pass goes first when the height loses more than twice as many
+/// pixels as the width does. The width's change is signed, so an enlarged width
+/// counts as a negative loss and any vertical shrink with a wider output
+/// qualifies.
+fn horizontal_first(src: &Rgb8, width: usize, height: usize) -> bool {
+    let lost_rows = src.height as i64 - height as i64;
+    let lost_columns = src.width as i64 - width as i64;
+    !(lost_rows > 0 && lost_rows > 2 * lost_columns)
+}
+
 fn horizontal_pass(src: &Rgb8, width: usize, row_lo: usize, row_hi: usize) -> Rgb8 {
     let taps = Taps::new(src.width, width);
+    let stride = src.width * 3;
     let mut data = vec![0u8; width * (row_hi - row_lo) * 3];
     for (y, out_row) in (row_lo..row_hi).zip(data.chunks_exact_mut(width * 3)) {
-        let in_row = &src.data[y * src.width * 3..(y + 1) * src.width * 3];
-        for (x, out_px) in out_row.chunks_exact_mut(3).enumerate() {
-            let mut acc = [ROUNDING; 3];
-            let start = taps.first[x];
-            for (i, &w) in taps.weights[x].iter().enumerate() {
-                let px = &in_row[(start + i) * 3..(start + i) * 3 + 3];
-                for c in 0..3 {
-                    acc[c] += px[c] as i32 * w;
-                }
-            }
-            for c in 0..3 {
-                out_px[c] = clip8(acc[c]);
-            }
-        }
+        filter_row(&taps, &src.data[y * stride..(y + 1) * stride], out_row);
     }
     Rgb8 {
         width,
         height: row_hi - row_lo,
         data,
     }
+}
+
+/// One row of the horizontal pass: `in_row` (RGB) through `taps` into `out_row`.
+fn filter_row(taps: &Taps, in_row: &[u8], out_row: &mut [u8]) {
+    for (x, out_px) in out_row.chunks_exact_mut(3).enumerate() {
+        let mut acc = [ROUNDING; 3];
+        let start = taps.first[x];
+        for (i, &w) in taps.weights[x].iter().enumerate() {
+            let px = &in_row[(start + i) * 3..(start + i) * 3 + 3];
+            for c in 0..3 {
+                acc[c] += px[c] as i32 * w;
+            }
+        }
+        for c in 0..3 {
+            out_px[c] = clip8(acc[c]);
+        }
+    }
+}
+
+/// Where `expand2square` puts a `width` x `height` picture: (side, x, y) of its
+/// top-left corner on the square, offsets rounded down.
+pub fn square_placement(width: usize, height: usize) -> (usize, usize, usize) {
+    let side = width.max(height);
+    (side, (side - width) / 2, (side - height) / 2)
+}
+
+/// `src` centred on a square of `fill` (as `square_placement` places it).
+pub fn pad_to_square(src: &Rgb8, fill: u8) -> Rgb8 {
+    let (side, x0, y0) = square_placement(src.width, src.height);
+    let mut data = vec![fill; side * side * 3];
+    for (y, row) in src.data.chunks_exact(src.width * 3).enumerate() {
+        let start = ((y0 + y) * side + x0) * 3;
+        data[start..start + row.len()].copy_from_slice(row);
+    }
+    Rgb8 {
+        width: side,
+        height: side,
+        data,
+    }
+}
+
+/// `resize_bicubic(&pad_to_square(src, fill), size, size)` without making the
+/// square: a 16384 x 1 strip would become an 805 MB picture. Only the rows the
+/// vertical pass reads are built, one at a time, and the rows that are all
+/// `fill` are filtered once (they all give the same output row).
+pub fn resize_padded_square(src: &Rgb8, fill: u8, size: usize) -> Rgb8 {
+    let (side, x0, y0) = square_placement(src.width, src.height);
+    if side == size {
+        return pad_to_square(src, fill);
+    }
+    // A square changes both sides alike, so Pillow runs the horizontal pass
+    // first (see `horizontal_first`), over the rows the vertical pass reads.
+    // Square in, square out: the same taps serve both passes.
+    let taps = Taps::new(side, size);
+    let last = size - 1;
+    let (row_lo, row_hi) = (taps.first[0], taps.first[last] + taps.weights[last].len());
+    let stride = size * 3;
+    let mut data = vec![0u8; stride * (row_hi - row_lo)];
+    let mut padded_row = vec![fill; side * 3];
+    let mut fill_out: Option<Vec<u8>> = None;
+    for (y, out_row) in (row_lo..row_hi).zip(data.chunks_exact_mut(stride)) {
+        if (y0..y0 + src.height).contains(&y) {
+            let row = &src.data[(y - y0) * src.width * 3..(y - y0 + 1) * src.width * 3];
+            padded_row[x0 * 3..x0 * 3 + row.len()].copy_from_slice(row);
+            filter_row(&taps, &padded_row, out_row);
+        } else {
+            let out = fill_out.get_or_insert_with(|| {
+                let mut out = vec![0u8; stride];
+                filter_row(&taps, &vec![fill; side * 3], &mut out);
+                out
+            });
+            out_row.copy_from_slice(out);
+        }
+    }
+    let mid = Rgb8 {
+        width: size,
+        height: row_hi - row_lo,
+        data,
+    };
+    vertical_pass(&mid, &taps, row_lo, size)
 }
 
 fn vertical_pass(src: &Rgb8, rows: &Taps, row_offset: usize, height: usize) -> Rgb8 {
@@ -177,6 +269,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn padding_centres_the_picture() {
+        let rgb = Rgb8 {
+            width: 3,
+            height: 1,
+            data: vec![9; 9],
+        };
+        let sq = pad_to_square(&rgb, 127);
+        assert_eq!((sq.width, sq.height), (3, 3));
+        assert_eq!(&sq.data[..9], &[127; 9]);
+        assert_eq!(&sq.data[9..18], &[9; 9]);
     }
 
     #[test]

@@ -8,6 +8,10 @@ final class ImpKitTests: XCTestCase {
     var model: String { "\(fixtures)/tiny-imp-196-msft" }
     var photo: Picture { .file("\(fixtures)/images/photo.png") }
 
+    override func tearDown() async throws {
+        try await assertNothingLeftRunning()
+    }
+
     /// The reference's greedy ids for a fixture model.
     func golden(_ key: String, model name: String = "tiny-imp-196-msft") throws -> [UInt32] {
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/golden/\(name).json"))

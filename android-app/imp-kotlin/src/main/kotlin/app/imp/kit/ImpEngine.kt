@@ -19,6 +19,7 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
 import java.io.Closeable
+import java.util.concurrent.atomic.AtomicReference
 import app.imp.ffi.EngineOptions as FfiEngineOptions
 import app.imp.ffi.GenerationParams as FfiGenerationParams
 import app.imp.ffi.ImageSource as FfiImageSource
@@ -27,7 +28,9 @@ import app.imp.ffi.ImpEngine as FfiEngine
 
 /**
  * A loaded Imp model. Load with [ImpEngine.load]; close to release its memory
- * (conversations keep it alive until they are closed too).
+ * (conversations keep it alive until they are closed too, and an answer that
+ * is streaming goes on to its end). Any call after [close] throws
+ * [IllegalStateException]; closing twice is harmless.
  */
 class ImpEngine private constructor(private val engine: FfiEngine) : Closeable {
     companion object {
@@ -41,14 +44,28 @@ class ImpEngine private constructor(private val engine: FfiEngine) : Closeable {
             onProgress: (Float) -> Unit = {},
         ): ImpEngine {
             val cancel = CancelHandle()
+            // What onProgress threw: it stops the load (as a cancel) and is
+            // rethrown from here, instead of crossing into native code.
+            val failure = AtomicReference<Throwable?>(null)
+            val report = onProgress
             val listener = object : LoadListener {
-                override fun onProgress(fraction: Float) = onProgress(fraction)
+                override fun onProgress(fraction: Float) {
+                    if (failure.get() != null) return
+                    try {
+                        report(fraction)
+                    } catch (e: Throwable) {
+                        failure.compareAndSet(null, e)
+                        cancel.cancel()
+                    }
+                }
             }
             try {
                 return ImpEngine(mapErrors { loadEngine(modelPath, options.toFfi(), listener, cancel) })
             } catch (e: CancellationException) {
                 cancel.cancel()
                 throw e
+            } catch (e: ImpException.Cancelled) {
+                throw failure.get() ?: e
             } finally {
                 cancel.close()
             }
@@ -70,7 +87,11 @@ class ImpEngine private constructor(private val engine: FfiEngine) : Closeable {
     override fun close() = engine.close()
 }
 
-/** Questions about one picture; follow-ups reuse it and the earlier turns. */
+/**
+ * Questions about one picture; follow-ups reuse it and the earlier turns.
+ * Closing it while an answer streams lets that answer finish; asking after
+ * [close] fails with [IllegalStateException].
+ */
 class Conversation internal constructor(private val conversation: FfiConversation) : Closeable {
     /**
      * The answer as a cold flow of [AnswerEvent]s, ending with [AnswerEvent.Finished].

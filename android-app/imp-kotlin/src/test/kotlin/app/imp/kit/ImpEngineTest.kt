@@ -10,6 +10,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.channels.Channel
 import java.io.File
+import kotlin.test.AfterTest
 import kotlin.test.Test
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -20,6 +21,9 @@ class ImpEngineTest {
     private val fixtures = File(System.getProperty("imp.fixtures") ?: error("set -Dimp.fixtures"))
     private val model = File(fixtures, "tiny-imp-196-msft").path
     private val photo = Picture.File(File(fixtures, "images/photo.png").path)
+
+    @AfterTest
+    fun nothingIsLeftRunning() = assertNothingLeftRunning()
 
     /** The reference's greedy ids for a fixture model (golden/<name>.json). */
     private fun golden(key: String, name: String = "tiny-imp-196-msft"): List<Int> {
