@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 pub enum Isa {
     /// Portable Rust, for any CPU; the reference the others are tested against.
     Scalar,
-    /// x86-64 with AVX2 and FMA (`vpmaddubsw` int8 products).
+    /// x86-64 with AVX2, FMA and F16C (`vpmaddubsw` int8 products).
     Avx2,
     /// aarch64 NEON without the dot-product extension (widening multiplies).
     Neon,
@@ -42,7 +42,10 @@ impl Isa {
         #[allow(unused_mut)]
         let mut paths = vec![Isa::Scalar];
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        if is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
+        {
             paths.push(Isa::Avx2);
         }
         #[cfg(target_arch = "aarch64")]

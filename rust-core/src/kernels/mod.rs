@@ -10,6 +10,61 @@
 //! threads them; [`fallback`] serves the other block types; [`isa`] detects
 //! the CPU at run time.
 
+/// `out[i] = $f::<R>(w, acts)[i]` with R = `acts.len()` (1 to 4).
+macro_rules! by_rows {
+    ($f:ident, $w:expr, $acts:expr, $out:expr) => {
+        match $acts.len() {
+            1 => $out.copy_from_slice(&$f::<1>($w, $acts.try_into().unwrap())),
+            2 => $out.copy_from_slice(&$f::<2>($w, $acts.try_into().unwrap())),
+            3 => $out.copy_from_slice(&$f::<3>($w, $acts.try_into().unwrap())),
+            4 => $out.copy_from_slice(&$f::<4>($w, $acts.try_into().unwrap())),
+            n => unreachable!("{n} activation rows"),
+        }
+    };
+}
+
+/// A weight format's `dot(isa, w, acts, out)`: `out[i] = dot(w, acts[i])` for
+/// 1 to 4 activation rows, on the path `isa` names. The format's file supplies
+/// `scalar::<R>`, `avx2_impl::<R>` (x86-64) and `neon_impl::<D, R>` (aarch64,
+/// generic over the int8 dot primitive).
+macro_rules! row_kernels {
+    ($w:ty, $a:ty) => {
+        pub(super) fn dot(isa: Isa, w: &[$w], acts: &[&[$a]], out: &mut [f32]) {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => by_rows!(avx2, w, acts, out),
+                #[cfg(target_arch = "aarch64")]
+                Isa::NeonDot => by_rows!(neon_dot, w, acts, out),
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => by_rows!(neon, w, acts, out),
+                _ => by_rows!(scalar, w, acts, out),
+            }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        fn avx2<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            // SAFETY: only dispatched when `Isa::available` found AVX2, FMA and F16C.
+            unsafe { avx2_impl(w, acts) }
+        }
+
+        #[cfg(target_arch = "aarch64")]
+        fn neon_dot<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            #[target_feature(enable = "dotprod")]
+            unsafe fn run<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+                neon_impl::<super::neon::Sdot, R>(w, acts)
+            }
+            // SAFETY: only dispatched when `Isa::available` found dotprod.
+            unsafe { run(w, acts) }
+        }
+
+        #[cfg(target_arch = "aarch64")]
+        fn neon<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            // SAFETY: NEON is part of the aarch64 baseline.
+            unsafe { neon_impl::<super::neon::Widening, R>(w, acts) }
+        }
+    };
+}
+
 pub mod fallback;
 pub mod gemm;
 pub mod isa;

@@ -33,15 +33,7 @@ const _: () = assert!(std::mem::size_of::<BlockQ4K>() == 144);
 /// nibble) and of mins 4-7 (high nibble). Done on 32-bit words, four lanes at once.
 #[inline(always)]
 pub(super) fn scales_mins(packed: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
-    let word = |i: usize| u32::from_le_bytes(packed[4 * i..4 * i + 4].try_into().unwrap());
-    let (w0, w1, w2) = (word(0), word(1), word(2));
-    const LOW6: u32 = 0x3f3f_3f3f;
-    const LOW4: u32 = 0x0f0f_0f0f;
-    const TOP2: u32 = 0x0303_0303;
-    let scales_lo = w0 & LOW6;
-    let scales_hi = (w2 & LOW4) | (((w0 >> 6) & TOP2) << 4);
-    let mins_lo = w1 & LOW6;
-    let mins_hi = ((w2 >> 4) & LOW4) | (((w1 >> 6) & TOP2) << 4);
+    let [scales_lo, scales_hi, mins_lo, mins_hi] = scale_words(packed);
     let join = |a: u32, b: u32| {
         let mut out = [0u8; 8];
         out[..4].copy_from_slice(&a.to_le_bytes());
@@ -51,29 +43,24 @@ pub(super) fn scales_mins(packed: &[u8; 12]) -> ([u8; 8], [u8; 8]) {
     (join(scales_lo, scales_hi), join(mins_lo, mins_hi))
 }
 
-/// `out[i] = dot(w, acts[i])` for 1 to 4 activation rows of `w.len()` blocks.
-pub(super) fn dot(isa: Isa, w: &[BlockQ4K], acts: &[&[BlockQ8K]], out: &mut [f32]) {
-    macro_rules! rows {
-        ($f:ident) => {
-            match acts.len() {
-                1 => out.copy_from_slice(&$f::<1>(w, acts.try_into().unwrap())),
-                2 => out.copy_from_slice(&$f::<2>(w, acts.try_into().unwrap())),
-                3 => out.copy_from_slice(&$f::<3>(w, acts.try_into().unwrap())),
-                4 => out.copy_from_slice(&$f::<4>(w, acts.try_into().unwrap())),
-                n => unreachable!("{n} activation rows"),
-            }
-        };
-    }
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => rows!(avx2),
-        #[cfg(target_arch = "aarch64")]
-        Isa::NeonDot => rows!(neon_dot),
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => rows!(neon),
-        _ => rows!(scalar),
-    }
+/// [`scales_mins`] as four little-endian words: scales 0-3, scales 4-7,
+/// mins 0-3, mins 4-7.
+#[inline(always)]
+fn scale_words(packed: &[u8; 12]) -> [u32; 4] {
+    let word = |i: usize| u32::from_le_bytes(packed[4 * i..4 * i + 4].try_into().unwrap());
+    let (w0, w1, w2) = (word(0), word(1), word(2));
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const TOP2: u32 = 0x0303_0303;
+    [
+        w0 & LOW6,
+        (w2 & LOW4) | (((w0 >> 6) & TOP2) << 4),
+        w1 & LOW6,
+        ((w2 >> 4) & LOW4) | (((w1 >> 6) & TOP2) << 4),
+    ]
 }
+
+row_kernels!(BlockQ4K, BlockQ8K);
 
 fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     let mut out = [0f32; R];
@@ -109,37 +96,41 @@ fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    // SAFETY: only dispatched when `Isa::available` found AVX2 and FMA.
-    unsafe { avx2_impl(w, acts) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn avx2_impl<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     use std::arch::x86_64::*;
     let nibble = _mm256_set1_epi8(0x0f);
+    // Byte shuffles spreading i16 lane s of each 128-bit half over all its lanes.
+    let spread: [__m256i; 8] =
+        std::array::from_fn(|s| _mm256_set1_epi16((((2 * s + 1) << 8) | (2 * s)) as i16));
     let mut fsum = [_mm256_setzero_ps(); R];
     let mut fmin = [_mm256_setzero_ps(); R];
     for (b, wb) in w.iter().enumerate() {
-        let (scales, mins) = scales_mins(&wb.scales);
-        let d = f16::from_bits(wb.d).to_f32();
-        let dmin = f16::from_bits(wb.dmin).to_f32();
-        // Each min twice: it multiplies the two 16-value sums of its sub-block.
-        let mut mins2 = [0u8; 16];
-        for (s, &m) in mins.iter().enumerate() {
-            mins2[2 * s] = m;
-            mins2[2 * s + 1] = m;
-        }
-        let mins16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(mins2.as_ptr() as *const __m128i));
+        let [scales_lo, scales_hi, mins_lo, mins_hi] = scale_words(&wb.scales);
+        let packed = _mm_set_epi32(
+            mins_hi as i32,
+            mins_lo as i32,
+            scales_hi as i32,
+            scales_lo as i32,
+        );
+        // The eight scales as i16 in both halves; each min twice, against the
+        // two 16-value sums of its sub-block.
+        let scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(packed));
+        let mins8 = _mm_unpackhi_epi64(packed, packed);
+        let mins16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8));
+        let d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(
+            (wb.d as u32 | (wb.dmin as u32) << 16) as i32,
+        ));
+        let d = _mm_cvtss_f32(d_dmin);
+        let dmin = _mm_cvtss_f32(_mm_movehdup_ps(d_dmin));
         let mut isum = [_mm256_setzero_si256(); R];
         for c in 0..4 {
             let q = _mm256_loadu_si256(wb.qs.as_ptr().add(32 * c) as *const __m256i);
             let lo = _mm256_and_si256(q, nibble);
             let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nibble);
-            let s_lo = _mm256_set1_epi16(scales[2 * c] as i16);
-            let s_hi = _mm256_set1_epi16(scales[2 * c + 1] as i16);
+            let s_lo = _mm256_shuffle_epi8(scales16, spread[2 * c]);
+            let s_hi = _mm256_shuffle_epi8(scales16, spread[2 * c + 1]);
             for i in 0..R {
                 let a = acts[i].get_unchecked(b).qs.as_ptr().add(64 * c);
                 let a_lo = _mm256_loadu_si256(a as *const __m256i);
@@ -171,22 +162,6 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> 
         out[i] = super::avx2::hsum(fsum[i]) - super::avx2::hsum(fmin[i]);
     }
     out
-}
-
-#[cfg(target_arch = "aarch64")]
-fn neon_dot<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    #[target_feature(enable = "dotprod")]
-    unsafe fn run<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-        neon_impl::<super::neon::Sdot, R>(w, acts)
-    }
-    // SAFETY: only dispatched when `Isa::available` found dotprod.
-    unsafe { run(w, acts) }
-}
-
-#[cfg(target_arch = "aarch64")]
-fn neon<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    // SAFETY: NEON is part of the aarch64 baseline.
-    unsafe { neon_impl::<super::neon::Widening, R>(w, acts) }
 }
 
 #[cfg(target_arch = "aarch64")]

@@ -42,29 +42,7 @@ pub(super) fn values(b: &BlockQ6K) -> [u8; QK_K] {
     v
 }
 
-/// `out[i] = dot(w, acts[i])` for 1 to 4 activation rows of `w.len()` blocks.
-pub(super) fn dot(isa: Isa, w: &[BlockQ6K], acts: &[&[BlockQ8K]], out: &mut [f32]) {
-    macro_rules! rows {
-        ($f:ident) => {
-            match acts.len() {
-                1 => out.copy_from_slice(&$f::<1>(w, acts.try_into().unwrap())),
-                2 => out.copy_from_slice(&$f::<2>(w, acts.try_into().unwrap())),
-                3 => out.copy_from_slice(&$f::<3>(w, acts.try_into().unwrap())),
-                4 => out.copy_from_slice(&$f::<4>(w, acts.try_into().unwrap())),
-                n => unreachable!("{n} activation rows"),
-            }
-        };
-    }
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => rows!(avx2),
-        #[cfg(target_arch = "aarch64")]
-        Isa::NeonDot => rows!(neon_dot),
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => rows!(neon),
-        _ => rows!(scalar),
-    }
-}
+row_kernels!(BlockQ6K, BlockQ8K);
 
 /// sum over the 16 groups of scale * (sum of the group's activations): the
 /// `- 32` offset's share, to subtract 32 times.
@@ -101,22 +79,26 @@ fn scalar<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    // SAFETY: only dispatched when `Isa::available` found AVX2 and FMA.
-    unsafe { avx2_impl(w, acts) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     use std::arch::x86_64::*;
     let low4 = _mm256_set1_epi8(0x0f);
     let bits45 = _mm256_set1_epi8(0x30);
+    // Byte shuffles putting i16 lane 2t of the low half over the low half's
+    // lanes and lane 2t + 1 of the high half over the high half's.
+    let spread: [__m256i; 4] = std::array::from_fn(|t| {
+        let (lo, hi) = (4 * t as i16, 4 * t as i16 + 2);
+        _mm256_set_m128i(
+            _mm_set1_epi16(((hi + 1) << 8) | hi),
+            _mm_set1_epi16(((lo + 1) << 8) | lo),
+        )
+    });
     let mut fsum = [_mm256_setzero_ps(); R];
     for (b, wb) in w.iter().enumerate() {
-        let d = f16::from_bits(wb.d).to_f32();
-        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.scales.as_ptr() as *const __m128i));
+        let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(wb.d as i32)));
+        let scales8 = _mm_loadu_si128(wb.scales.as_ptr() as *const __m128i);
+        let scales16 = _mm256_cvtepi8_epi16(scales8);
         let mut isum = [_mm256_setzero_si256(); R];
         for half in 0..2 {
             let ql = wb.ql.as_ptr().add(64 * half);
@@ -141,12 +123,15 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> 
                     _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45),
                 ),
             ];
-            // Lanes 0-7 of a product hold values 0-15 of its 32, lanes 8-15 the rest.
-            let sc = |t: usize| {
-                let s = &wb.scales[8 * half + 2 * t..];
-                _mm256_set_m128i(_mm_set1_epi16(s[1] as i16), _mm_set1_epi16(s[0] as i16))
-            };
-            let scales = [sc(0), sc(1), sc(2), sc(3)];
+            // Lanes 0-7 of a product hold values 0-15 of its 32, lanes 8-15 the
+            // rest: scales 2t and 2t + 1 of this half.
+            let half_scales = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(if half == 0 {
+                scales8
+            } else {
+                _mm_unpackhi_epi64(scales8, scales8)
+            }));
+            let scales: [__m256i; 4] =
+                std::array::from_fn(|t| _mm256_shuffle_epi8(half_scales, spread[t]));
             for i in 0..R {
                 let a = acts[i].get_unchecked(b).qs.as_ptr().add(128 * half);
                 for t in 0..4 {
@@ -170,22 +155,6 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> 
         out[i] = super::avx2::hsum(fsum[i]);
     }
     out
-}
-
-#[cfg(target_arch = "aarch64")]
-fn neon_dot<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    #[target_feature(enable = "dotprod")]
-    unsafe fn run<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-        neon_impl::<super::neon::Sdot, R>(w, acts)
-    }
-    // SAFETY: only dispatched when `Isa::available` found dotprod.
-    unsafe { run(w, acts) }
-}
-
-#[cfg(target_arch = "aarch64")]
-fn neon<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    // SAFETY: NEON is part of the aarch64 baseline.
-    unsafe { neon_impl::<super::neon::Widening, R>(w, acts) }
 }
 
 #[cfg(target_arch = "aarch64")]

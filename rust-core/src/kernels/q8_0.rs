@@ -14,29 +14,7 @@ pub struct BlockQ8_0 {
 }
 const _: () = assert!(std::mem::size_of::<BlockQ8_0>() == 34);
 
-/// `out[i] = dot(w, acts[i])` for 1 to 4 activation rows of `w.len()` blocks.
-pub(super) fn dot(isa: Isa, w: &[BlockQ8_0], acts: &[&[BlockQ8]], out: &mut [f32]) {
-    macro_rules! rows {
-        ($f:ident) => {
-            match acts.len() {
-                1 => out.copy_from_slice(&$f::<1>(w, acts.try_into().unwrap())),
-                2 => out.copy_from_slice(&$f::<2>(w, acts.try_into().unwrap())),
-                3 => out.copy_from_slice(&$f::<3>(w, acts.try_into().unwrap())),
-                4 => out.copy_from_slice(&$f::<4>(w, acts.try_into().unwrap())),
-                n => unreachable!("{n} activation rows"),
-            }
-        };
-    }
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => rows!(avx2),
-        #[cfg(target_arch = "aarch64")]
-        Isa::NeonDot => rows!(neon_dot),
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => rows!(neon),
-        _ => rows!(scalar),
-    }
-}
+row_kernels!(BlockQ8_0, BlockQ8);
 
 fn scalar<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
     let mut out = [0f32; R];
@@ -57,20 +35,14 @@ fn scalar<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
-    // SAFETY: only dispatched when `Isa::available` found AVX2 and FMA.
-    unsafe { avx2_impl(w, acts) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn avx2_impl<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
     use std::arch::x86_64::*;
     let ones = _mm256_set1_epi16(1);
     let mut fsum = [_mm256_setzero_ps(); R];
     for (b, wb) in w.iter().enumerate() {
-        let d = f16::from_bits(wb.d).to_f32();
+        let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(wb.d as i32)));
         let q = _mm256_loadu_si256(wb.qs.as_ptr() as *const __m256i);
         // vpmaddubsw wants one unsigned side: |w| x (x with w's sign).
         let abs = _mm256_sign_epi8(q, q);
@@ -86,22 +58,6 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> 
         out[i] = super::avx2::hsum(fsum[i]);
     }
     out
-}
-
-#[cfg(target_arch = "aarch64")]
-fn neon_dot<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
-    #[target_feature(enable = "dotprod")]
-    unsafe fn run<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
-        neon_impl::<super::neon::Sdot, R>(w, acts)
-    }
-    // SAFETY: only dispatched when `Isa::available` found dotprod.
-    unsafe { run(w, acts) }
-}
-
-#[cfg(target_arch = "aarch64")]
-fn neon<const R: usize>(w: &[BlockQ8_0], acts: &[&[BlockQ8]; R]) -> [f32; R] {
-    // SAFETY: NEON is part of the aarch64 baseline.
-    unsafe { neon_impl::<super::neon::Widening, R>(w, acts) }
 }
 
 #[cfg(target_arch = "aarch64")]
