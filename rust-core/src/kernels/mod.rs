@@ -7,8 +7,9 @@
 //! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
 //! side (scalar reference, AVX2, NEON, NEON `sdot`); [`gemm`] tiles and
-//! threads them; [`fallback`] serves the other block types; [`isa`] detects
-//! the CPU at run time.
+//! threads them; [`fallback`] serves the other block types; [`attention`]
+//! reads the KV cache in place (f32 or f16); [`isa`] detects the CPU at run
+//! time.
 
 /// `out[i] = $f::<R>(w, acts)[i]` with R = `acts.len()` (1 to 4).
 macro_rules! by_rows {
@@ -65,6 +66,7 @@ macro_rules! row_kernels {
     };
 }
 
+pub mod attention;
 pub mod fallback;
 pub mod gemm;
 pub mod isa;
