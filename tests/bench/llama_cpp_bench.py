@@ -117,8 +117,9 @@ def llama_side(a):
         new_past = llama_cpp.llama_pos(0)
         t = time.perf_counter()
         decode(prompt[:4])
+        no_callback = ctypes.cast(None, mtmd.mtmd_helper_post_decode_callback)
         if mtmd.mtmd_helper_decode_image_chunk(mctx, ctx, chunk, embd, 4, 0, 512,
-                                               ctypes.byref(new_past), None, None) != 0:
+                                               ctypes.byref(new_past), no_callback, None) != 0:
             sys.exit("image decode failed")
         decode(prompt[5:])
         prompt_s = time.perf_counter() - t
