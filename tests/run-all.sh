@@ -51,6 +51,9 @@ bash tests/android.sh
 stage "aarch64 tests under qemu"
 bash tests/aarch64.sh
 
+stage "fuzzing, 30 s a target"
+bash tests/fuzz.sh 30
+
 stage "android and iOS compile checks"
 bash uniffi/build-mobile.sh check
 

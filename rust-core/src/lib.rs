@@ -11,6 +11,7 @@
 //! - [`model`]: the network: vision tower, projector, language model.
 //! - [`text`]: tokenizer, prompt templates, UTF-8-safe streaming.
 //! - [`generation`]: the loaded [`Engine`], [`Conversation`]s, sampling.
+//! - [`kernels`]: int8 matmuls over the mapped weight blocks, per ISA.
 //! - [`tools`]: `imp convert` and random models of the real shapes.
 //!
 //! See ARCHITECTURE.md at the repository root.
@@ -18,6 +19,7 @@
 pub mod config;
 pub mod error;
 pub mod generation;
+pub mod kernels;
 pub mod model;
 pub mod picture;
 pub mod source;

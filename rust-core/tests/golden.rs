@@ -21,6 +21,7 @@ use imp_core::text::tokenizer::ImpTokenizer;
 use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams, StopReason};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Phi-2 (both weight layouts, both image sizes), Qwen1.5 and Phi-3 variants.
 const MODELS: [&str; 5] = [
@@ -348,4 +349,120 @@ fn vision_tower_runs_at_another_image_size() {
         2e-5,
         2e-5,
     );
+}
+
+// Picture-ahead: a conversation prefills its opening prompt up to the
+// question when it starts (the engine's system prompt KV, then the picture).
+// The first question must then run exactly the ids that tokenising its whole
+// prompt gives, for every fixture's tokenizer (GPT-2 BPE for Phi-2, Qwen's BPE,
+// Phi-3's SentencePiece-style one with its BOS), and answer as the whole
+// prompt run in one pass does.
+
+const QUESTIONS: [&str; 6] = [
+    "What is in this picture?",
+    "",
+    "  leading and trailing spaces  ",
+    "Zwei Wörter, 日本語 and ✓?",
+    "an <image> typed by the user",
+    "two\nlines",
+];
+
+/// The ids prefilled ahead start every whole opening prompt, the reference
+/// tokenizer's included; the system prompt's KV is computed once per engine.
+#[test]
+fn the_prefix_prefilled_ahead_starts_every_opening_prompt() {
+    for model in MODELS {
+        let engine = Engine::load(&fixtures().join(model), &EngineOptions::default()).unwrap();
+        let prefix = engine.run(|| engine.system_prefix()).unwrap();
+        let image = engine.model().config().image_token_index;
+        assert_eq!(prefix.ids.last(), Some(&image), "{model}");
+        assert!(
+            Golden::load(model)
+                .ids("prompt_ids")
+                .starts_with(&prefix.ids),
+            "{model}: the reference's prompt ids"
+        );
+        for q in QUESTIONS {
+            let whole = engine
+                .tokenizer()
+                .encode_opening(&engine.template().first_turn(q))
+                .unwrap();
+            assert!(whole.starts_with(&prefix.ids), "{model}: {q:?}");
+            assert!(
+                !whole[prefix.ids.len()..].contains(&image),
+                "{model}: {q:?}"
+            );
+        }
+        let again = engine.run(|| engine.system_prefix()).unwrap();
+        assert!(Arc::ptr_eq(&prefix, &again), "{model}: computed twice");
+    }
+}
+
+/// The first answer with the picture prefilled ahead is the answer of the
+/// whole prompt in one pass: same greedy tokens, first logits within float
+/// rounding (the float path's gemm may add in another order for fewer rows;
+/// measured max difference 1e-6 on logits of magnitude ~3).
+#[test]
+fn asking_after_the_picture_answers_as_the_whole_prompt() {
+    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
+    for model in MODELS {
+        let engine = Engine::load(&fixtures().join(model), &EngineOptions::default()).unwrap();
+        let question = "What is in this picture?";
+        let params = GenerationParams {
+            max_new_tokens: 8,
+            logprobs: 1,
+            ..Default::default()
+        };
+        let mut conversation = engine.start_conversation(&photo).unwrap();
+        let positions = conversation.context_used();
+        assert!(
+            positions > engine.model().config().vision.num_patches(),
+            "{model}"
+        );
+        let mut ahead = Vec::new();
+        conversation
+            .ask(question, &params, &CancelToken::new(), &mut |t| {
+                ahead.push((t.id, t.top_logprobs[0].1))
+            })
+            .unwrap();
+
+        // The same prompt in one pass from an empty cache.
+        let whole = engine.run(|| {
+            let model = engine.model();
+            let pre = engine.preprocessor();
+            let rgb = imp_core::picture::preprocess::decode_rgb(&photo).unwrap();
+            let image = model
+                .encode_image(&pre.preprocess_rgb(&rgb, model.device()).unwrap())
+                .unwrap();
+            let ids = engine
+                .tokenizer()
+                .encode_opening(&engine.template().first_turn(question))
+                .unwrap();
+            let mut cache = KvCache::default();
+            let mut logits = model
+                .forward(&model.embed_prompt(&ids, Some(&image)).unwrap(), &mut cache)
+                .unwrap();
+            let mut out = Vec::new();
+            for _ in 0..8 {
+                let values: Vec<f32> = logits.to_vec1().unwrap();
+                let id = argmax(&values);
+                out.push((id, log_softmax_at(&logits, id)));
+                let next: Tensor = model.embed_prompt(&[id], None).unwrap();
+                logits = model.forward(&next, &mut cache).unwrap();
+            }
+            out
+        });
+        let ids = |v: &[(u32, f32)]| v.iter().map(|p| p.0).collect::<Vec<_>>();
+        assert_eq!(ids(&ahead), ids(&whole), "{model}");
+        for ((_, a), (_, w)) in ahead.iter().zip(&whole) {
+            assert!((a - w).abs() < 1e-4, "{model}: log-probability {a} vs {w}");
+        }
+    }
+}
+
+fn log_softmax_at(logits: &Tensor, id: u32) -> f32 {
+    let v: Vec<f32> = logits.to_vec1().unwrap();
+    let max = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = v.iter().map(|x| (x - max).exp()).sum();
+    v[id as usize] - max - sum.ln()
 }

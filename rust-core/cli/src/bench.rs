@@ -47,16 +47,14 @@ pub struct BenchArgs {
     threads: Option<usize>,
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Tokens of the question whose time to first token is measured.
+    #[arg(long, default_value_t = 10)]
+    question_tokens: usize,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    if let Some(n) = args.threads {
-        // candle's quantized matmuls run on its own global pool, sized from this
-        // variable when first used: set it before any tensor work.
-        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-    }
     let model = match (&args.model, &args.synthetic) {
         (Some(path), _) => BenchModel::File {
             path: path.clone(),
@@ -78,6 +76,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         gen_tokens: args.gen_tokens,
         threads: args.threads,
         repeat: args.repeat,
+        question_tokens: args.question_tokens,
     };
     let started = Instant::now();
     let mut written = false;
@@ -109,20 +108,26 @@ fn print_text(r: &BenchRecord) {
         r.model, r.image_size, r.prompt_tokens, r.gen_tokens, r.threads
     );
     println!("load {:.2} s", r.load_s);
-    println!("run   vision s   prompt tok/s   gen tok/s   total s");
+    println!("run   vision s   prompt tok/s   gen tok/s   total s   TTFT cold s   TTFT ahead s");
     for (i, run) in r.runs.iter().enumerate() {
         println!(
-            "{:<5} {:>8.2}   {:>12.1}   {:>9.2}   {:>7.2}",
+            "{:<5} {:>8.2}   {:>12.1}   {:>9.2}   {:>7.2}   {:>11.2}   {:>12.3}",
             i + 1,
             run.vision_s,
             run.prompt_tok_s(),
             r.gen_tokens as f64 / run.gen_s,
-            run.total_s()
+            run.total_s(),
+            run.ttft_cold_s,
+            run.ttft_ahead_s
         );
     }
     println!(
         "median of runs after the first: vision {:.2} s, prompt {:.1} tok/s, generation {:.2} tok/s, total {:.2} s",
         r.vision_s, r.prompt_tok_s, r.gen_tok_s, r.total_s
+    );
+    println!(
+        "time to first token ({}-token question): cold {:.2} s, picture given ahead {:.3} s",
+        r.question_tokens, r.ttft_cold_s, r.ttft_ahead_s
     );
     println!(
         "peak RSS {:.0} MB, peak anonymous RSS {:.0} MB",

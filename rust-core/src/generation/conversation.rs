@@ -1,6 +1,8 @@
 //! A conversation about one image: the image is encoded once, every turn's
 //! tokens stay in the KV cache, and a follow-up question only prefills its own
-//! tokens.
+//! tokens. The opening prompt up to the question (the engine's system prompt,
+//! then the picture) is prefilled when the conversation starts, so the first
+//! question too runs only its own tokens (see `prefix`).
 //!
 //! The cache holds the tokens the model actually generated, followed by the
 //! template's turn separator. (Re-tokenising the answer text, as the reference's
@@ -14,6 +16,7 @@ use std::time::Instant;
 
 use crate::error::{ImpError, Result};
 use crate::generation::engine::Engine;
+use crate::generation::prefix;
 use crate::generation::sampling::{top_logprobs, Sampler, SamplingParams};
 use crate::model::language_model::KvCache;
 use crate::picture::resample::Rgb8;
@@ -113,7 +116,8 @@ impl Engine {
         self.start_conversation_rgb(&rgb)
     }
 
-    /// Starts a conversation about an image the platform already decoded.
+    /// Starts a conversation about an image the platform already decoded:
+    /// encodes it and prefills the opening prompt up to the question.
     pub fn start_conversation_rgb(&self, rgb: &Rgb8) -> Result<Conversation> {
         let start = Instant::now();
         let device = self.model().device().clone();
@@ -121,8 +125,10 @@ impl Engine {
             let pixels = self.preprocessor().preprocess_rgb(rgb, &device)?;
             self.model().encode_image(&pixels)
         })?;
-        let vision_ms = start.elapsed().as_secs_f64() * 1e3;
-        Ok(Conversation::new(self.clone(), image, vision_ms))
+        let vision_ms = ms_since(start);
+        let mut conversation = Conversation::new(self.clone(), image, vision_ms);
+        self.run(|| conversation.prefill_ahead())?;
+        Ok(conversation)
     }
 }
 
@@ -134,6 +140,11 @@ pub struct Conversation {
     unfed: Option<u32>,
     turns: usize,
     vision_ms: f64,
+    /// Before the first question: the opening prompt's ids the cache already
+    /// holds (system prompt and `<image>`), prefilled ahead.
+    ahead: Option<Vec<u32>>,
+    /// Time spent prefilling them.
+    ahead_ms: f64,
 }
 
 impl Conversation {
@@ -145,7 +156,34 @@ impl Conversation {
             unfed: None,
             turns: 0,
             vision_ms,
+            ahead: None,
+            ahead_ms: 0.0,
         }
+    }
+
+    /// Fills the cache with the engine's system prompt and the picture's
+    /// patches: everything of the opening prompt that precedes the question.
+    /// Nothing is prefilled if that leaves no room for a question and an
+    /// answer (`ask` then reports the overflow).
+    fn prefill_ahead(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let model = self.engine.model();
+        let system = self.engine.system_prefix()?;
+        if model.sequence_len(&system.ids) + 2 >= model.config().context_length {
+            return Ok(());
+        }
+        let mut cache = system.cache()?;
+        model.forward(&self.image, &mut cache)?;
+        self.cache = cache;
+        self.ahead = Some(system.ids.clone());
+        self.ahead_ms = ms_since(start);
+        Ok(())
+    }
+
+    /// Time spent when the conversation started prefilling the system prompt
+    /// (the engine's first conversation only) and the picture.
+    pub fn ahead_ms(&self) -> f64 {
+        self.ahead_ms
     }
 
     /// Positions of the context used so far.
@@ -174,7 +212,14 @@ impl Conversation {
             let (len, unfed, turns) = (self.cache.len(), self.unfed, self.turns);
             let result = self.ask_inner(question, params, cancel, on_token);
             if result.is_err() {
-                self.cache.truncate(len)?;
+                // A first question that could not use the prefilled prefix
+                // dropped it: the cache then restarts from nothing.
+                let keep = if turns == 0 && self.ahead.is_none() {
+                    0
+                } else {
+                    len
+                };
+                self.cache.truncate(keep)?;
                 (self.unfed, self.turns) = (unfed, turns);
             }
             result
@@ -206,10 +251,30 @@ impl Conversation {
         let limit = model.config().context_length;
         let ids = self.prompt_ids(question)?;
         let prefill_tokens = model.sequence_len(&ids);
+        // The first question's ids after those prefilled ahead; if its prompt
+        // does not start with them, the whole prompt runs from an empty cache.
+        let image_id = model.config().image_token_index;
+        let (run_ids, image) = match (self.turns, self.ahead.as_deref()) {
+            (0, Some(ahead)) => match prefix::remainder(&ids, ahead, image_id) {
+                Some(rest) => (rest, None),
+                None => {
+                    self.ahead = None;
+                    self.cache.truncate(0)?;
+                    (&ids[..], Some(&self.image))
+                }
+            },
+            (0, None) => (&ids[..], Some(&self.image)),
+            _ => (&ids[..], None),
+        };
+        let before = if self.ahead.is_some() {
+            0
+        } else {
+            self.cache.len()
+        };
         // Room for the prompt and at least one answer token.
-        if self.cache.len() + prefill_tokens >= limit {
+        if before + prefill_tokens >= limit {
             return Err(ImpError::ContextOverflow {
-                tokens: self.cache.len() + prefill_tokens,
+                tokens: before + prefill_tokens,
                 limit,
             });
         }
@@ -229,11 +294,11 @@ impl Conversation {
         }
 
         let start = Instant::now();
-        let image = (self.turns == 0).then_some(&self.image);
-        let embeds = model.embed_prompt(&ids, image)?;
+        let embeds = model.embed_prompt(run_ids, image)?;
         let mut logits = model.forward(&embeds, &mut self.cache)?;
         self.unfed = None;
         self.turns += 1;
+        self.ahead = None;
         summary.prefill_ms = ms_since(start);
 
         let start = Instant::now();

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{ImpError, Result};
+use crate::generation::prefix::{PrefixSlot, SystemPrefix};
 use crate::model::ImpModel;
 use crate::picture::preprocess::ImagePreprocessor;
 use crate::source::model_info::{LoadOptions, ModelInfo};
@@ -41,6 +42,8 @@ struct Inner {
     preprocessor: ImagePreprocessor,
     pool: rayon::ThreadPool,
     info: ModelInfo,
+    /// The system prompt's KV, computed once for all conversations.
+    system: PrefixSlot,
 }
 
 impl Drop for Inner {
@@ -115,6 +118,7 @@ impl Engine {
             preprocessor,
             pool,
             info,
+            system: PrefixSlot::default(),
         })))
     }
 
@@ -152,6 +156,14 @@ impl Engine {
     /// Threads inference runs on.
     pub fn threads(&self) -> usize {
         self.0.pool.current_num_threads()
+    }
+
+    /// The opening prompt's system part and its KV, computed on first use
+    /// (call from inside [`Engine::run`]) and shared by every conversation.
+    pub fn system_prefix(&self) -> Result<Arc<SystemPrefix>> {
+        self.0
+            .system
+            .get_or_compute(&self.0.model, &self.0.tokenizer, self.0.template)
     }
 
     /// Runs `f` on the engine's inference threads.

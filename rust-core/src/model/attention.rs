@@ -2,12 +2,16 @@
 //! one fused q;k;v projection, rotary on q and k, softmax in f32, an output
 //! projection; optionally a sliding window (Phi-3).
 //!
+//! The scores, mask and softmax run in `kernels::attention`, reading the KV
+//! cache in place.
+//!
 //! References: transformers `models/{phi,qwen2,phi3}/modeling_*.py` (eager
 //! attention) and `masking_utils.py` (`sliding_window_overlay`: a query at
 //! position p sees keys j with p - window < j <= p).
 
-use candle_core::{Device, Module, Result, Tensor};
+use candle_core::{CpuStorage, DType, Module, Result, Storage, Tensor};
 
+use crate::kernels::attention::{causal, AttentionShape, KvBuf};
 use crate::model::kv_cache::KvCache;
 use crate::model::rotary::Rotary;
 use crate::weights::weight_source::Linear;
@@ -18,6 +22,10 @@ pub struct CausalSelfAttention {
     num_heads: usize,
     head_dim: usize,
     sliding_window: Option<usize>,
+    /// Keys and values kept as f16: for block-quantized models, whose weights
+    /// already round far more (half the cache memory); float models keep f32
+    /// and the reference's numbers.
+    kv_f16: bool,
 }
 
 impl CausalSelfAttention {
@@ -30,6 +38,7 @@ impl CausalSelfAttention {
         sliding_window: Option<usize>,
     ) -> Self {
         Self {
+            kv_f16: qkv.is_block_quantized(),
             qkv,
             out,
             num_heads,
@@ -53,91 +62,40 @@ impl CausalSelfAttention {
             .forward(xs)?
             .reshape((seq, 3, self.num_heads, self.head_dim))?
             .permute((1, 2, 0, 3))?;
-        let q = rotary.apply(&qkv.get(0)?, offset)?;
+        let q = rotary.apply(&qkv.get(0)?, offset)?.contiguous()?;
         let k = rotary.apply(&qkv.get(1)?, offset)?;
-        let v = qkv.get(2)?.contiguous()?;
-        let (k, v) = cache.append(layer, &k.contiguous()?, &v, rotary.positions())?;
-        let total = offset + seq;
-        let (k, v, mask) = match self.sliding_window {
-            // One query sees exactly the last `window` keys: narrow instead of masking.
-            Some(window) if seq == 1 && total > window => (
-                k.narrow(1, total - window, window)?,
-                v.narrow(1, total - window, window)?,
-                None,
-            ),
-            _ if seq > 1 => {
-                let mask = attention_mask(seq, offset, self.sliding_window, xs.device())?;
-                (k, v, Some(mask))
+        let v = qkv.get(2)?;
+        let stored = |t: Tensor| -> Result<Tensor> {
+            if self.kv_f16 {
+                t.to_dtype(DType::F16)
+            } else {
+                t.contiguous()
             }
-            _ => (k, v, None),
         };
-        let scale = (self.head_dim as f64).powf(-0.5);
-        let scores = (q.contiguous()?.matmul(&k.t()?)? * scale)?;
-        let scores = match mask {
-            Some(mask) => scores.broadcast_add(&mask)?,
-            None => scores,
+        let (k, v) = cache.append(layer, &stored(k)?, &stored(v)?, rotary.positions())?;
+        let q = q.flatten_all()?.to_vec1::<f32>()?;
+        let (k_storage, k_layout) = k.storage_and_layout();
+        let (v_storage, _) = v.storage_and_layout();
+        let shape = AttentionShape {
+            heads: self.num_heads,
+            head_dim: self.head_dim,
+            capacity: k_layout.stride()[0] / self.head_dim,
+            offset,
+            seq,
+            window: self.sliding_window,
+            scale: (self.head_dim as f32).powf(-0.5),
         };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = probs
-            .matmul(&v.contiguous()?)?
-            .transpose(0, 1)?
-            .reshape((seq, hidden))?;
+        let out = causal(&q, kv_buf(&k_storage)?, kv_buf(&v_storage)?, &shape);
+        let out = Tensor::from_vec(out, (seq, hidden), xs.device())?;
         self.out.forward(&out)
     }
 }
 
-/// (seq, offset + seq) additive mask: query i (position offset + i) sees keys
-/// up to itself and, with a window, only the last `window` of those.
-fn attention_mask(
-    seq: usize,
-    offset: usize,
-    window: Option<usize>,
-    dev: &Device,
-) -> Result<Tensor> {
-    let total = offset + seq;
-    let mask: Vec<f32> = (0..seq)
-        .flat_map(|i| {
-            let p = offset + i;
-            (0..total).map(move |j| {
-                let visible = j <= p && window.is_none_or(|w| j + w > p);
-                if visible {
-                    0.0
-                } else {
-                    f32::NEG_INFINITY
-                }
-            })
-        })
-        .collect();
-    Tensor::from_vec(mask, (seq, total), dev)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn visible(seq: usize, offset: usize, window: Option<usize>) -> Vec<Vec<bool>> {
-        let m: Vec<Vec<f32>> = attention_mask(seq, offset, window, &Device::Cpu)
-            .unwrap()
-            .to_vec2()
-            .unwrap();
-        m.iter()
-            .map(|r| r.iter().map(|x| *x == 0.0).collect())
-            .collect()
-    }
-
-    #[test]
-    fn causal_and_windowed_masks() {
-        let t = true;
-        let f = false;
-        assert_eq!(
-            visible(2, 1, None),
-            [vec![t, t, f], vec![t, t, t]],
-            "after one cached position"
-        );
-        // A window of 2: each query sees itself and the one before.
-        assert_eq!(
-            visible(3, 0, Some(2)),
-            [vec![t, f, f], vec![t, t, f], vec![f, t, t]]
-        );
+/// The KV cache's buffer behind a tensor (the cache writes it from position 0).
+fn kv_buf(storage: &Storage) -> Result<KvBuf<'_>> {
+    match storage {
+        Storage::Cpu(CpuStorage::F32(b)) => Ok(KvBuf::F32(b)),
+        Storage::Cpu(CpuStorage::F16(b)) => Ok(KvBuf::F16(b)),
+        _ => candle_core::bail!("the KV cache must be f32 or f16 on the CPU"),
     }
 }

@@ -35,6 +35,24 @@ impl KvCache {
         Ok(())
     }
 
+    /// An independent copy of the cached positions, for another sequence to
+    /// extend (the conversations of an engine start from its system prompt's).
+    pub fn duplicate(&self) -> Result<KvCache> {
+        let own = |t: &Tensor| -> Result<Tensor> { t.narrow(1, 0, self.len)?.contiguous()?.copy() };
+        let layers = self
+            .layers
+            .iter()
+            .map(|layer| match layer {
+                Some((k, v)) => Ok(Some((own(k)?, own(v)?))),
+                None => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        Ok(KvCache {
+            layers,
+            len: self.len,
+        })
+    }
+
     /// Writes `k`, `v` (heads, seq, head_dim) after the cached positions of
     /// `layer`; returns views of all positions so far. `limit` caps the growth.
     pub(crate) fn append(

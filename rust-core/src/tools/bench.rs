@@ -6,6 +6,11 @@
 //! image's patches prefilled in one pass, then `gen_tokens` greedy steps. Each
 //! run starts a fresh KV cache; run 1 is reported apart from the median of the
 //! others, so a first-call cost (lazy initialisation, weight repacking) shows.
+//! Each run also times the first token of an answer through the app's path
+//! (`Engine::start_conversation_rgb` + `Conversation::ask`) for a question of
+//! `question_tokens` tokens: cold (picture and question handed over together:
+//! preprocessing, vision, prefill, first token) and with the picture handed
+//! over ahead (only the question's turn left to prefill).
 //! Peak memory as [`MemoryWatch`] measures it.
 
 use candle_core::{Device, Tensor};
@@ -17,11 +22,13 @@ use crate::error::{ImpError, Result};
 use crate::generation::sampling::argmax;
 use crate::model::kv_cache::KvCache;
 use crate::model::ImpModel;
+use crate::picture::resample::Rgb8;
+use crate::text::tokenizer::ImpTokenizer;
 use crate::tools::convert::QuantPolicy;
 use crate::tools::memory_watch::MemoryWatch;
 use crate::tools::synthetic::write_synthetic;
 use crate::weights::gguf::dtype_name;
-use crate::{CancelToken, Engine, EngineOptions};
+use crate::{CancelToken, Conversation, Engine, EngineOptions, GenerationParams};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -53,6 +60,8 @@ pub struct BenchOptions {
     pub threads: Option<usize>,
     /// Runs; the median is taken over those after the first.
     pub repeat: usize,
+    /// Tokens of the question whose time to first token is measured.
+    pub question_tokens: usize,
 }
 
 impl Default for BenchOptions {
@@ -63,6 +72,7 @@ impl Default for BenchOptions {
             gen_tokens: 64,
             threads: None,
             repeat: 3,
+            question_tokens: 10,
         }
     }
 }
@@ -86,6 +96,10 @@ pub struct BenchRun {
     pub prompt_positions: usize,
     pub prompt_s: f64,
     pub gen_s: f64,
+    /// Picture and question together to the first answer token.
+    pub ttft_cold_s: f64,
+    /// Question to the first answer token, the picture handed over before.
+    pub ttft_ahead_s: f64,
 }
 
 impl BenchRun {
@@ -117,6 +131,10 @@ pub struct BenchRecord {
     pub gen_tok_s: f64,
     pub total_s: f64,
     pub first_run_total_s: f64,
+    /// The question the times to first token were measured with, in tokens.
+    pub question_tokens: usize,
+    pub ttft_cold_s: f64,
+    pub ttft_ahead_s: f64,
     /// 0 where the platform does not say (see [`MemoryWatch`]).
     pub peak_rss_bytes: u64,
     pub peak_anon_rss_bytes: u64,
@@ -148,6 +166,7 @@ pub fn run_benchmark(
         !cancel.is_cancelled()
     })?;
     let load_s = started.elapsed().as_secs_f64();
+    let question = question_of(engine.tokenizer(), options.question_tokens)?;
     let mut runs = Vec::with_capacity(options.repeat);
     for index in 0..options.repeat {
         if cancel.is_cancelled() {
@@ -157,17 +176,81 @@ pub fn run_benchmark(
             index,
             of: options.repeat,
         });
-        runs.push(engine.run(|| one_run(engine.model(), options, index as u64, cancel))?);
+        let mut run = engine.run(|| one_run(engine.model(), options, index as u64, cancel))?;
+        (run.ttft_cold_s, run.ttft_ahead_s) = time_to_first_token(&engine, &question)?;
+        runs.push(run);
     }
     let (peak_rss_bytes, peak_anon_rss_bytes) = memory.stop();
-    Ok(record(
+    let mut record = record(
         name,
         &engine,
         options,
         load_s,
         runs,
         (peak_rss_bytes, peak_anon_rss_bytes),
-    ))
+    );
+    record.question_tokens = engine.tokenizer().encode(&question)?.len();
+    Ok(record)
+}
+
+/// Words that are one token each in the Imp tokenizers, for questions of a
+/// chosen length.
+const QUESTION_WORDS: [&str; 16] = [
+    "What", " colour", " is", " the", " car", " parked", " next", " to", " the", " red", " door",
+    " on", " the", " left", " side", "?",
+];
+
+/// A question of `tokens` tokens (or the longest the words make).
+fn question_of(tokenizer: &ImpTokenizer, tokens: usize) -> Result<String> {
+    let mut question = String::new();
+    for word in QUESTION_WORDS.iter().cycle().take(4 * tokens.max(1)) {
+        let longer = format!("{question}{word}");
+        if tokenizer.encode(&longer)?.len() > tokens {
+            break;
+        }
+        question = longer;
+    }
+    Ok(question)
+}
+
+/// (cold, ahead) times to the first answer token through the app's path.
+/// The answer stops after one token, so `ask` returns with it.
+fn time_to_first_token(engine: &Engine, question: &str) -> Result<(f64, f64)> {
+    let photo = random_photo(640, 480);
+    let params = GenerationParams {
+        max_new_tokens: 1,
+        ..Default::default()
+    };
+    let ask = |conversation: &mut Conversation| -> Result<()> {
+        conversation.ask(question, &params, &CancelToken::new(), &mut |_| {})?;
+        Ok(())
+    };
+    let t = Instant::now();
+    let mut cold = engine.start_conversation_rgb(&photo)?;
+    ask(&mut cold)?;
+    let cold_s = t.elapsed().as_secs_f64();
+    let mut ahead = engine.start_conversation_rgb(&photo)?;
+    let t = Instant::now();
+    ask(&mut ahead)?;
+    Ok((cold_s, t.elapsed().as_secs_f64()))
+}
+
+/// A camera-sized picture of noise (the values do not change the work).
+fn random_photo(width: usize, height: usize) -> Rgb8 {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let data = (0..width * height * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    Rgb8 {
+        width,
+        height,
+        data,
+    }
 }
 
 /// The model's path, its mmproj, its name in the record, and the synthetic
@@ -251,6 +334,8 @@ fn one_run(
         prompt_positions,
         prompt_s,
         gen_s,
+        ttft_cold_s: 0.0,
+        ttft_ahead_s: 0.0,
     })
 }
 
@@ -299,6 +384,9 @@ fn record(
         gen_tok_s: median(&|r| gen_tokens / r.gen_s),
         total_s: median(&BenchRun::total_s),
         first_run_total_s: runs[0].total_s(),
+        question_tokens: options.question_tokens,
+        ttft_cold_s: median(&|r| r.ttft_cold_s),
+        ttft_ahead_s: median(&|r| r.ttft_ahead_s),
         runs,
         peak_rss_bytes,
         peak_anon_rss_bytes,

@@ -5,12 +5,12 @@
 //! (anonymous memory twice the file, and a first-call pause of seconds). Here a
 //! weight is a view into the mapping: its pages are clean and file-backed, so the
 //! OS can drop and re-read them under pressure instead of killing the app. The
-//! matmul calls candle's ggml-compatible block kernels (`k_quants::matmul`)
-//! directly on the mapped blocks.
+//! matmul runs our int8 kernels (`crate::kernels`) directly on the mapped
+//! blocks, on the engine's thread pool.
 
 use candle_core::quantized::k_quants::{
-    self, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1,
-    BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
+    BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K,
+    BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
 };
 use candle_core::quantized::GgmlDType;
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Tensor};
@@ -18,6 +18,8 @@ use half::{bf16, f16};
 use memmap2::Mmap;
 use rayon::prelude::*;
 use std::sync::Arc;
+
+use crate::kernels::{self, Isa};
 
 /// One tensor of a GGUF file, left where it is in the mapping.
 #[derive(Clone)]
@@ -163,13 +165,12 @@ impl MappedTensor {
 
     /// `xs @ self^T` for a weight of shape (out, in), like `nn::Linear`.
     ///
-    /// A few rows (decoding) run candle's block kernels on the mapped blocks:
-    /// they read each weight byte once, which is what bounds a decode step. Many
-    /// rows (a prompt, an image) are compute-bound: the weight is dequantized a
-    /// tile of rows at a time into a small f32 buffer and multiplied with the
-    /// dense gemm, which is faster there than the block kernels and keeps the
-    /// scratch memory to one tile. Float weights always take the dense path:
-    /// candle's f16 block kernel would round the activations to f16.
+    /// q4_k, q6_k and q8_0 weights run our int8 kernels (`crate::kernels`) on
+    /// the mapped blocks for any number of rows: one decode step reads each
+    /// weight byte once, a prompt shares each unpacked block among its rows.
+    /// Other block types run a dequantize-per-row fallback for a few rows and,
+    /// from `DENSE_FROM_ROWS` rows, the weight is dequantized a tile of rows at
+    /// a time into the dense gemm. Float weights always take the dense path.
     pub fn matmul_t(&self, xs: &Tensor) -> Result<Tensor> {
         let (n, k) = self.shape.dims2()?;
         let rows = xs.elem_count() / k.max(1);
@@ -177,7 +178,7 @@ impl MappedTensor {
             self.dtype,
             GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
         );
-        if rows < DENSE_FROM_ROWS && !float {
+        if !float && (rows < DENSE_FROM_ROWS || crate::kernels::supports(self.dtype)) {
             return xs
                 .to_dtype(DType::F32)?
                 .contiguous()?
@@ -197,10 +198,8 @@ impl MappedTensor {
     }
 }
 
-/// Activation rows from which dequantize-and-gemm beats the block kernels.
-/// Measured with `imp bench` on Imp-3B q4_k: at 41 prompt positions the block
-/// kernels run 17.8 tok/s and the dense path 9.9 (dequantizing the whole model
-/// for few rows); at 236 positions 20 against 21.6.
+/// Activation rows from which dequantize-and-gemm beats the per-row fallback
+/// (block types without an int8 kernel).
 const DENSE_FROM_ROWS: usize = 192;
 /// f32 scratch for one dequantized weight tile.
 const TILE_BYTES: usize = 16 << 20;
@@ -214,13 +213,14 @@ impl CustomOp1 for BlockMatmul<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        fn run<T: GgmlType>(
+        fn run<T: GgmlType + Sync>(
             w: &MappedTensor,
-            mkn: (usize, usize, usize),
+            (n, k): (usize, usize),
             lhs: &[f32],
             dst: &mut [f32],
         ) -> Result<()> {
-            k_quants::matmul::<T>(mkn, lhs, w.blocks::<T>(), dst)
+            kernels::fallback::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst);
+            Ok(())
         }
         let w = self.0;
         let (n, k) = w.shape.dims2()?;
@@ -232,7 +232,9 @@ impl CustomOp1 for BlockMatmul<'_> {
             &storage.as_slice::<f32>()?[layout.start_offset()..][..layout.shape().elem_count()];
         let m = lhs.len() / k;
         let mut dst = vec![0f32; m * n];
-        with_block_type!(w.dtype, run(w, (m, k, n), lhs, &mut dst))?;
+        if !kernels::matmul_t(Isa::best(), w.dtype, w.bytes(), (n, k), lhs, &mut dst) {
+            with_block_type!(w.dtype, run(w, (n, k), lhs, &mut dst))?;
+        }
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().expect("rank checked above") = n;
         Ok((CpuStorage::F32(dst), Shape::from(out_dims)))

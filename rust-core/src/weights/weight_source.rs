@@ -200,6 +200,21 @@ pub enum Linear {
     Concat(Vec<Linear>),
 }
 
+impl Linear {
+    /// Whether the weight is stored in quantized blocks (not f32/f16/bf16).
+    pub fn is_block_quantized(&self) -> bool {
+        use candle_core::quantized::GgmlDType;
+        match self {
+            Linear::Dense(_) => false,
+            Linear::Mapped { weight, .. } => !matches!(
+                weight.dtype(),
+                GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
+            ),
+            Linear::Concat(parts) => parts.iter().all(Linear::is_block_quantized),
+        }
+    }
+}
+
 impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match self {

@@ -1,0 +1,69 @@
+//! Which instruction set the kernels run on, detected once at run time.
+//!
+//! The library is compiled for the baseline of each target (x86-64 with SSE2,
+//! aarch64 with NEON), so the faster paths are chosen by asking the CPU, never
+//! by compile-time flags: one build runs on every phone and every CI machine.
+
+use std::sync::OnceLock;
+
+/// A kernel path. Every path computes the same integer sums; they differ only
+/// in the order the per-block float products are added (see `tests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable Rust, for any CPU; the reference the others are tested against.
+    Scalar,
+    /// x86-64 with AVX2, FMA and F16C (`vpmaddubsw` int8 products).
+    Avx2,
+    /// aarch64 NEON without the dot-product extension (widening multiplies).
+    Neon,
+    /// aarch64 with `sdot` (ARMv8.2 dotprod: Snapdragon 845 on, Apple A11 on).
+    NeonDot,
+}
+
+impl Isa {
+    /// The fastest path this CPU runs. `IMP_KERNELS=scalar` (or `avx2`, `neon`,
+    /// `neondot`) forces one, for measuring; an unavailable choice is ignored.
+    pub fn best() -> Isa {
+        static BEST: OnceLock<Isa> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            let available = Isa::available();
+            let forced = std::env::var("IMP_KERNELS").ok().and_then(|name| {
+                available
+                    .iter()
+                    .copied()
+                    .find(|isa| isa.name().eq_ignore_ascii_case(name.trim()))
+            });
+            forced.unwrap_or(*available.last().expect("scalar is always available"))
+        })
+    }
+
+    /// Every path this CPU can run, slowest first (the tests run them all).
+    pub fn available() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut paths = vec![Isa::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
+        {
+            paths.push(Isa::Avx2);
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            paths.push(Isa::Neon);
+            if std::arch::is_aarch64_feature_detected!("dotprod") {
+                paths.push(Isa::NeonDot);
+            }
+        }
+        paths
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Neon => "neon",
+            Isa::NeonDot => "neondot",
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Our own matmul kernels over the memory-mapped GGUF blocks: int8 dot
+//! products the way ggml computes them (activations quantized to 8 bits per
+//! block, exact integer sums per block, one float multiply per block), tiled
+//! so that a prompt's rows share each unpacked weight block, and run on the
+//! engine's rayon pool.
+//!
+//! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
+//! [`q8_0`] are the dot products of each weight format, every ISA path side by
+//! side (scalar reference, AVX2, NEON, NEON `sdot`); [`gemm`] tiles and
+//! threads them; [`fallback`] serves the other block types; [`attention`]
+//! reads the KV cache in place (f32 or f16); [`isa`] detects the CPU at run
+//! time.
+
+/// `out[i] = $f::<R>(w, acts)[i]` with R = `acts.len()` (1 to 4).
+macro_rules! by_rows {
+    ($f:ident, $w:expr, $acts:expr, $out:expr) => {
+        match $acts.len() {
+            1 => $out.copy_from_slice(&$f::<1>($w, $acts.try_into().unwrap())),
+            2 => $out.copy_from_slice(&$f::<2>($w, $acts.try_into().unwrap())),
+            3 => $out.copy_from_slice(&$f::<3>($w, $acts.try_into().unwrap())),
+            4 => $out.copy_from_slice(&$f::<4>($w, $acts.try_into().unwrap())),
+            n => unreachable!("{n} activation rows"),
+        }
+    };
+}
+
+/// A weight format's `dot(isa, w, acts, out)`: `out[i] = dot(w, acts[i])` for
+/// 1 to 4 activation rows, on the path `isa` names. The format's file supplies
+/// `scalar::<R>`, `avx2_impl::<R>` (x86-64) and `neon_impl::<D, R>` (aarch64,
+/// generic over the int8 dot primitive).
+macro_rules! row_kernels {
+    ($w:ty, $a:ty) => {
+        pub(super) fn dot(isa: Isa, w: &[$w], acts: &[&[$a]], out: &mut [f32]) {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => by_rows!(avx2, w, acts, out),
+                #[cfg(target_arch = "aarch64")]
+                Isa::NeonDot => by_rows!(neon_dot, w, acts, out),
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => by_rows!(neon, w, acts, out),
+                _ => by_rows!(scalar, w, acts, out),
+            }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        fn avx2<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            // SAFETY: only dispatched when `Isa::available` found AVX2, FMA and F16C.
+            unsafe { avx2_impl(w, acts) }
+        }
+
+        #[cfg(target_arch = "aarch64")]
+        fn neon_dot<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            #[target_feature(enable = "dotprod")]
+            unsafe fn run<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+                neon_impl::<super::neon::Sdot, R>(w, acts)
+            }
+            // SAFETY: only dispatched when `Isa::available` found dotprod.
+            unsafe { run(w, acts) }
+        }
+
+        #[cfg(target_arch = "aarch64")]
+        fn neon<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            // SAFETY: NEON is part of the aarch64 baseline.
+            unsafe { neon_impl::<super::neon::Widening, R>(w, acts) }
+        }
+    };
+}
+
+pub mod attention;
+pub mod fallback;
+pub mod gemm;
+pub mod isa;
+pub mod q4k;
+pub mod q6k;
+pub mod q8;
+pub mod q8_0;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+
+use candle_core::quantized::GgmlDType;
+
+pub use isa::Isa;
+
+/// Whether [`matmul_t`] has an integer kernel for `dtype`.
+pub fn supports(dtype: GgmlDType) -> bool {
+    matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K | GgmlDType::Q8_0)
+}
+
+/// Views `bytes` as blocks of `W` (2-byte aligned, whole blocks).
+fn blocks<W>(bytes: &[u8]) -> &[W] {
+    let size = std::mem::size_of::<W>();
+    assert!(
+        bytes.len() % size == 0 && bytes.as_ptr() as usize % std::mem::align_of::<W>() == 0,
+        "weight bytes are not whole aligned blocks"
+    );
+    // SAFETY: length and alignment checked; the block types are plain bytes
+    // and u16s, valid for any bit pattern.
+    unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const W, bytes.len() / size) }
+}
+
+/// `out (m, n) = x (m, k) @ w^T` for a weight of `n` rows of `k` values stored
+/// as `dtype` blocks in `bytes`, on `isa`. Returns false (and leaves `out`
+/// alone) if `dtype` has no kernel or `k` is not whole blocks of it.
+pub fn matmul_t(
+    isa: Isa,
+    dtype: GgmlDType,
+    bytes: &[u8],
+    (n, k): (usize, usize),
+    x: &[f32],
+    out: &mut [f32],
+) -> bool {
+    use gemm::Format;
+    fn run<F: Format>(
+        isa: Isa,
+        bytes: &[u8],
+        n: usize,
+        k: usize,
+        x: &[f32],
+        out: &mut [f32],
+    ) -> bool {
+        if k % F::BLOCK != 0 {
+            return false;
+        }
+        gemm::matmul::<F>(isa, blocks::<F::W>(bytes), n, k, x, out);
+        true
+    }
+    match dtype {
+        GgmlDType::Q4K => run::<gemm::Q4K>(isa, bytes, n, k, x, out),
+        GgmlDType::Q6K => run::<gemm::Q6K>(isa, bytes, n, k, x, out),
+        GgmlDType::Q8_0 => run::<gemm::Q8_0>(isa, bytes, n, k, x, out),
+        _ => false,
+    }
+}
