@@ -7,9 +7,10 @@
 #
 # A crash, panic, timeout or an input whose run goes past the memory bound
 # fails the script, leaving the input under rust-core/fuzz/artifacts/.
-# CI builds without a sanitizer: the targets are safe Rust over safe crates,
-# so AddressSanitizer finds nothing there that a panic would not, and it
-# doubles the build. The longer run recorded in the README used ASan.
+# Built without a sanitizer (IMP_FUZZ_SANITIZER=address to add one): the
+# targets drive safe Rust over crates whose unsafe code is their own, and
+# AddressSanitizer would double the build and slow every execution, where CI
+# time is better spent executing inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-30}

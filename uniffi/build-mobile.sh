@@ -7,9 +7,12 @@
 #                                    # android-app/imp-kotlin/jniLibs/<abi>/libimp_ffi.so
 #   uniffi/build-mobile.sh ios       # needs Xcode: ios-app/ImpFFI.xcframework
 #                                    # (device + simulator static libraries)
-#   uniffi/build-mobile.sh check     # no NDK or Xcode: compiles the static
-#                                    # library for the primary device targets
-#                                    # (nothing links), as CI does
+#   uniffi/build-mobile.sh check [android|ios]...
+#                                    # no NDK or Xcode: type-checks imp-ffi and
+#                                    # builds its C (ring) for the primary
+#                                    # device targets (nothing links); CI checks
+#                                    # iOS this way, while Android is built and
+#                                    # linked for real by tests/android.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,14 +65,22 @@ case "${1:-}" in
     ;;
   check)
     # The platform logging code paths (logcat, unified log) compile only for
-    # their targets, so a platform-only error fails here.
-    add_targets "${ANDROID_TARGETS[0]}" "${IOS_TARGETS[0]}"
+    # their targets, so a platform-only error fails here. `cargo check` runs
+    # build scripts too, so ring's C is compiled for the target as well.
+    shift
+    platforms=("$@")
+    [ ${#platforms[@]} -gt 0 ] || platforms=(android ios)
     export IPHONEOS_DEPLOYMENT_TARGET=$IOS_MIN_VERSION
-    c_without_sdk "${ANDROID_TARGETS[0]}" "$ANDROID_API"
-    c_without_sdk "${IOS_TARGETS[0]}" "$IOS_MIN_VERSION"
-    for target in "${ANDROID_TARGETS[0]}" "${IOS_TARGETS[0]}"; do
-      echo "== compile check: imp-ffi staticlib for $target"
-      cargo rustc "${CARGO_FLAGS[@]}" --lib --target "$target" --crate-type staticlib
+    for platform in "${platforms[@]}"; do
+      case $platform in
+        android) target=${ANDROID_TARGETS[0]} min=$ANDROID_API ;;
+        ios) target=${IOS_TARGETS[0]} min=$IOS_MIN_VERSION ;;
+        *) echo "check: unknown platform $platform" >&2 && exit 2 ;;
+      esac
+      add_targets "$target"
+      c_without_sdk "$target" "$min"
+      echo "== compile check: imp-ffi for $target"
+      cargo check --locked -p imp-ffi --lib --target "$target"
     done
     ;;
   *)

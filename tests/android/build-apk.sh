@@ -119,7 +119,8 @@ expect() { grep -qxF "$1" "$OBJ/badging.txt" || fail "aapt dump badging has no l
 expect "package: name='$APP_ID' versionCode='$(gradle_value versionCode)' versionName='$(gradle_value versionName)'$(sed -n "s/^package: name='[^']*' versionCode='[^']*' versionName='[^']*'//p" "$OBJ/badging.txt")"
 expect "sdkVersion:'$MIN_SDK'"
 expect "targetSdkVersion:'$TARGET_SDK'"
-expect "native-code: 'arm64-v8a' 'x86_64'"
+abis=$(for abi in ${IMP_ANDROID_ABIS:-arm64-v8a x86_64}; do printf " '%s'" "$abi"; done)
+expect "native-code:$abis"
 grep -q "^launchable-activity: name='$NAMESPACE.MainActivity'" "$OBJ/badging.txt" || fail "MainActivity is not the launcher activity"
 permissions=$(sed -n "s/^uses-permission: name='\([^']*\)'.*/\1/p" "$OBJ/badging.txt" | sort | paste -sd' ' -)
 [ "$permissions" = "android.permission.CAMERA android.permission.INTERNET" ] ||

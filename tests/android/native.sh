@@ -3,8 +3,8 @@
 # for every ABI the APK carries, and checks each library with readelf:
 #   - LLVM's libunwind (the sources in PyPI's ziglang) built with `zig cc`;
 #   - bionic stub libraries at the app's minSdk (bionic/stubs.py);
-#   - rust-lld, 16 KiB pages; the release build shares its dependencies with
-#     `uniffi/build-mobile.sh check` (same profile and flags).
+#   - rust-lld, 16 KiB pages, the release profile;
+#   - ring's C (under rustls) by uniffi/c-without-sdk.sh.
 # Writes android-app/build/jniLibs/<abi>/libimp_ffi.so, plus JNA's
 # libjnidispatch.so from the JNA aar (path in $JNA_JNI, set by build-apk.sh).
 # Usage: native.sh CACHE_DIR
@@ -19,8 +19,11 @@ export ZIG_GLOBAL_CACHE_DIR=$CACHE/zig-cache ZIG_LOCAL_CACHE_DIR=$CACHE/zig-cach
 OUT=android-app/build/jniLibs
 PAGE=16384
 
-# ABI, Rust target, zig target for the unwinder, stub architecture.
-ABIS=(arm64-v8a x86_64)
+# ABI, Rust target, zig target for the unwinder, stub architecture. Phones
+# are arm64-v8a; x86_64 serves emulators and ChromeOS. IMP_ANDROID_ABIS picks
+# a subset (CI builds arm64-v8a only: each ABI is a release build of the
+# whole core, about ten minutes on two cores).
+read -r -a ABIS <<<"${IMP_ANDROID_ABIS:-arm64-v8a x86_64}"
 declare -A RUST_TARGET=([arm64-v8a]=aarch64-linux-android [x86_64]=x86_64-linux-android)
 declare -A ZIG_TARGET=([arm64-v8a]=aarch64-linux-musl [x86_64]=x86_64-linux-musl)
 declare -A STUB_ARCH=([arm64-v8a]=arm64 [x86_64]=x86_64)
@@ -71,7 +74,7 @@ link_ffi() {
   local abi=$1 target=${RUST_TARGET[$abi]}
   echo "native: linking libimp_ffi.so for $abi ($target, API $API)"
   command -v rustup >/dev/null && rustup target add "$target" >/dev/null
-  # ring's C (under rustls), compiled as `uniffi/build-mobile.sh check` does.
+  # ring's C (under rustls), with the same compiler and flags as `uniffi/build-mobile.sh check`.
   c_without_sdk "$target" "$API"
   nice cargo rustc --locked --release -p imp-ffi --lib --target "$target" --crate-type cdylib -- \
     -C linker=rust-lld -C linker-flavor=ld.lld \
@@ -116,6 +119,7 @@ check_elf() {
 }
 
 for abi in "${ABIS[@]}"; do
+  [ -n "${RUST_TARGET[$abi]:-}" ] || fail "unknown ABI $abi (IMP_ANDROID_ABIS: arm64-v8a, x86_64)"
   build_libunwind "$abi"
   build_stubs "$abi"
   link_ffi "$abi"
