@@ -9,7 +9,7 @@ exec > >(tee "$LOG") 2>&1
 stage_start=$SECONDS
 stage_name=""
 stage() {
-  [ -n "$stage_name" ] && echo "== $stage_name took $((SECONDS - stage_start)) s"
+  [ -n "$stage_name" ] && echo "== $stage_name took $((SECONDS - stage_start)) s ($(df -h --output=avail . | tail -1 | tr -d ' ') free on disk)"
   echo "== $1"
   stage_name=$1
   stage_start=$SECONDS
@@ -28,6 +28,14 @@ if command -v rustup >/dev/null 2>&1; then
   rustup target add aarch64-unknown-linux-gnu aarch64-linux-android aarch64-apple-ios >/dev/null
 fi
 cargo --version
+
+# CI machines have little disk: with IMP_FREE_DISK=1 (.ci/run sets it) each
+# build output is deleted once no later stage needs it.
+free_disk() {
+  [ "${IMP_FREE_DISK:-0}" = 1 ] || return 0
+  echo "== freeing disk: $*"
+  rm -rf "$@"
+}
 
 stage "format"
 cargo fmt --all -- --check
@@ -49,12 +57,15 @@ stage "android app (APK without Gradle, Robolectric tests)"
 # The phones' ABI only: the x86_64 (emulator) library is one more release
 # build of the whole core for no extra coverage (same code as the host's).
 IMP_ANDROID_ABIS=arm64-v8a bash tests/android.sh
+free_disk target/debug target/aarch64-linux-android
 
 stage "aarch64 tests under qemu"
 bash tests/aarch64.sh
+free_disk target/aarch64-unknown-linux-gnu
 
 stage "fuzzing, 30 s a target"
 bash tests/fuzz.sh 30
+free_disk rust-core/fuzz/target
 
 stage "iOS compile check"
 # Android's library was built and linked for real in the android stage.
