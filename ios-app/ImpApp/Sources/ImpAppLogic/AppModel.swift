@@ -80,7 +80,7 @@ public final class AppModel {
             speech: speech, synthesizer: env.synthesizer, voiceOverVoice: env.voiceOverVoice,
             announcements: announcements, haptics: env.haptics, settings: { settings.settings })
         capture = CaptureViewModel(camera: env.camera, preparer: preparer, haptics: env.haptics,
-                                   settings: { settings.settings })
+                                   announcements: announcements, settings: { settings.settings })
         models = ModelsViewModel(library: env.library, device: env.device, announcements: announcements,
                                  chosenId: { settings.settings.modelId })
         history = HistoryViewModel(archive: env.archive, originals: env.originals, announcements: announcements)

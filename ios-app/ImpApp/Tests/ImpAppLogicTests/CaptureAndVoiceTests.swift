@@ -111,6 +111,65 @@ final class CaptureViewModelTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(vm.problem?.kind, .pictureUnusable)
         XCTAssertTrue(handed().isEmpty)
     }
+
+    func testLeavingThePickerWithoutAPhotoIsNoProblem() async {
+        let rig = Rig(voiceOver: true)
+        let (vm, handed) = capture(rig)
+        await vm.appeared()
+        await vm.picked(CancelledPhoto())
+        XCTAssertEqual(vm.state, .live)
+        XCTAssertNil(vm.problem)
+        XCTAssertTrue(handed().isEmpty)
+        XCTAssertTrue(rig.announcer.messages.isEmpty)
+        XCTAssertTrue(rig.haptics.events.isEmpty)
+    }
+
+    func testAFailureAfterATapIsFeltAndWithVoiceOverAnnouncedAtOnce() async {
+        let rig = Rig(voiceOver: true)
+        rig.camera.captureError = Problem(.internalError("The photo output failed."), while: .encodingPicture)
+        let vm = CaptureViewModel(camera: rig.camera, preparer: PicturePreparer(decoder: rig.decoder),
+                                  haptics: rig.haptics, announcements: rig.announcements,
+                                  settings: { [storage = rig.storage] in storage.load()! })
+        await vm.appeared()
+        XCTAssertTrue(rig.announcer.messages.isEmpty, "a working camera says nothing")
+        await vm.takePicture()
+        XCTAssertEqual(rig.haptics.events, [.failure])
+        XCTAssertEqual(rig.announcer.texts, [vm.problem?.announcement])
+        XCTAssertEqual(rig.announcer.messages.last?.interrupting, true)
+
+        await vm.picked(FakePhoto(Data("not a picture".utf8)))
+        XCTAssertEqual(vm.problem?.kind, .pictureUnusable)
+        XCTAssertEqual(rig.announcer.texts.last, vm.problem?.announcement)
+
+        // Refusing the camera in the system's dialog: told how to allow it later.
+        let refusing = Rig(voiceOver: true)
+        refusing.camera.access = .notDetermined
+        refusing.camera.grantsAccess = false
+        let asking = CaptureViewModel(camera: refusing.camera, preparer: PicturePreparer(decoder: refusing.decoder),
+                                      haptics: refusing.haptics, announcements: refusing.announcements,
+                                      settings: { AppSettings() })
+        await asking.appeared()
+        XCTAssertTrue(refusing.announcer.messages.isEmpty, "arriving: the screen explains, nothing interrupts")
+        await asking.allowCamera()
+        XCTAssertEqual(refusing.announcer.texts, [Problem.cameraDenied.announcement])
+
+        // Without VoiceOver nothing is announced (the words are on screen).
+        let sighted = Rig()
+        sighted.camera.captureError = rig.camera.captureError
+        let quiet = CaptureViewModel(camera: sighted.camera, preparer: PicturePreparer(decoder: sighted.decoder),
+                                     haptics: sighted.haptics, announcements: sighted.announcements,
+                                     settings: { AppSettings() })
+        await quiet.appeared()
+        await quiet.takePicture()
+        XCTAssertNotNil(quiet.problem)
+        XCTAssertTrue(sighted.announcer.messages.isEmpty)
+        XCTAssertEqual(sighted.haptics.events, [.failure])
+    }
+}
+
+/// The photo picker closed before the photo was loaded.
+private struct CancelledPhoto: PhotoLibraryItem {
+    func loadData() async throws -> Data { throw CancellationError() }
 }
 
 @MainActor

@@ -228,6 +228,30 @@ final class ConversationViewModelTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(chat.voice.state, .idle)
     }
 
+    func testMagicTapDoesTheOneThingMostWanted() async {
+        let rig = Rig(voiceOver: true)
+        let chat = rig.conversation()
+        await chat.magicTap()
+        let answer = await rig.nextAnswer(after: 0)
+        XCTAssertEqual(answer?.question, QuickPrompt.describe.question, "first: Describe")
+        answer?.send("A door. ")
+        await eventually { chat.turn(0)?.status == .streaming }
+        await chat.magicTap()
+        XCTAssertEqual(chat.turn(0)?.status, .stopped, "while answering: Stop")
+        chat.ask("Is it open?")
+        let second = await rig.nextAnswer(after: 1)
+        second?.send("Yes, it is open. ")
+        second?.finish()
+        await eventually { chat.state == .ready }
+        XCTAssertTrue(rig.speech.isSpeaking)
+        await chat.magicTap()
+        XCTAssertFalse(rig.speech.isSpeaking, "while reading: stop reading")
+        await chat.magicTap()
+        XCTAssertEqual(chat.voice.state, .listening(transcript: ""), "then: a follow-up by voice")
+        await chat.magicTap()
+        XCTAssertEqual(chat.voice.state, .finishing(transcript: ""), "again: ask what was heard")
+    }
+
     func testVoiceWithoutPermissionSaysWhyAndOffersSettings() async {
         let rig = Rig(voiceOver: true)
         rig.recognizer.access = .denied

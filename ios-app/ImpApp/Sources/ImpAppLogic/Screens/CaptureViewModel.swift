@@ -30,14 +30,16 @@ public final class CaptureViewModel: DescribesControls {
     @ObservationIgnored private let camera: any Camera
     @ObservationIgnored private let preparer: PicturePreparer
     @ObservationIgnored private let haptics: any Haptics
+    @ObservationIgnored private let announcements: Announcements?
     @ObservationIgnored private let settings: @MainActor () -> AppSettings
     @ObservationIgnored public var onPicture: @MainActor (Picture, PictureSource) -> Void = { _, _ in }
 
     public init(camera: any Camera, preparer: PicturePreparer, haptics: any Haptics,
-                settings: @escaping @MainActor () -> AppSettings) {
+                announcements: Announcements? = nil, settings: @escaping @MainActor () -> AppSettings) {
         self.camera = camera
         self.preparer = preparer
         self.haptics = haptics
+        self.announcements = announcements
         self.settings = settings
     }
 
@@ -64,7 +66,7 @@ public final class CaptureViewModel: DescribesControls {
         if await camera.requestAccess() {
             await startCamera()
         } else {
-            state = .denied
+            report(.denied)
         }
     }
 
@@ -77,7 +79,7 @@ public final class CaptureViewModel: DescribesControls {
             state = .live
             onPicture(picture, .camera)
         } catch {
-            state = .failed(Problem(any: error, while: .encodingPicture))
+            report(.failed(Problem(any: error, while: .encodingPicture)))
         }
     }
 
@@ -92,7 +94,9 @@ public final class CaptureViewModel: DescribesControls {
             state = previous
             onPicture(picture, .library)
         } catch {
-            state = .failed(Problem(any: error, while: .encodingPicture))
+            let problem = Problem(any: error, while: .encodingPicture)
+            // Leaving the picker without a photo is not a failure.
+            if problem.kind == .cancelled { state = previous } else { report(.failed(problem)) }
         }
     }
 
@@ -155,11 +159,23 @@ public final class CaptureViewModel: DescribesControls {
             try await camera.start()
             state = .live
         } catch {
-            state = .failed(Problem(
+            report(.failed(Problem(
                 .cameraUnavailable, title: "The camera could not start",
                 message: "Another app may be using it. Close it and come back, or choose a photo instead.",
-                recovery: .tryAgain))
+                recovery: .tryAgain)))
         }
+    }
+
+    /// A failure that follows something the person did (allowing the camera,
+    /// the shutter, a photo picked): a person who cannot see the screen would
+    /// otherwise wait for a conversation that never opens. So it is felt, and
+    /// with VoiceOver heard at once, interrupting. Problems found on arrival
+    /// (no camera, access off) are read on the screen like its other text.
+    private func report(_ failure: State) {
+        state = failure
+        guard let problem else { return }
+        if settings().haptics { haptics.play(.failure) }
+        announcements?.say(problem.announcement, interrupting: true)
     }
 
     /// Tries the camera again after a failure.

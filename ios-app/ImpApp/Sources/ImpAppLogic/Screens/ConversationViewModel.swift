@@ -213,6 +213,22 @@ public final class ConversationViewModel: DescribesControls {
         narrator.silence()
     }
 
+    /// VoiceOver's Magic Tap (two-finger double tap, anywhere): the one thing
+    /// most wanted now. Stop an answer being written; else silence one being
+    /// read; else Describe a picture nothing was asked about; else ask a
+    /// follow-up by voice (a second Magic Tap asks what was heard).
+    public func magicTap() async {
+        if isAnswering {
+            stop()
+        } else if narrator.speech.isSpeaking {
+            stopSpeaking()
+        } else if turns.allSatisfy({ $0.status == .earlier }) && !pictureUnusable {
+            describe()
+        } else if !pictureUnusable {
+            await voice.toggle()
+        }
+    }
+
     public func copyAnswer(_ turnId: Int) {
         guard let turn = turns.first(where: { $0.id == turnId }), !turn.answer.isEmpty else { return }
         clipboard.copy(turn.answer)
