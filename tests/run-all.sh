@@ -50,6 +50,9 @@ cargo test --workspace --all-targets --locked
 stage "swift tests (Linux, in a trixie chroot)"
 bash tests/swift.sh
 
+stage "iOS app (parse check of every app source, logic tests in the chroot)"
+bash tests/ios.sh
+
 stage "kotlin (JVM) tests"
 bash tests/kotlin.sh
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Builds the host library, generates the Swift bindings into ios-app/ImpKit and
-# runs `swift test` there, inside a Debian trixie chroot that has Swift 6.
+# runs `swift test` in each Swift package given (default ios-app/ImpKit; the
+# iOS app's logic package depends on it), inside a Debian trixie chroot that
+# has Swift 6.
+#   tests/swift.sh [PACKAGE_DIR...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(bash tests/toolchains/swift.sh)
-PKG=ios-app/ImpKit
+PACKAGES=("$@")
+[ ${#PACKAGES[@]} -gt 0 ] || PACKAGES=(ios-app/ImpKit)
 
 # The same build as the Rust test stage (same feature resolution): no rebuild.
 cargo build --workspace --all-targets --locked
@@ -12,8 +16,13 @@ LIB=target/debug/libimp_ffi.so
 GEN=$(mktemp -d)
 target/debug/uniffi-bindgen generate --library "$LIB" --language swift \
   --no-format --out-dir "$GEN"
-cp "$GEN/ImpFFI.swift" "$PKG/Sources/ImpFFI/ImpFFI.swift"
-cp "$GEN/ImpFFIFFI.h" "$PKG/Sources/ImpFFIFFI/ImpFFIFFI.h"
+# Copied only when changed: a new timestamp alone would make SwiftPM compile
+# ImpKit again in each package that uses it (the iOS stage runs this script
+# a second time).
+cmp -s "$GEN/ImpFFI.swift" ios-app/ImpKit/Sources/ImpFFI/ImpFFI.swift ||
+  cp "$GEN/ImpFFI.swift" ios-app/ImpKit/Sources/ImpFFI/ImpFFI.swift
+cmp -s "$GEN/ImpFFIFFI.h" ios-app/ImpKit/Sources/ImpFFIFFI/ImpFFIFFI.h ||
+  cp "$GEN/ImpFFIFFI.h" ios-app/ImpKit/Sources/ImpFFIFFI/ImpFFIFFI.h
 rm -rf "$GEN"
 
 # A small converted model for the store tests, served over loopback HTTP from
@@ -24,14 +33,19 @@ SHA=$(sha256sum "$SERVE/tiny.gguf" | cut -d' ' -f1)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$SERVE" >/dev/null 2>&1 &
 SERVER=$!
-mkdir -p "$ROOT/imp-serve"
-mountpoint -q "$ROOT/imp-serve" || mount --bind "$SERVE" "$ROOT/imp-serve"
 
-# The checkout appears inside the chroot at /imp for the duration of the tests.
-mkdir -p "$ROOT/imp"
-mountpoint -q "$ROOT/imp" || mount --bind "$PWD" "$ROOT/imp"
-trap 'umount "$ROOT/imp" "$ROOT/imp-serve" 2>/dev/null || true; kill $SERVER 2>/dev/null || true; rm -rf "$SERVE"' EXIT
-chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root \
-  LD_LIBRARY_PATH=/imp/target/debug IMP_FIXTURES=/imp/tests/fixtures \
-  IMP_GGUF=/imp-serve/tiny.gguf IMP_GGUF_URL="http://127.0.0.1:$PORT/tiny.gguf" IMP_GGUF_SHA256="$SHA" \
-  bash -c "cd /imp/$PKG && swift test --disable-swift-testing -Xlinker -L/imp/target/debug"
+# The checkout appears inside the chroot for the duration of the tests, at a
+# path of its own (checkouts of one machine share the chroot and may test at
+# the same time), the same each run so SwiftPM's build cache stays valid.
+MNT=/imp-$(printf %s "$PWD" | sha256sum | cut -c1-8)
+mkdir -p "$ROOT$MNT" "$ROOT$MNT-serve"
+mountpoint -q "$ROOT$MNT-serve" || mount --bind "$SERVE" "$ROOT$MNT-serve"
+mountpoint -q "$ROOT$MNT" || mount --bind "$PWD" "$ROOT$MNT"
+trap 'umount "$ROOT$MNT" "$ROOT$MNT-serve" 2>/dev/null || true; kill $SERVER 2>/dev/null || true; rm -rf "$SERVE"' EXIT
+for PKG in "${PACKAGES[@]}"; do
+  echo "== swift test: $PKG"
+  chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root \
+    LD_LIBRARY_PATH="$MNT/target/debug" IMP_FIXTURES="$MNT/tests/fixtures" \
+    IMP_GGUF="$MNT-serve/tiny.gguf" IMP_GGUF_URL="http://127.0.0.1:$PORT/tiny.gguf" IMP_GGUF_SHA256="$SHA" \
+    bash -c "cd $MNT/$PKG && swift test --disable-swift-testing -Xlinker -L$MNT/target/debug"
+done

@@ -79,7 +79,7 @@ public final class Conversation: Sendable {
     public var contextUsed: Int { Int(conversation.contextUsed()) }
 }
 
-public struct EngineOptions: Sendable {
+public struct EngineOptions: Sendable, Equatable {
     /// Inference threads; nil means one per physical core.
     public var threads: UInt32?
     /// Fewer context positions than the model allows, to save memory.
@@ -154,6 +154,15 @@ public struct ModelDetails: Sendable, Equatable {
     public let estimatedMemoryBytes: UInt64
 
     public func fits(in availableMemoryBytes: UInt64) -> Bool { estimatedMemoryBytes <= availableMemoryBytes }
+
+    /// For apps' test doubles and previews; the core's values come from `inspect` and `load`.
+    public init(variant: String, weightsDtype: String, imageSize: Int, imageTokens: Int, contextLength: Int,
+                parameterCount: UInt64, estimatedMemoryBytes: UInt64) {
+        (self.variant, self.weightsDtype, self.imageSize, self.imageTokens) =
+            (variant, weightsDtype, imageSize, imageTokens)
+        (self.contextLength, self.parameterCount, self.estimatedMemoryBytes) =
+            (contextLength, parameterCount, estimatedMemoryBytes)
+    }
 
     init(_ info: ModelInfo) {
         variant = info.variant

@@ -87,6 +87,14 @@ public struct CatalogModel: Sendable, Equatable {
     /// With no published file: how to get one, in words for the person.
     public let howToGet: String?
 
+    /// For apps' test doubles and previews; the store's entries come from `ModelStore.catalog`.
+    public init(id: String, displayName: String, variant: String, sourceRepo: String, imageSize: Int,
+                memoryBytes: UInt64, goodFor: String, files: [PublishedFile], howToGet: String?) {
+        (self.id, self.displayName, self.variant, self.sourceRepo) = (id, displayName, variant, sourceRepo)
+        (self.imageSize, self.memoryBytes, self.goodFor) = (imageSize, memoryBytes, goodFor)
+        (self.files, self.howToGet) = (files, howToGet)
+    }
+
     init(_ e: CatalogEntry) {
         (id, displayName, variant, sourceRepo) = (e.id, e.displayName, e.variant, e.sourceRepo)
         (imageSize, memoryBytes, goodFor) = (Int(e.imageSize), e.memoryBytes, e.goodFor)
@@ -94,7 +102,7 @@ public struct CatalogModel: Sendable, Equatable {
     }
 }
 
-public struct InstalledModel: Sendable {
+public struct InstalledModel: Sendable, Equatable {
     public let id: String
     /// What `ImpEngine.load` takes.
     public let path: String
@@ -108,6 +116,15 @@ public struct InstalledModel: Sendable {
     public let details: ModelDetails?
     /// Why it cannot be used (missing or damaged file), for the person.
     public let problem: String?
+
+    /// For apps' test doubles and previews; the store's models come from `ModelStore.installed`.
+    public init(id: String, path: String, sizeBytes: UInt64, sha256: String?, verified: Bool,
+                catalogId: String?, origin: ModelOrigin, installedAtMs: UInt64, details: ModelDetails?,
+                problem: String?) {
+        (self.id, self.path, self.sizeBytes, self.sha256, self.verified) = (id, path, sizeBytes, sha256, verified)
+        (self.catalogId, self.origin, self.installedAtMs) = (catalogId, origin, installedAtMs)
+        (self.details, self.problem) = (details, problem)
+    }
 
     init(_ m: ImpFFI.InstalledModel) {
         (id, path, sizeBytes, sha256, verified) = (m.id, m.path, m.sizeBytes, m.sha256, m.verified)

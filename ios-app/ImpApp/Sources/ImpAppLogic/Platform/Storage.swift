@@ -1,0 +1,55 @@
+import Foundation
+import ImpKit
+
+// What the app keeps: models, past conversations, the benchmark. The real ones
+// are ImpKit's `ModelStore`, `ConversationHistory` and `Benchmark` (see
+// CoreAdapters.swift); the protocols repeat their shapes so tests can use fakes.
+
+/// The models on this device and how to get more. The only part of the app
+/// that uses the network (downloads).
+public protocol ModelLibrary: Sendable {
+    var catalog: [CatalogModel] { get }
+    func installed() throws(ImpError) -> [InstalledModel]
+    func pendingDownloads() throws(ImpError) -> [PendingDownload]
+    func discardDownload(id: String) throws(ImpError)
+    func deviceFit(_ device: DeviceProfile) throws(ImpError) -> [ModelFit]
+    /// `.progress`... then `.installed`; ending the iteration pauses (the
+    /// partial file is kept and downloading again resumes it).
+    func download(_ source: DownloadSource) -> AsyncThrowingStream<TransferEvent, Error>
+    func importFile(path: String, inPlace: Bool, expectedSHA256: String?)
+        -> AsyncThrowingStream<TransferEvent, Error>
+    func verify(id: String) -> AsyncThrowingStream<TransferEvent, Error>
+    func remove(id: String) throws(ImpError)
+}
+
+/// Past conversations, newest first.
+public protocol ConversationArchive: Sendable {
+    func create(modelId: String, picture: Picture) throws(ImpError) -> SavedConversation
+    func append(_ turn: SavedTurn, to id: String) throws(ImpError) -> SavedConversation
+    func list(offset: UInt32, limit: UInt32) throws(ImpError) -> HistoryPage
+    func load(id: String) throws(ImpError) -> SavedConversation
+    func thumbnail(id: String) throws(ImpError) -> Data
+    func delete(id: String) throws(ImpError)
+    func deleteAll() throws(ImpError)
+}
+
+/// The paper's Table 4 protocol on this phone.
+public protocol BenchmarkRunning: Sendable {
+    func run(_ target: BenchmarkTarget, options: BenchmarkOptions) -> AsyncThrowingStream<BenchmarkEvent, Error>
+}
+
+/// What the phone knows about itself, for fit verdicts and engine options.
+public protocol DeviceFacts: Sendable {
+    /// Total and available memory, free storage where models are kept.
+    func profile() -> DeviceProfile
+    /// Performance ("big") cores, the default thread count; nil if unknown.
+    var performanceCores: Int? { get }
+    /// All cores, the most threads offered in settings.
+    var allCores: Int { get }
+}
+
+/// Where the settings persist (UserDefaults on the phone).
+public protocol SettingsStorage: Sendable {
+    func load() -> AppSettings?
+    func save(_ settings: AppSettings)
+}

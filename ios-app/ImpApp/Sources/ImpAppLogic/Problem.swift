@@ -1,0 +1,154 @@
+import Foundation
+import ImpKit
+
+/// Something that went wrong, said plainly, with what the person can do. Every
+/// screen shows (and VoiceOver announces) `title` and `message`; `recovery`
+/// names the one button offered.
+public struct Problem: Equatable, Sendable, Error {
+    public enum Kind: String, Sendable, CaseIterable {
+        case cameraDenied, cameraUnavailable, microphoneDenied, voiceUnavailable
+        case modelMissing, modelDamaged, outOfMemory, busy, cancelled
+        case pictureUnusable, conversationFull
+        case noSpace, networkFailed, verificationFailed, notDownloadable
+        case storageFailed, failed
+    }
+
+    public enum Recovery: Equatable, Sendable {
+        /// The models screen (a model to download, import or choose).
+        case openModels
+        /// The app's page in the Settings app (a permission to grant).
+        case openSystemSettings
+        case tryAgain
+        case takeNewPicture
+        /// The app's settings (a smaller resolution or model).
+        case openSettings
+    }
+
+    public let kind: Kind
+    public let title: String
+    public let message: String
+    public let recovery: Recovery?
+
+    public init(_ kind: Kind, title: String, message: String, recovery: Recovery? = nil) {
+        (self.kind, self.title, self.message, self.recovery) = (kind, title, message, recovery)
+    }
+
+    /// What VoiceOver says when the problem appears.
+    public var announcement: String { "\(title). \(message)" }
+
+    public var recoveryTitle: String? {
+        switch recovery {
+        case .openModels: "Open models"
+        case .openSystemSettings: "Open Settings"
+        case .tryAgain: "Try again"
+        case .takeNewPicture: "Take a new picture"
+        case .openSettings: "Open settings"
+        case nil: nil
+        }
+    }
+
+    public var recoveryHint: String? {
+        switch recovery {
+        case .openModels: "Shows the models you can download, import or choose."
+        case .openSystemSettings: "Opens Imp's page in the Settings app, where access can be allowed."
+        case .tryAgain: "Tries the same thing again."
+        case .takeNewPicture: "Returns to the camera."
+        case .openSettings: "Opens Imp's settings."
+        case nil: nil
+        }
+    }
+}
+
+/// Where an error happened: the same core error needs different words (a
+/// missing file while loading a model is a missing model; while importing, a
+/// missing file).
+public enum ProblemContext: Sendable {
+    case loadingModel, encodingPicture, answering, transfer, history, benchmark
+}
+
+extension Problem {
+    public init(_ error: ImpError, while context: ProblemContext) {
+        switch (error, context) {
+        case (.modelUnusable(let m), _):
+            self.init(.modelDamaged, title: "The model cannot be used",
+                      message: "\(m) Download it again, or import another model file.", recovery: .openModels)
+        case (.notFound(let m), .loadingModel):
+            self.init(.modelMissing, title: "The model file is missing",
+                      message: "\(m) It may have been deleted. Download or import it again.", recovery: .openModels)
+        case (.notFound(let m), _):
+            self.init(.failed, title: "Not found", message: m, recovery: nil)
+        case (.imageUnusable(let m), _):
+            self.init(.pictureUnusable, title: "This picture cannot be read",
+                      message: "\(m) Take another picture or choose another photo.", recovery: .takeNewPicture)
+        case (.inputTooLong, _):
+            self.init(.conversationFull, title: "This conversation is full",
+                      message: "The model cannot hold more questions about this picture. "
+                          + "Take a new picture, or open it again from History, to go on.",
+                      recovery: .takeNewPicture)
+        case (.cancelled, _):
+            self.init(.cancelled, title: "Cancelled", message: "Nothing was changed.", recovery: nil)
+        case (.outOfMemory(let m), _):
+            self.init(.outOfMemory, title: "Not enough memory",
+                      message: "\(m) Close other apps, choose Fast resolution, or use a smaller model.",
+                      recovery: .openSettings)
+        case (.busy, _):
+            self.init(.busy, title: "Still answering",
+                      message: "The model is still writing another answer. Stop it first, or wait for it.",
+                      recovery: nil)
+        case (.noSpace(let m), _):
+            self.init(.noSpace, title: "Not enough storage",
+                      message: "\(m) Free some space on this phone, then try again.", recovery: .tryAgain)
+        case (.networkFailed(let m), _):
+            self.init(.networkFailed, title: "The download stopped",
+                      message: "\(m) What was downloaded is kept; try again when online.", recovery: .tryAgain)
+        case (.verificationFailed(let m), _):
+            self.init(.verificationFailed, title: "The file is damaged",
+                      message: "\(m) It did not match its checksum and was not used. Download it again.",
+                      recovery: .tryAgain)
+        case (.notDownloadable(let how), _):
+            self.init(.notDownloadable, title: "Not available for download",
+                      message: how, recovery: nil)
+        case (.internalError(let m), .history):
+            self.init(.storageFailed, title: "History could not be saved or read", message: m, recovery: nil)
+        case (.internalError(let m), _):
+            self.init(.failed, title: "Something went wrong", message: m, recovery: .tryAgain)
+        }
+    }
+
+    /// Any error a platform adapter or the core threw.
+    public init(any error: any Error, while context: ProblemContext) {
+        if let problem = error as? Problem {
+            self = problem
+        } else if let imp = error as? ImpError {
+            self.init(imp, while: context)
+        } else if error is CancellationError {
+            self.init(.cancelled, while: context)
+        } else {
+            self.init(.internalError("\(error)"), while: context)
+        }
+    }
+
+    public static let cameraDenied = Problem(
+        .cameraDenied, title: "Camera access is off",
+        message: "Imp needs the camera to take pictures. Allow it in Settings, or choose a photo instead.",
+        recovery: .openSystemSettings)
+
+    public static let cameraUnavailable = Problem(
+        .cameraUnavailable, title: "No camera",
+        message: "This device has no camera Imp can use. Choose a photo instead.")
+
+    public static let microphoneDenied = Problem(
+        .microphoneDenied, title: "Voice questions are off",
+        message: "Imp needs the microphone and speech recognition to hear questions. "
+            + "Allow them in Settings, or type the question.",
+        recovery: .openSystemSettings)
+
+    public static let voiceUnavailable = Problem(
+        .voiceUnavailable, title: "Voice questions are not available",
+        message: "Speech recognition is not available for this language. Type the question instead.")
+
+    public static let noModel = Problem(
+        .modelMissing, title: "Choose a model first",
+        message: "Imp answers with a model kept on this phone. Download or import one.",
+        recovery: .openModels)
+}

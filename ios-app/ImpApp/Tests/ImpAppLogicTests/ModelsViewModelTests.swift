@@ -1,0 +1,233 @@
+import Foundation
+import ImpAppFakes
+import ImpKit
+import XCTest
+
+@testable import ImpAppLogic
+
+@MainActor
+final class ModelsViewModelTests: XCTestCase, @unchecked Sendable {
+    var chosen: String?
+
+    func models(_ rig: Rig) -> (ModelsViewModel, () -> [String]) {
+        let vm = ModelsViewModel(library: rig.library, device: rig.device, announcements: rig.announcements,
+                                 chosenId: { [unowned self] in self.chosen })
+        var used: [String] = []
+        vm.onChoose = { [unowned self] model in
+            used.append(model.id)
+            self.chosen = model.id
+        }
+        return (vm, { used })
+    }
+
+    func testFirstRunListsTheCatalogueWithFitVerdicts() async {
+        let rig = Rig(installed: [], chosen: nil, catalog: [.fake(), .fake(id: "imp-4b", name: "Imp 4B", downloadable: false)])
+        rig.library.fits.mutate {
+            $0 = [ModelFit(catalogId: "imp-3b", installed: false, verdict: .tight, memoryNeededBytes: 2_750_000_000,
+                           storageNeededBytes: 2_400_000_000, reason: "2.8 GB of 8 GB."),
+                  ModelFit(catalogId: "imp-4b", installed: false, verdict: .doesNotFit, memoryNeededBytes: 9_000_000_000,
+                           storageNeededBytes: 3_000_000_000, reason: "Needs 9 GB.")]
+        }
+        let (vm, _) = models(rig)
+        XCTAssertEqual(vm.state, .loading)
+        vm.refresh()
+        XCTAssertEqual(vm.state, .loaded)
+        XCTAssertTrue(vm.isFirstRun)
+        XCTAssertEqual(vm.catalog.map(\.transfer), [
+            .available, .notDownloadable(howToGet: "Convert it on a computer with imp convert, then import the file."),
+        ])
+        XCTAssertEqual(vm.catalog.first?.fit?.verdict, .tight)
+        let summary = vm.summary(of: vm.catalog[0])
+        XCTAssertTrue(summary.contains("2.4 gigabytes download"), summary)
+        XCTAssertTrue(summary.contains("Tight on this phone"), summary)
+        XCTAssertTrue(vm.summary(of: vm.catalog[1]).contains("Does not fit this phone"))
+        XCTAssertTrue(vm.controls.contains { $0.id == .download(catalogId: "imp-3b") })
+        XCTAssertFalse(vm.controls.contains { $0.id == .download(catalogId: "imp-4b") })
+        XCTAssertTrue(vm.controls.contains { $0.id == .importFile })
+    }
+
+    func testDownloadsWithProgressThenInstallsAndChoosesTheModel() async {
+        let rig = Rig(voiceOver: true, installed: [], chosen: nil)
+        let (vm, used) = models(rig)
+        vm.refresh()
+        vm.download("imp-3b")
+        XCTAssertEqual(vm.catalog[0].transfer, .downloading(done: 0, total: 2_400_000_000))
+        let transfer = rig.library.lastTransfer
+        XCTAssertEqual(transfer?.source, "download:imp-3b")
+        transfer?.progress(600_000_000, of: 2_400_000_000)
+        await eventually { vm.catalog[0].transfer == .downloading(done: 600_000_000, total: 2_400_000_000) }
+        XCTAssertTrue(vm.transferText(vm.catalog[0].transfer).contains("25 percent"))
+        XCTAssertTrue(rig.announcer.texts.contains("Imp 3B: 25 percent downloaded."))
+        XCTAssertEqual(vm.control(.pause(catalogId: "imp-3b")).label, "Pause Imp 3B")
+        rig.library.models.mutate { $0 = [.fake()] }
+        transfer?.finish(.installed(.fake()))
+        await eventually { vm.catalog[0].transfer == .installed }
+        XCTAssertEqual(used(), ["imp-3b"], "the first model is chosen by itself")
+        XCTAssertEqual(vm.installed.map(\.id), ["imp-3b"])
+        XCTAssertTrue(vm.installed[0].isChosen)
+        XCTAssertTrue(rig.announcer.texts.contains("Imp 3B downloaded and checked."))
+        XCTAssertFalse(vm.isFirstRun)
+    }
+
+    func testPauseKeepsThePartialDownloadAndResumeGoesOn() async {
+        let rig = Rig(voiceOver: true, installed: [], chosen: nil)
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.download("imp-3b")
+        rig.library.lastTransfer?.progress(1_000_000_000, of: 2_400_000_000)
+        await eventually { vm.catalog[0].transfer == .downloading(done: 1_000_000_000, total: 2_400_000_000) }
+        vm.pause("imp-3b")
+        XCTAssertEqual(vm.catalog[0].transfer, .paused(done: 1_000_000_000))
+        await eventually("the stream is cancelled") { rig.library.lastTransfer?.cancelled.current == true }
+        XCTAssertTrue(rig.announcer.texts.contains("Imp 3B paused."))
+        XCTAssertTrue(vm.controls.contains { $0.id == .resume(catalogId: "imp-3b") })
+        vm.resume("imp-3b")
+        XCTAssertEqual(vm.catalog[0].transfer, .downloading(done: 1_000_000_000, total: 2_400_000_000))
+        XCTAssertEqual(rig.library.transfers.current.count, 2)
+    }
+
+    func testADownloadLeftFromAnEarlierRunShowsAsPausedAndCanBeDiscarded() async {
+        let rig = Rig(installed: [], chosen: nil)
+        rig.library.pending.mutate { $0 = [PendingDownload(id: "imp-3b", doneBytes: 700_000_000)] }
+        let (vm, _) = models(rig)
+        vm.refresh()
+        XCTAssertEqual(vm.catalog[0].transfer, .paused(done: 700_000_000))
+        vm.discardDownload("imp-3b")
+        XCTAssertEqual(rig.library.discarded.current, ["imp-3b"])
+        XCTAssertEqual(vm.catalog[0].transfer, .available)
+    }
+
+    func testDownloadErrorsSayWhatToDo() async {
+        let cases: [(ImpError, Problem.Kind)] = [
+            (.noSpace("2.4 GB needed, 1 GB free."), .noSpace),
+            (.networkFailed("The connection was lost."), .networkFailed),
+            (.verificationFailed("SHA-256 differs."), .verificationFailed),
+            (.notDownloadable("Convert it with imp convert."), .notDownloadable),
+        ]
+        for (error, kind) in cases {
+            let rig = Rig(voiceOver: true, installed: [], chosen: nil)
+            let (vm, _) = models(rig)
+            vm.refresh()
+            vm.download("imp-3b")
+            rig.library.lastTransfer?.fail(error)
+            await eventually("\(error)") {
+                if case .failed = vm.catalog[0].transfer { true } else { false }
+            }
+            guard case .failed(let problem) = vm.catalog[0].transfer else { continue }
+            XCTAssertEqual(problem.kind, kind)
+            XCTAssertTrue(problem.message.contains(error.message), "\(problem.message)")
+            XCTAssertEqual(rig.announcer.messages.last?.interrupting, true)
+            vm.refresh()
+            guard case .failed = vm.catalog[0].transfer else { return XCTFail("a refresh hid the error") }
+        }
+    }
+
+    func testAnEntryWithNoPublishedFileExplainsHowToGetOne() async {
+        let rig = Rig(voiceOver: true, installed: [], chosen: nil, catalog: [.fake(downloadable: false)])
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.download("imp-3b")
+        XCTAssertEqual(rig.library.networkCalls.current, 0)
+        guard case .notDownloadable(let how) = vm.catalog[0].transfer else { return XCTFail() }
+        XCTAssertTrue(how.contains("imp convert"))
+    }
+
+    func testBackgroundSuspendsDownloadsAndForegroundResumesThem() async {
+        let rig = Rig(installed: [], chosen: nil)
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.download("imp-3b")
+        vm.suspendTransfers()
+        XCTAssertEqual(vm.catalog[0].transfer, .paused(done: 0))
+        await eventually { rig.library.lastTransfer?.cancelled.current == true }
+        vm.resumeSuspendedTransfers()
+        XCTAssertEqual(rig.library.transfers.current.count, 2)
+        vm.resumeSuspendedTransfers()
+        XCTAssertEqual(rig.library.transfers.current.count, 2, "resumed once")
+    }
+
+    func testImportsAPickedFileWhileItIsAccessible() async {
+        let rig = Rig(installed: [], chosen: nil)
+        let (vm, used) = models(rig)
+        vm.refresh()
+        let file = FakePickedFile(path: "/Files/imp-3b-q4k.gguf")
+        vm.importFile(file)
+        XCTAssertEqual(vm.importing, .copying(done: 0, total: nil))
+        XCTAssertEqual(file.accesses.current, 1)
+        XCTAssertTrue(vm.controls.contains { $0.id == .cancelImport })
+        let transfer = rig.library.lastTransfer
+        XCTAssertEqual(transfer?.source, "import:/Files/imp-3b-q4k.gguf")
+        transfer?.progress(10, of: 100)
+        await eventually { vm.importing == .copying(done: 10, total: 100) }
+        XCTAssertEqual(file.releases.current, 0, "access lasts until the copy ends")
+        let imported = InstalledModel.fake(id: "imp-3b-q4k", catalogId: nil)
+        rig.library.models.mutate { $0 = [imported] }
+        transfer?.finish(.installed(imported))
+        await eventually { vm.importing == .idle }
+        await eventually { file.releases.current == 1 }
+        XCTAssertEqual(used(), ["imp-3b-q4k"])
+        XCTAssertEqual(vm.installed.first?.title, "imp-3b-q4k")
+    }
+
+    func testAFailedImportIsShown() async {
+        let rig = Rig(installed: [], chosen: nil)
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.importFile(FakePickedFile(path: "/Files/notes.txt"))
+        rig.library.lastTransfer?.fail(.modelUnusable("Not a GGUF file."))
+        await eventually { if case .failed = vm.importing { true } else { false } }
+        guard case .failed(let problem) = vm.importing else { return }
+        XCTAssertEqual(problem.kind, .modelDamaged)
+    }
+
+    func testVerifiesAModel() async {
+        let rig = Rig(voiceOver: true)
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.verify("imp-3b")
+        XCTAssertEqual(vm.installed[0].check, .verifying(fraction: nil))
+        XCTAssertFalse(vm.control(.verify(installedId: "imp-3b")).isEnabled)
+        rig.library.lastTransfer?.progress(50, of: 100)
+        await eventually { vm.installed[0].check == .verifying(fraction: 0.5) }
+        rig.library.lastTransfer?.finish(.verified(id: "imp-3b", sha256: "ab", expected: "ab", ok: true))
+        await eventually { vm.installed[0].check == .passed }
+        XCTAssertEqual(rig.announcer.texts.last, "Checked: the file matches its checksum.")
+
+        vm.verify("imp-3b")
+        rig.library.lastTransfer?.finish(.verified(id: "imp-3b", sha256: "cd", expected: "ab", ok: false))
+        await eventually { if case .failed = vm.installed[0].check { true } else { false } }
+        if case .failed(let problem) = vm.installed[0].check { XCTAssertEqual(problem.kind, .verificationFailed) }
+    }
+
+    func testADamagedModelCannotBeChosenAndDeletingAsksFirst() async {
+        let rig = Rig(installed: [.fake(), .fake(id: "broken", catalogId: nil, problem: "The file is truncated.")])
+        chosen = "imp-3b"
+        var removed: [String] = []
+        let (vm, used) = models(rig)
+        vm.onRemoved = { removed.append($0) }
+        vm.refresh()
+        XCTAssertFalse(vm.controls.contains { $0.id == .useModel(installedId: "broken") })
+        vm.use("broken")
+        XCTAssertEqual(used(), [])
+        XCTAssertEqual(vm.control(.useModel(installedId: "imp-3b")).value, "In use")
+        vm.requestDelete("broken")
+        XCTAssertEqual(vm.pendingDelete, "broken")
+        XCTAssertEqual(vm.control(.confirmDelete).label, "Delete")
+        vm.cancelDelete()
+        XCTAssertTrue(rig.library.removed.current.isEmpty)
+        vm.requestDelete("broken")
+        vm.confirmDelete()
+        XCTAssertEqual(rig.library.removed.current, ["broken"])
+        XCTAssertEqual(removed, ["broken"])
+        XCTAssertEqual(vm.installed.map(\.id), ["imp-3b"])
+    }
+
+    func testAStoreThatCannotBeReadIsAProblem() async {
+        let rig = Rig()
+        rig.library.failure.mutate { $0 = .internalError("Permission denied.") }
+        let (vm, _) = models(rig)
+        vm.refresh()
+        guard case .failed(let problem) = vm.state else { return XCTFail() }
+        XCTAssertTrue(problem.message.contains("Permission denied."))
+    }
+}
