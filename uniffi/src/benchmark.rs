@@ -34,6 +34,9 @@ pub struct BenchmarkOptions {
     pub threads: Option<u32>,
     #[uniffi(default = 3)]
     pub repeat: u32,
+    /// Tokens of the question whose time to first answer token is measured.
+    #[uniffi(default = 10)]
+    pub question_tokens: u32,
 }
 
 /// Where the benchmark is.
@@ -55,6 +58,12 @@ pub struct BenchmarkRun {
     pub prompt_positions: u32,
     pub prompt_s: f64,
     pub gen_s: f64,
+    /// Picture and question together to the first answer token.
+    #[uniffi(default = 0.0)]
+    pub ttft_cold_s: f64,
+    /// Question to the first answer token, the picture handed over before.
+    #[uniffi(default = 0.0)]
+    pub ttft_ahead_s: f64,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -78,6 +87,14 @@ pub struct BenchmarkRecord {
     pub peak_anon_rss_bytes: u64,
     /// The record as `imp bench --format json` prints it.
     pub json: String,
+    /// Medians of the time to the first answer token of a `question_tokens`
+    /// question: cold, and with the picture handed over ahead (as the apps do).
+    #[uniffi(default = 0)]
+    pub question_tokens: u32,
+    #[uniffi(default = 0.0)]
+    pub ttft_cold_s: f64,
+    #[uniffi(default = 0.0)]
+    pub ttft_ahead_s: f64,
 }
 
 /// Runs the benchmark on a worker thread.
@@ -112,6 +129,7 @@ pub async fn run_benchmark(
             gen_tokens: options.gen_tokens as usize,
             threads: options.threads.map(|t| t as usize),
             repeat: options.repeat as usize,
+            question_tokens: options.question_tokens as usize,
         };
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         let mut progress = |p: BenchProgress| {
@@ -154,6 +172,8 @@ impl From<bench::BenchRecord> for BenchmarkRecord {
                     prompt_positions: run.prompt_positions as u32,
                     prompt_s: run.prompt_s,
                     gen_s: run.gen_s,
+                    ttft_cold_s: run.ttft_cold_s,
+                    ttft_ahead_s: run.ttft_ahead_s,
                 })
                 .collect(),
             vision_s: r.vision_s,
@@ -163,6 +183,9 @@ impl From<bench::BenchRecord> for BenchmarkRecord {
             first_run_total_s: r.first_run_total_s,
             peak_rss_bytes: r.peak_rss_bytes,
             peak_anon_rss_bytes: r.peak_anon_rss_bytes,
+            question_tokens: r.question_tokens as u32,
+            ttft_cold_s: r.ttft_cold_s,
+            ttft_ahead_s: r.ttft_ahead_s,
         }
     }
 }

@@ -49,6 +49,8 @@ data class BenchmarkOptions(
     val genTokens: Int = 64,
     val threads: Int? = null,
     val repeat: Int = 3,
+    /** Tokens of the question whose time to first answer token is measured. */
+    val questionTokens: Int = 10,
 ) {
     internal fun toFfi() = FfiBenchmarkOptions(
         imageSize?.toUInt(),
@@ -56,6 +58,7 @@ data class BenchmarkOptions(
         genTokens.toUInt(),
         threads?.toUInt(),
         repeat.toUInt(),
+        questionTokens.toUInt(),
     )
 }
 
@@ -89,6 +92,11 @@ data class BenchmarkRecord(
     val peakAnonRssBytes: Long,
     /** The record as `imp bench --format json` prints it. */
     val json: String,
+    /** Time to the first answer token of a [questionTokens] question (medians). */
+    val questionTokens: Int,
+    val ttftColdS: Double,
+    /** The same with the picture handed over ahead, as the apps do at capture. */
+    val ttftAheadS: Double,
 ) {
     internal companion object {
         fun from(r: FfiBenchmarkRecord) = BenchmarkRecord(
@@ -108,6 +116,9 @@ data class BenchmarkRecord(
             peakRssBytes = r.peakRssBytes.toLong(),
             peakAnonRssBytes = r.peakAnonRssBytes.toLong(),
             json = r.json,
+            questionTokens = r.questionTokens.toInt(),
+            ttftColdS = r.ttftColdS,
+            ttftAheadS = r.ttftAheadS,
         )
     }
 }
