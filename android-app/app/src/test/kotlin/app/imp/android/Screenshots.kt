@@ -2,7 +2,11 @@ package app.imp.android
 
 import android.graphics.Bitmap
 import android.graphics.Canvas
+import android.content.pm.ActivityInfo
 import androidx.activity.ComponentActivity
+import org.junit.rules.ExternalResource
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
 import androidx.compose.ui.test.junit4.AndroidComposeTestRule
 import java.io.File
 
@@ -26,4 +30,20 @@ fun <A : ComponentActivity> AndroidComposeTestRule<*, A>.screenshot(name: String
     dir.mkdirs()
     File(dir, "$name.png").outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
     return bitmap
+}
+
+/**
+ * Makes the plain ComponentActivity that createAndroidComposeRule<ComponentActivity>()
+ * starts known to Robolectric's package manager (a Gradle build adds it through
+ * ui-test-manifest; here nothing merges manifests). Must run before the compose rule.
+ */
+class RegisterComponentActivity : ExternalResource() {
+    override fun before() {
+        val app = RuntimeEnvironment.getApplication()
+        val info = ActivityInfo().apply {
+            name = ComponentActivity::class.java.name
+            packageName = app.packageName
+        }
+        shadowOf(app.packageManager).addOrUpdateActivity(info)
+    }
 }

@@ -124,8 +124,9 @@ class ConversationViewModel(
             savedId = args.savedId
         }
         savedId?.let(::restoreTurns)
-        prepare(restoring)
+        // Before preparing: a picture or model problem found at once must win the focus.
         focus = FocusRequest(if (savedId == null) FocusRequest.Target.Describe else FocusRequest.Target.Answer(-1), nextSerial())
+        prepare(restoring)
         publish()
     }
 
