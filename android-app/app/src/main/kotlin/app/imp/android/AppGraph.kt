@@ -37,7 +37,8 @@ class AppGraph private constructor(context: Context) {
     val device = AndroidDeviceInfo(app)
     val library by lazy { CoreModelLibrary(File(app.filesDir, "models"), File(app.filesDir, "imported")) }
     val archive by lazy { CoreConversationArchive(File(app.filesDir, "history")) }
-    val pictures = PictureStore(File(app.filesDir, "pictures"), ResolverContentReader(app), texts)
+    val contentReader = ResolverContentReader(app)
+    val pictures = PictureStore(File(app.filesDir, "pictures"), contentReader, texts)
     val session by lazy { EngineSession(CoreEngineLoader(), library, settings, device, MainScope(), texts).also { it.start() } }
     val haptics = ViewHaptics()
     val narrator by lazy {

@@ -40,6 +40,9 @@ import app.imp.android.ui.conversation.ConversationArgs
 import app.imp.android.ui.conversation.ConversationScreen
 import app.imp.android.ui.conversation.ConversationViewModel
 import app.imp.android.ui.conversation.PictureSource
+import app.imp.android.ui.models.ModelsActions
+import app.imp.android.ui.models.ModelsScreen
+import app.imp.android.ui.models.ModelsViewModel
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -87,8 +90,34 @@ private fun ImpApp(graph: AppGraph, sharedPicture: String?) {
         conversationSource = source.name
     }
 
+    var showModels by rememberSaveable { mutableStateOf(false) }
     val key = conversationKey
-    if (key == null) {
+    if (showModels) {
+        val models: ModelsViewModel = viewModel(
+            factory = viewModelFactory {
+                initializer {
+                    ModelsViewModel(graph.library, graph.settings, graph.session, graph.device, graph.texts, { uri, progress ->
+                        withContext(Dispatchers.IO) { copyModelFile(graph, uri, progress) }
+                    })
+                }
+            },
+        )
+        val state by models.uiState.collectAsStateWithLifecycle()
+        val picker = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri ->
+            if (uri != null) models.import(uri.toString(), graph.contentReader.displayName(uri.toString()) ?: "model.gguf")
+        }
+        BackHandler { showModels = false }
+        ModelsScreen(
+            state,
+            ModelsActions(
+                onDownload = models::download, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
+                onDelete = models::askDelete, onConfirmDelete = models::confirmDelete, onCancelDelete = models::cancelDelete,
+                onRetry = models::reload, onDone = { showModels = false },
+                // Any type: phones label .gguf files inconsistently (application/octet-stream at best).
+                onImport = { picker.launch(arrayOf("*/*")) },
+            ),
+        )
+    } else if (key == null) {
         fun cameraState(): CaptureUiState = when {
             !graph.camera.isAvailable -> CaptureUiState.NoCamera(Problem.cameraUnavailable(graph.texts))
             ContextCompat.checkSelfPermission(activity, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED ->
@@ -126,6 +155,7 @@ private fun ImpApp(graph: AppGraph, sharedPicture: String?) {
                 onAllowCamera = { permission.launch(Manifest.permission.CAMERA) },
                 onPickPhoto = { picker.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly)) },
                 onRecovery = { recovery -> recover(activity, recovery) },
+                onModels = { showModels = true },
             ),
             preview = { modifier -> graph.camera.Preview(modifier) },
         )
@@ -181,6 +211,7 @@ private fun ImpApp(graph: AppGraph, sharedPicture: String?) {
                     when (recovery) {
                         Problem.Recovery.TryAgain -> viewModel.retry()
                         Problem.Recovery.TakeNewPicture -> leave()
+                        Problem.Recovery.OpenModels -> showModels = true
                         else -> recover(activity, recovery)
                     }
                 },
@@ -188,6 +219,28 @@ private fun ImpApp(graph: AppGraph, sharedPicture: String?) {
             ),
         )
     }
+}
+
+/** Copies a picked model file into the app's import directory, where the store uses it in place. */
+private fun copyModelFile(graph: AppGraph, uri: String, progress: (Long, Long?) -> Unit): java.io.File {
+    val dir = graph.library.importDirectory.also { it.mkdirs() }
+    val name = (graph.contentReader.displayName(uri) ?: "model.gguf").replace(Regex("[^A-Za-z0-9._-]"), "_")
+    val total = graph.contentReader.size(uri)
+    val target = java.io.File(dir, name)
+    graph.contentReader.open(uri).use { input ->
+        target.outputStream().use { output ->
+            val buffer = ByteArray(1 shl 20)
+            var done = 0L
+            while (true) {
+                val n = input.read(buffer)
+                if (n < 0) break
+                output.write(buffer, 0, n)
+                done += n
+                progress(done, total)
+            }
+        }
+    }
+    return target
 }
 
 /** Recoveries that leave the app's screens. */

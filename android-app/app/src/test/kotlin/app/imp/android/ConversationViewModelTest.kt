@@ -52,7 +52,11 @@ class ConversationViewModelTest {
 
     private fun ConversationViewModel.openPicture(world: ConversationWorld, key: String = "k1") {
         open(ConversationArgs(key, world.picture().path, PictureSource.Camera))
-        settle("the picture to be encoded") { uiState.value is ConversationUiState.Ready }
+        try {
+            settle("the picture to be encoded") { uiState.value is ConversationUiState.Ready }
+        } catch (e: AssertionError) {
+            throw AssertionError("${e.message}: ${uiState.value}; engine ${world.session.state.value}", e)
+        }
     }
 
     @Test

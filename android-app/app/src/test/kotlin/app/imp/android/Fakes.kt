@@ -35,6 +35,7 @@ import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
 import app.imp.kit.ModelOrigin
 import app.imp.kit.PendingDownload
+import app.imp.kit.PublishedFile
 import app.imp.kit.Picture
 import app.imp.kit.SavedConversation
 import app.imp.kit.SavedTurn
@@ -152,7 +153,9 @@ fun installedModel(id: String = "imp-v1-3b-q4", problem: String? = null) = Insta
 /** The store: what is installed is a list the test sets; downloads are scripted flows. */
 class FakeLibrary(var models: MutableList<InstalledModel> = mutableListOf(installedModel())) : ModelLibrary {
     override val catalog: List<CatalogModel> = listOf(
-        CatalogModel("imp-v1-3b", "Imp v1 3B", "imp-v1-3b", "MILVLG/imp-v1-3b", 384, 2_000_000_000, "Everyday questions", emptyList(), null),
+        CatalogModel("imp-v1-3b", "Imp v1 3B", "imp-v1-3b", "MILVLG/imp-v1-3b", 384, 2_000_000_000, "Everyday questions",
+            listOf(PublishedFile("imp.gguf", "https://example.invalid/imp.gguf", 1_800_000_000, "ab", "q4_0")), null,
+        ),
     )
     var pending = mutableListOf<PendingDownload>()
     var fits = listOf<ModelFit>()

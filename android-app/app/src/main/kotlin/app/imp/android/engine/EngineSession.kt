@@ -100,6 +100,11 @@ class EngineSession(
             resolving?.join()
             engine?.let { return it }
             val job = loading
+            if (job == null && resolving == null && current.value == State.NoModel && settings.settings.value.modelId != null) {
+                // Asked before the settings were first followed (a conversation opened at once): look now.
+                refresh()
+                continue
+            }
             if (job == null) {
                 val failed = current.value as? State.Failed
                 throw ProblemException(failed?.problem ?: Problem.noModel(texts))
