@@ -13,6 +13,8 @@ import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.assertIsDisplayed
 import androidx.compose.ui.test.assertIsEnabled
 import androidx.compose.ui.test.hasClickAction
+import androidx.compose.ui.test.hasText
+import androidx.compose.ui.test.isFocused
 import androidx.compose.ui.test.junit4.createAndroidComposeRule
 import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithTag
@@ -176,7 +178,8 @@ class ConversationScreenTest {
         showApp(world)
         compose.onNodeWithContentDescription(text(R.string.action_take_picture)).performClick()
         waitFor("the problem") { runCatching { compose.onNodeWithTag(PROBLEM_TAG).assertExists() }.isSuccess }
-        compose.onNodeWithText(text(R.string.problem_model_missing_title)).assertExists()
+        // The title is the status line and the problem's heading; focus (TalkBack's too) is on the heading.
+        compose.onNode(hasText(text(R.string.problem_model_missing_title)) and isFocused()).assertExists()
         compose.onNodeWithText(text(R.string.recovery_open_models)).assertExists()
         assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("conversation-model-missing")

@@ -100,14 +100,15 @@ class EngineSession(
             resolving?.join()
             engine?.let { return it }
             val job = loading
-            if (job == null && resolving == null && current.value == State.NoModel && settings.settings.value.modelId != null) {
-                // Asked before the settings were first followed (a conversation opened at once): look now.
+            if (job == null) {
+                when (val s = current.value) {
+                    is State.Failed -> throw ProblemException(s.problem)
+                    else -> if (settings.settings.value.modelId == null) throw ProblemException(Problem.noModel(texts))
+                }
+                // A model is chosen but nothing is loading: asked before the settings were
+                // first followed (a conversation opened at once), or a lookup was replaced.
                 refresh()
                 continue
-            }
-            if (job == null) {
-                val failed = current.value as? State.Failed
-                throw ProblemException(failed?.problem ?: Problem.noModel(texts))
             }
             try {
                 return job.await()
