@@ -109,31 +109,12 @@ class ConversationScreenTest {
         compose.waitForIdle()
     }
 
-    /** Every clickable node says what it does, and is at least 48 dp each way. */
-    private fun assertEveryControlLabelledAndLargeEnough() {
-        val nodes = compose.onAllNodes(hasClickAction(), useUnmergedTree = false).fetchSemanticsNodes()
-        assertTrue(nodes.isNotEmpty())
-        val density = compose.activity.resources.displayMetrics.density
-        for (node in nodes) {
-            val c = node.config
-            val label = (c.getOrNull(SemanticsProperties.ContentDescription).orEmpty() + c.getOrNull(SemanticsProperties.Text).orEmpty().map { it.text } +
-                listOfNotNull(c.getOrNull(SemanticsProperties.EditableText)?.text, c.getOrNull(SemanticsActions.OnClick)?.label))
-                .joinToString().trim()
-            val merged = label.ifEmpty {
-                node.children.flatMap { ch -> ch.config.getOrNull(SemanticsProperties.Text).orEmpty().map { it.text } }.joinToString()
-            }
-            assertTrue("a clickable node has no label: $c", merged.isNotEmpty())
-            val (w, h) = node.size.width / density to node.size.height / density
-            assertTrue("'$merged' is ${w}x$h dp", w >= 47.5f && h >= 47.5f)
-        }
-    }
-
     @Test
     fun takePictureDescribeHearTheAnswerStopAndAskAFollowUpByTouchAlone() {
         // TalkBack on: answers are read aloud by default, sentence by sentence.
         val world = ConversationWorld(texts, temp.newFolder(), accessibility = FakeAccessibility(on = true))
         showApp(world)
-        assertEveryControlLabelledAndLargeEnough()
+        compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("capture")
 
         compose.onNodeWithContentDescription(text(R.string.action_take_picture)).performClick()
@@ -167,7 +148,7 @@ class ConversationScreenTest {
         val live = compose.onNodeWithTag(LIVE_REGION_TAG).fetchSemanticsNode().config[SemanticsProperties.LiveRegion]
         assertEquals(LiveRegionMode.Polite, live)
         assertEquals(listOf("Is it open?"), world.engine.questions.drop(1))
-        assertEveryControlLabelledAndLargeEnough()
+        compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("conversation-answered")
     }
 
@@ -181,7 +162,7 @@ class ConversationScreenTest {
         // The title is the status line and the problem's heading; focus (TalkBack's too) is on the heading.
         compose.onNode(hasText(text(R.string.problem_model_missing_title)) and isFocused()).assertExists()
         compose.onNodeWithText(text(R.string.recovery_open_models)).assertExists()
-        assertEveryControlLabelledAndLargeEnough()
+        compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("conversation-model-missing")
     }
 
@@ -192,7 +173,7 @@ class ConversationScreenTest {
         compose.onNodeWithText(text(R.string.problem_camera_denied_title)).assertIsDisplayed()
         compose.onNodeWithText(text(R.string.recovery_open_system_settings)).assertIsDisplayed()
         compose.onNodeWithText(text(R.string.action_pick_photo)).assertIsDisplayed()
-        assertEveryControlLabelledAndLargeEnough()
+        compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("capture-camera-denied")
     }
 
@@ -202,6 +183,23 @@ class ConversationScreenTest {
         showApp(world, CaptureUiState.NeedsPermission)
         compose.onNodeWithText(text(R.string.camera_why)).assertIsDisplayed()
         compose.onNodeWithText(text(R.string.action_allow_camera)).assertIsDisplayed()
-        assertEveryControlLabelledAndLargeEnough()
+        compose.assertEveryControlLabelledAndLargeEnough()
+    }
+
+    @Test
+    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    fun theConversationHoldsAtTwiceTheFontSize() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        showApp(world)
+        compose.onNodeWithContentDescription(text(R.string.action_take_picture)).assertIsDisplayed().performClick()
+        waitFor("the picture to be encoded") { world.engine.pictures.isNotEmpty() }
+        compose.onNodeWithText(text(R.string.action_describe)).performScrollTo().assertIsDisplayed().performClick()
+        compose.waitForIdle()
+        world.engine.current!!.send("A long answer that wraps over several lines at this size. ")
+        world.engine.current!!.finish()
+        waitFor("the end of the answer") { runCatching { compose.onNodeWithText(text(R.string.action_copy)).assertExists() }.isSuccess }
+        compose.onNodeWithText(text(R.string.question_label)).performScrollTo().assertIsDisplayed()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("conversation-font-200")
     }
 }

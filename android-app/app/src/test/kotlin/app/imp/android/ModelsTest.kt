@@ -80,6 +80,7 @@ class ModelsTest {
         compose.onNodeWithText(compose.activity.getString(R.string.models_first_run)).assertExists()
         compose.onNodeWithText(compose.activity.getString(R.string.fit_tight), substring = true).assertExists()
         compose.onNodeWithText(compose.activity.getString(R.string.models_import)).performScrollTo().assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("models-first-run")
     }
 
