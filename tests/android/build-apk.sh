@@ -38,7 +38,7 @@ step "generating the UniFFI bindings"
 # The Rust stage's build (same feature resolution): nothing to rebuild after it.
 nice cargo build --workspace --all-targets --locked
 BINDINGS=$OBJ/bindings
-target/debug/uniffi-bindgen generate --library target/debug/libimp_ffi.so --language kotlin \
+"$TARGET/debug/uniffi-bindgen" generate --library "$TARGET/debug/libimp_ffi.so" --language kotlin \
   --no-format --out-dir "$BINDINGS"
 
 step "compiling and linking resources"

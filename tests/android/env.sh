@@ -7,6 +7,8 @@ KOTLIN_HOME=${KOTLIN_HOME:-/opt/imp-kotlin}
 HERE=tests/android
 APP=android-app/app
 BUILD=android-app/build
+# Cargo's output (CARGO_TARGET_DIR when several checkouts share one build).
+TARGET=${CARGO_TARGET_DIR:-target}
 
 catalog() { python3 $HERE/catalog.py "$@"; }
 # The file of a Maven artifact (G:A:V) in the cache's local repository.

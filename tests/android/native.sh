@@ -85,7 +85,7 @@ link_ffi() {
   local sysroot
   sysroot=$(rustc --print sysroot)
   LD_LIBRARY_PATH=$sysroot/lib "$sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy" \
-    --strip-debug "target/$target/release/libimp_ffi.so" "$OUT/$abi/libimp_ffi.so"
+    --strip-debug "${CARGO_TARGET_DIR:-target}/$target/release/libimp_ffi.so" "$OUT/$abi/libimp_ffi.so"
 }
 
 # What a phone's loader needs: only bionic, 16 KiB LOAD alignment (Android 15+

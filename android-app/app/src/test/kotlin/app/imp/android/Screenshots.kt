@@ -2,8 +2,17 @@ package app.imp.android
 
 import android.graphics.Bitmap
 import android.graphics.Canvas
+import android.content.pm.ActivityInfo
 import androidx.activity.ComponentActivity
+import org.junit.rules.ExternalResource
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import androidx.compose.ui.semantics.SemanticsActions
+import androidx.compose.ui.semantics.SemanticsProperties
+import androidx.compose.ui.semantics.getOrNull
+import androidx.compose.ui.test.hasClickAction
 import androidx.compose.ui.test.junit4.AndroidComposeTestRule
+import org.junit.Assert.assertTrue
 import java.io.File
 
 /** A phone-sized screen (720 x 1560 px) for every UI test. */
@@ -27,3 +36,39 @@ fun <A : ComponentActivity> AndroidComposeTestRule<*, A>.screenshot(name: String
     File(dir, "$name.png").outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
     return bitmap
 }
+
+/**
+ * Makes the plain ComponentActivity that createAndroidComposeRule<ComponentActivity>()
+ * starts known to Robolectric's package manager (a Gradle build adds it through
+ * ui-test-manifest; here nothing merges manifests). Must run before the compose rule.
+ */
+class RegisterComponentActivity : ExternalResource() {
+    override fun before() {
+        val app = RuntimeEnvironment.getApplication()
+        val info = ActivityInfo().apply {
+            name = ComponentActivity::class.java.name
+            packageName = app.packageName
+        }
+        shadowOf(app.packageManager).addOrUpdateActivity(info)
+    }
+}
+
+/** Every clickable node says what it does, and is at least 48 dp each way. */
+fun AndroidComposeTestRule<*, *>.assertEveryControlLabelledAndLargeEnough() {
+    val nodes = onAllNodes(hasClickAction(), useUnmergedTree = false).fetchSemanticsNodes()
+    assertTrue(nodes.isNotEmpty())
+    val density = activity.resources.displayMetrics.density
+    for (node in nodes) {
+        val c = node.config
+        val label = (c.getOrNull(SemanticsProperties.ContentDescription).orEmpty() + c.getOrNull(SemanticsProperties.Text).orEmpty().map { it.text } +
+            listOfNotNull(c.getOrNull(SemanticsProperties.EditableText)?.text, c.getOrNull(SemanticsActions.OnClick)?.label))
+            .joinToString().trim()
+        val merged = label.ifEmpty {
+            node.children.flatMap { ch -> ch.config.getOrNull(SemanticsProperties.Text).orEmpty().map { it.text } }.joinToString()
+        }
+        assertTrue("a clickable node has no label: $c", merged.isNotEmpty())
+        val (w, h) = node.size.width / density to node.size.height / density
+        assertTrue("'$merged' is ${w}x$h dp", w >= 47.5f && h >= 47.5f)
+    }
+}
+

@@ -1,0 +1,62 @@
+package app.imp.android.platform
+
+import androidx.compose.runtime.Composable
+import androidx.compose.ui.Modifier
+import app.imp.kit.DeviceProfile
+import kotlinx.coroutines.flow.StateFlow
+
+// What the app needs from the phone, as interfaces: real ones in this package
+// (AndroidPlatform.kt, Camera2Camera.kt), fakes in the tests.
+
+/** Speaks one piece of text. */
+interface SpeechVoice {
+    /** [onDone] runs on the main thread once [text] was spoken (or could not be). */
+    fun speak(text: String, rate: Float, onDone: () -> Unit)
+
+    /** Silence now; pending callbacks may still come and are ignored by [app.imp.android.speech.SpeechQueue]. */
+    fun stop()
+}
+
+enum class HapticEvent { AnswerStarted, AnswerFinished, AnswerStopped, Failure, PictureTaken }
+
+fun interface Haptics {
+    fun play(event: HapticEvent)
+}
+
+interface AccessibilityStatus {
+    /** TalkBack (or another screen reader that explores by touch) is on. */
+    val screenReaderOn: StateFlow<Boolean>
+}
+
+fun interface Clock {
+    fun nowMs(): Long
+}
+
+interface DeviceInfo {
+    /** Memory and free storage, for the store's fit verdicts and the engine's memory check. */
+    fun profile(): DeviceProfile
+
+    /** The phone's fast cores (the default number of inference threads). */
+    val bigCores: Int
+}
+
+fun interface Clipboard {
+    fun copy(label: String, text: String)
+}
+
+fun interface ShareSheet {
+    fun share(text: String)
+}
+
+/** The back camera: a live preview and a still picture. */
+interface Camera {
+    /** The phone has a camera the app can use. */
+    val isAvailable: Boolean
+
+    /** The live view, open while it is on screen and the app is in front (needs the camera permission). */
+    @Composable
+    fun Preview(modifier: Modifier)
+
+    /** A JPEG of what the preview shows; throws when the camera is not open. */
+    suspend fun takePicture(): ByteArray
+}

@@ -1,0 +1,130 @@
+package app.imp.android.speech
+
+import app.imp.android.R
+import app.imp.android.engine.Problem
+import app.imp.android.engine.Texts
+import app.imp.android.platform.AccessibilityStatus
+import app.imp.android.platform.HapticEvent
+import app.imp.android.platform.Haptics
+import app.imp.android.platform.SpeechVoice
+import app.imp.android.settings.AppSettings
+import app.imp.kit.StopReason
+import kotlinx.coroutines.flow.StateFlow
+
+/**
+ * What the person hears and feels while an answer is written: the one place
+ * that decides it, so the rules can be tested. The same rules as the iOS app's
+ * AnswerNarrator:
+ *
+ * 1. The answer is never spoken token by token: [SpeechQueue] releases whole sentences.
+ * 2. One voice at a time. Sentences go to text-to-speech when speaking is on for
+ *    this answer (Settings: "always", or "when TalkBack is on" and it is), else to
+ *    TalkBack through the live region when TalkBack is on, else nowhere (the text
+ *    is on screen).
+ * 3. Asking: "Answering." (the picture and the prompt take seconds of silence otherwise).
+ * 4. The first piece of the answer: the answer-started haptic.
+ * 5. The end: the answer-finished haptic at once; once the last sentence was
+ *    spoken, a short status ("End of answer.", or why it ended early), then the
+ *    caller moves focus.
+ * 6. Stop: silence at once, the stopped haptic, and "Stopped." interrupting.
+ * 7. An error: silence, the failure haptic, and the problem, interrupting.
+ *
+ * Messages go to the live region whether or not TalkBack runs: without it they
+ * are simply not heard (a sighted person sees the same words on screen).
+ */
+class AnswerNarrator(
+    private val speech: SpeechQueue,
+    private val synthesizer: SpeechVoice,
+    private val accessibility: AccessibilityStatus,
+    private val haptics: Haptics,
+    private val settings: () -> AppSettings,
+    private val texts: Texts,
+    private val announcer: Announcer = Announcer(),
+) {
+    val announcement: StateFlow<Announcement?> get() = announcer.current
+    val isSpeaking: StateFlow<Boolean> get() = speech.isSpeaking
+    private var started = false
+
+    /** TalkBack as a voice: each sentence becomes the live region's text (TalkBack queues polite ones). */
+    private val talkBackVoice = object : SpeechVoice {
+        override fun speak(text: String, rate: Float, onDone: () -> Unit) {
+            announce(text, interrupting = false)
+            onDone()
+        }
+
+        override fun stop() = Unit
+    }
+
+    /** The voice this answer's sentences go to (rule 2). */
+    val answerVoice: SpeechVoice?
+        get() {
+            val talkBack = accessibility.screenReaderOn.value
+            return when {
+                settings().speech.speaks(talkBack) -> synthesizer
+                talkBack -> talkBackVoice
+                else -> null
+            }
+        }
+
+    fun questionAsked() {
+        started = false
+        speech.begin(answerVoice, settings().speechRate)
+        announce(texts.get(R.string.announce_answering), interrupting = true)
+    }
+
+    fun answerText(piece: String) {
+        if (!started) {
+            started = true
+            feel(HapticEvent.AnswerStarted)
+        }
+        speech.append(piece)
+    }
+
+    /** The answer ended by itself; [then] runs once it has been heard. */
+    fun answerFinished(reason: StopReason, then: () -> Unit) {
+        feel(HapticEvent.AnswerFinished)
+        speech.finish {
+            announce(endStatus(reason), interrupting = false)
+            then()
+        }
+    }
+
+    fun answerStopped() {
+        speech.stop()
+        feel(HapticEvent.AnswerStopped)
+        announce(texts.get(R.string.announce_stopped), interrupting = true)
+    }
+
+    fun failed(problem: Problem) {
+        speech.stop()
+        feel(HapticEvent.Failure)
+        announce(problem.announcement, interrupting = true)
+    }
+
+    /** Something the person should hear now (a picture taken, a copy made). */
+    fun say(message: String, haptic: HapticEvent? = null) {
+        haptic?.let(::feel)
+        announce(message, interrupting = false)
+    }
+
+    /** Silence, e.g. when the person leaves the conversation or starts speaking a question. */
+    fun silence() = speech.stop()
+
+    /** Reads a finished answer again with text-to-speech, whatever the setting (the person asked for it). */
+    fun readAgain(text: String) = speech.speak(text, synthesizer, settings().speechRate)
+
+    fun endStatus(reason: StopReason): String = texts.get(
+        when (reason) {
+            StopReason.END_OF_ANSWER -> R.string.announce_end_of_answer
+            StopReason.MAX_TOKENS -> R.string.announce_length_limit
+            StopReason.CONTEXT_FULL -> R.string.announce_conversation_full
+            StopReason.CANCELLED -> R.string.announce_stopped
+        },
+    )
+
+    private fun announce(text: String, interrupting: Boolean) = announcer.say(text, interrupting)
+
+    private fun feel(event: HapticEvent) {
+        if (settings().haptics) haptics.play(event)
+    }
+}

@@ -1,0 +1,117 @@
+package app.imp.android.ui.capture
+
+import androidx.compose.foundation.background
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.heightIn
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.safeDrawingPadding
+import androidx.compose.foundation.layout.size
+import androidx.compose.foundation.shape.CircleShape
+import androidx.compose.material3.Button
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.Surface
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.Color
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.semantics.contentDescription
+import androidx.compose.ui.semantics.semantics
+import androidx.compose.ui.unit.dp
+import app.imp.android.R
+import app.imp.android.engine.Problem
+import app.imp.android.ui.conversation.ProblemCard
+
+/** The capture screen: the live camera view or why there is none. */
+sealed interface CaptureUiState {
+    /** The camera permission was not asked yet (or is being asked). */
+    data object NeedsPermission : CaptureUiState
+
+    data object Previewing : CaptureUiState
+
+    /** The shutter fired; the picture is on its way to the conversation. */
+    data object Taking : CaptureUiState
+
+    /** Permission denied, or no usable camera: the gallery still works. */
+    data class NoCamera(val problem: Problem) : CaptureUiState
+}
+
+data class CaptureActions(
+    val onTakePicture: () -> Unit = {},
+    val onAllowCamera: () -> Unit = {},
+    val onPickPhoto: () -> Unit = {},
+    val onRecovery: (Problem.Recovery) -> Unit = {},
+    val onModels: () -> Unit = {},
+)
+
+/**
+ * The first screen: a large shutter over the camera view, and the gallery. The
+ * shutter is the largest target on the screen and sits at the bottom centre,
+ * where a thumb (or TalkBack's exploring finger) finds it. [preview] is the
+ * camera's own view, passed in so tests draw without a camera.
+ */
+@Composable
+fun CaptureScreen(
+    state: CaptureUiState,
+    actions: CaptureActions,
+    preview: @Composable (Modifier) -> Unit,
+    modifier: Modifier = Modifier,
+) {
+    Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
+        Column(
+            Modifier.fillMaxSize().safeDrawingPadding().padding(16.dp),
+            verticalArrangement = Arrangement.spacedBy(12.dp),
+        ) {
+            Text(stringResource(R.string.home_title), style = MaterialTheme.typography.headlineSmall)
+            Box(
+                Modifier.weight(1f).fillMaxWidth().background(Color.Black),
+                contentAlignment = Alignment.Center,
+            ) {
+                when (state) {
+                    CaptureUiState.Previewing, CaptureUiState.Taking -> preview(Modifier.fillMaxSize())
+                    CaptureUiState.NeedsPermission -> Column(
+                        Modifier.padding(16.dp),
+                        verticalArrangement = Arrangement.spacedBy(12.dp),
+                        horizontalAlignment = Alignment.CenterHorizontally,
+                    ) {
+                        Text(stringResource(R.string.camera_why), color = Color.White)
+                        Button(onClick = actions.onAllowCamera, modifier = Modifier.heightIn(min = 48.dp)) {
+                            Text(stringResource(R.string.action_allow_camera))
+                        }
+                    }
+                    is CaptureUiState.NoCamera -> Box(Modifier.padding(16.dp)) {
+                        ProblemCard(state.problem, actions.onRecovery)
+                    }
+                }
+                if (state == CaptureUiState.Taking) CircularProgressIndicator()
+            }
+            Row(
+                Modifier.fillMaxWidth(),
+                horizontalArrangement = Arrangement.SpaceEvenly,
+                verticalAlignment = Alignment.CenterVertically,
+            ) {
+                OutlinedButton(onClick = actions.onPickPhoto, modifier = Modifier.heightIn(min = 48.dp)) {
+                    Text(stringResource(R.string.action_pick_photo))
+                }
+                val label = stringResource(R.string.action_take_picture)
+                Button(
+                    onClick = actions.onTakePicture,
+                    enabled = state == CaptureUiState.Previewing,
+                    shape = CircleShape,
+                    modifier = Modifier.size(96.dp).semantics { contentDescription = label },
+                ) {}
+                OutlinedButton(onClick = actions.onModels, modifier = Modifier.heightIn(min = 48.dp)) {
+                    Text(stringResource(R.string.action_models))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package app.imp.android.ui.models
+
+import app.imp.android.engine.Problem
+import app.imp.android.speech.Announcement
+import app.imp.kit.CatalogModel
+import app.imp.kit.InstalledModel
+import app.imp.kit.ModelFit
+
+/** A catalogue model's download. */
+sealed interface Transfer {
+    /** Nothing downloaded; Download offered. */
+    data object Available : Transfer
+
+    /** No published file: how to make one, in words for the person. */
+    data class NotDownloadable(val howToGet: String) : Transfer
+
+    data class Downloading(val done: Long, val total: Long?) : Transfer
+
+    /** Stopped part way (paused, or the app was closed); Resume goes on from [done]. */
+    data class Paused(val done: Long) : Transfer
+
+    data class Failed(val problem: Problem) : Transfer
+
+    data object Installed : Transfer
+}
+
+data class CatalogRow(val model: CatalogModel, val fit: ModelFit?, val transfer: Transfer) {
+    val id: String get() = model.id
+}
+
+/** A check of an installed model's file. */
+sealed interface Check {
+    data object None : Check
+
+    data class Verifying(val fraction: Float?) : Check
+
+    data class Passed(val vouched: Boolean) : Check
+
+    data class Failed(val problem: Problem) : Check
+}
+
+data class InstalledRow(val model: InstalledModel, val title: String, val isChosen: Boolean, val check: Check) {
+    val id: String get() = model.id
+}
+
+/** Copying a picked `.gguf` into the app, then checking it. */
+sealed interface ModelImport {
+    data object Idle : ModelImport
+
+    data class Copying(val name: String, val done: Long, val total: Long?) : ModelImport
+
+    data class Checking(val name: String, val done: Long, val total: Long?) : ModelImport
+
+    data class Failed(val problem: Problem) : ModelImport
+}
+
+/** The models screen, also the first-run screen. */
+sealed interface ModelsUiState {
+    val announcement: Announcement?
+
+    data class Loading(override val announcement: Announcement?) : ModelsUiState
+
+    data class Loaded(
+        val catalog: List<CatalogRow>,
+        val installed: List<InstalledRow>,
+        val importing: ModelImport,
+        /** Why the person was sent here: the chosen model is missing or damaged. */
+        val notice: Problem?,
+        /** An installed model waiting for the person to confirm its deletion. */
+        val pendingDelete: InstalledRow?,
+        override val announcement: Announcement?,
+    ) : ModelsUiState {
+        /** No model installed yet: the screen welcomes and explains. */
+        val firstRun: Boolean get() = installed.isEmpty()
+    }
+
+    data class Failed(val problem: Problem, override val announcement: Announcement?) : ModelsUiState
+}

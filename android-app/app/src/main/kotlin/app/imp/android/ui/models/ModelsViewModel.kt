@@ -1,0 +1,240 @@
+package app.imp.android.ui.models
+
+import androidx.lifecycle.ViewModel
+import androidx.lifecycle.viewModelScope
+import app.imp.android.engine.EngineSession
+import app.imp.android.engine.ModelLibrary
+import app.imp.android.engine.Problem
+import app.imp.android.engine.ProblemContext
+import app.imp.android.engine.Texts
+import app.imp.android.platform.DeviceInfo
+import app.imp.android.settings.SettingsRepository
+import app.imp.android.speech.Announcer
+import app.imp.kit.DownloadSource
+import app.imp.kit.ImpException
+import app.imp.kit.TransferEvent
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
+import java.io.File
+
+/**
+ * The models screen's logic over the store: the catalogue with this phone's fit
+ * verdicts, downloads (Pause cancels the transfer; the store keeps the part, so
+ * Resume, also after the app was killed, goes on from there), imports of a
+ * picked `.gguf`, checks and deletions. The one screen that uses the network.
+ */
+class ModelsViewModel(
+    private val library: ModelLibrary,
+    private val settings: SettingsRepository,
+    private val session: EngineSession,
+    private val device: DeviceInfo,
+    private val texts: Texts,
+    /** Copies a picked file (a content URI) into [ModelLibrary.importDirectory]. */
+    private val copyIn: suspend (uri: String, onProgress: (Long, Long?) -> Unit) -> File,
+    private val notice: Problem? = null,
+) : ViewModel() {
+    private val announcer = Announcer()
+    private val state = MutableStateFlow<ModelsUiState>(ModelsUiState.Loading(null))
+    val uiState: StateFlow<ModelsUiState> = state.asStateFlow()
+
+    private val transfers = mutableMapOf<String, Transfer>()
+    private val checks = mutableMapOf<String, Check>()
+    private val jobs = mutableMapOf<String, Job>()
+    private var importing: ModelImport = ModelImport.Idle
+    private var pendingDelete: String? = null
+
+    // Declared before init: init's collector reads them at once.
+    private var lastInstalled = listOf<app.imp.kit.InstalledModel>()
+    private var lastFits = listOf<app.imp.kit.ModelFit>()
+
+    init {
+        viewModelScope.launch { announcer.current.collect { refreshState() } }
+        reload()
+    }
+
+    fun reload() {
+        viewModelScope.launch {
+            try {
+                library.pendingDownloads().forEach { transfers.putIfAbsent(it.id, Transfer.Paused(it.doneBytes)) }
+                refresh()
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                state.value = ModelsUiState.Failed(Problem.from(e, ProblemContext.Transfer, texts), announcer.current.value)
+            }
+        }
+    }
+
+    /** Starts or resumes the download of a catalogue model. */
+    fun download(catalogId: String) {
+        if (jobs[catalogId]?.isActive == true) return
+        val from = (transfers[catalogId] as? Transfer.Paused)?.done ?: 0
+        transfers[catalogId] = Transfer.Downloading(from, null)
+        jobs[catalogId] = viewModelScope.launch {
+            try {
+                library.download(DownloadSource.Catalog(catalogId)).collect { event ->
+                    when (event) {
+                        is TransferEvent.Progress -> transfers[catalogId] = Transfer.Downloading(event.doneBytes, event.totalBytes)
+                        is TransferEvent.Installed -> {
+                            transfers[catalogId] = Transfer.Installed
+                            installed(event.model.id)
+                        }
+                        is TransferEvent.Verified -> Unit
+                    }
+                    refreshState()
+                }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                val problem = Problem.from(e, ProblemContext.Transfer, texts)
+                transfers[catalogId] = Transfer.Failed(problem)
+                announcer.say(problem.announcement, interrupting = true)
+            }
+            refreshState()
+        }
+        refreshState()
+    }
+
+    /** Stops a download; what arrived is kept for Resume. */
+    fun pause(catalogId: String) {
+        val done = (transfers[catalogId] as? Transfer.Downloading)?.done ?: 0
+        jobs.remove(catalogId)?.cancel()
+        transfers[catalogId] = Transfer.Paused(done)
+        refreshState()
+    }
+
+    /** Installs a `.gguf` the person picked with the system file picker. */
+    fun import(uri: String, name: String) {
+        if (importing is ModelImport.Copying || importing is ModelImport.Checking) return
+        importing = ModelImport.Copying(name, 0, null)
+        refreshState()
+        viewModelScope.launch {
+            try {
+                val file = copyIn(uri) { done, total ->
+                    importing = ModelImport.Copying(name, done, total)
+                    refreshState()
+                }
+                library.importFile(file.path).collect { event ->
+                    when (event) {
+                        is TransferEvent.Progress -> importing = ModelImport.Checking(name, event.doneBytes, event.totalBytes)
+                        is TransferEvent.Installed -> {
+                            importing = ModelImport.Idle
+                            installed(event.model.id)
+                        }
+                        is TransferEvent.Verified -> Unit
+                    }
+                    refreshState()
+                }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                val problem = Problem.from(e, ProblemContext.Transfer, texts)
+                importing = ModelImport.Failed(problem)
+                announcer.say(problem.announcement, interrupting = true)
+            }
+            refreshState()
+        }
+    }
+
+    /** Reads an installed model's file again and compares its checksum. */
+    fun verify(id: String) {
+        checks[id] = Check.Verifying(null)
+        refreshState()
+        viewModelScope.launch {
+            try {
+                library.verify(id).collect { event ->
+                    checks[id] = when (event) {
+                        is TransferEvent.Progress -> Check.Verifying(event.totalBytes?.let { event.doneBytes.toFloat() / it })
+                        is TransferEvent.Verified -> if (event.ok) {
+                            Check.Passed(vouched = event.expected != null)
+                        } else {
+                            Check.Failed(Problem.from(ImpException.VerificationFailed(event.sha256), ProblemContext.Transfer, texts))
+                        }
+                        is TransferEvent.Installed -> checks[id] ?: Check.None
+                    }
+                    refreshState()
+                }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                checks[id] = Check.Failed(Problem.from(e, ProblemContext.Transfer, texts))
+            }
+            refreshState()
+        }
+    }
+
+    /** The model that answers from now on. */
+    fun choose(id: String) {
+        settings.update { it.copy(modelId = id) }
+        session.refresh()
+        refreshState()
+    }
+
+    fun askDelete(id: String) {
+        pendingDelete = id
+        refreshState()
+    }
+
+    fun cancelDelete() {
+        pendingDelete = null
+        refreshState()
+    }
+
+    fun confirmDelete() {
+        val id = pendingDelete ?: return
+        pendingDelete = null
+        viewModelScope.launch {
+            try {
+                library.remove(id)
+                if (settings.settings.value.modelId == id) settings.update { it.copy(modelId = null) }
+                session.refresh()
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                announcer.say(Problem.from(e, ProblemContext.Transfer, texts).announcement, interrupting = true)
+            }
+            refresh()
+        }
+    }
+
+    private fun installed(id: String) {
+        // The first model installed is the one that answers.
+        if (settings.settings.value.modelId == null) settings.update { it.copy(modelId = id) }
+        session.refresh()
+        viewModelScope.launch { refresh() }
+    }
+
+    private suspend fun refresh() {
+        lastInstalled = library.installed()
+        lastFits = library.deviceFit(device.profile())
+        refreshState()
+    }
+
+    private fun refreshState() {
+        val chosen = settings.settings.value.modelId
+        val installedRows = lastInstalled.map { m ->
+            InstalledRow(m, library.catalog.firstOrNull { it.id == m.catalogId }?.displayName ?: m.id, m.id == chosen, checks[m.id] ?: Check.None)
+        }
+        val catalogRows = library.catalog.map { c ->
+            val transfer = transfers[c.id]?.takeIf { it != Transfer.Installed || lastInstalled.any { m -> m.catalogId == c.id } }
+                ?: when {
+                    lastInstalled.any { it.catalogId == c.id } -> Transfer.Installed
+                    c.files.isEmpty() -> Transfer.NotDownloadable(c.howToGet.orEmpty())
+                    else -> Transfer.Available
+                }
+            CatalogRow(c, lastFits.firstOrNull { it.catalogId == c.id }, transfer)
+        }
+        state.value = ModelsUiState.Loaded(
+            catalog = catalogRows,
+            installed = installedRows,
+            importing = importing,
+            notice = notice,
+            pendingDelete = installedRows.firstOrNull { it.id == pendingDelete },
+            announcement = announcer.current.value,
+        )
+    }
+}

@@ -1,0 +1,205 @@
+package app.imp.android
+
+import androidx.activity.ComponentActivity
+import androidx.compose.foundation.layout.Box
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.semantics.LiveRegionMode
+import androidx.compose.ui.semantics.SemanticsActions
+import androidx.compose.ui.semantics.SemanticsProperties
+import androidx.compose.ui.semantics.getOrNull
+import androidx.compose.ui.test.assertIsDisplayed
+import androidx.compose.ui.test.assertIsEnabled
+import androidx.compose.ui.test.hasClickAction
+import androidx.compose.ui.test.hasText
+import androidx.compose.ui.test.isFocused
+import androidx.compose.ui.test.junit4.createAndroidComposeRule
+import androidx.compose.ui.test.onNodeWithContentDescription
+import androidx.compose.ui.test.onNodeWithTag
+import androidx.compose.ui.test.onNodeWithText
+import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performScrollTo
+import androidx.compose.ui.test.performTextInput
+import androidx.compose.ui.unit.dp
+import app.imp.android.engine.Problem
+import app.imp.android.engine.Texts
+import app.imp.android.ui.ImpTheme
+import app.imp.android.ui.capture.CaptureActions
+import app.imp.android.ui.capture.CaptureScreen
+import app.imp.android.ui.capture.CaptureUiState
+import app.imp.android.ui.common.LIVE_REGION_TAG
+import app.imp.android.ui.conversation.ConversationActions
+import app.imp.android.ui.conversation.ConversationArgs
+import app.imp.android.ui.conversation.ConversationScreen
+import app.imp.android.ui.conversation.ConversationUiState
+import app.imp.android.ui.conversation.PictureSource
+import app.imp.android.ui.conversation.PROBLEM_TAG
+import app.imp.android.ui.conversation.answerTag
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Rule
+import org.junit.Test
+import org.junit.rules.TemporaryFolder
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
+
+/**
+ * The capture and conversation screens on fakes, driven only through the
+ * semantics tree: what TalkBack sees and does (labels, clicks, the live region).
+ */
+@RunWith(RobolectricTestRunner::class)
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
+@Config(qualifiers = PHONE)
+class ConversationScreenTest {
+    @get:Rule(order = 0)
+    val hostActivity = RegisterComponentActivity()
+
+    @get:Rule(order = 1)
+    val compose = createAndroidComposeRule<ComponentActivity>()
+
+    @get:Rule
+    val temp = TemporaryFolder()
+
+    private val texts by lazy { Texts { id, args -> compose.activity.getString(id, *args) } }
+
+    private fun text(id: Int) = compose.activity.getString(id)
+
+    /** A small app: the capture screen, then the conversation about the picture taken, on fakes. */
+    private fun showApp(world: ConversationWorld, captureState: CaptureUiState = CaptureUiState.Previewing) {
+        val vm = world.viewModel()
+        compose.setContent {
+            ImpTheme {
+                var open by remember { mutableStateOf(false) }
+                if (!open) {
+                    CaptureScreen(
+                        captureState,
+                        CaptureActions(onTakePicture = {
+                            vm.open(ConversationArgs("walk", world.picture().path, PictureSource.Camera))
+                            open = true
+                        }),
+                        preview = { Box(it) },
+                    )
+                } else {
+                    val state by vm.uiState.collectAsStateWithLifecycle()
+                    ConversationScreen(
+                        state,
+                        ConversationActions(
+                            onDescribe = vm::describe, onReadText = vm::readText, onQuestionChange = vm::onQuestionChange,
+                            onAsk = vm::askTypedQuestion, onStop = vm::stop, onCopy = vm::copyAnswer, onShare = vm::shareAnswer,
+                        ),
+                    )
+                }
+            }
+        }
+    }
+
+    private fun liveRegionText(): String? = compose.onNodeWithTag(LIVE_REGION_TAG).fetchSemanticsNode()
+        .config.getOrNull(SemanticsProperties.ContentDescription)?.joinToString()
+
+    private fun waitFor(what: String, condition: () -> Boolean) {
+        settle(what) {
+            compose.waitForIdle()
+            condition()
+        }
+        compose.waitForIdle()
+    }
+
+    @Test
+    fun takePictureDescribeHearTheAnswerStopAndAskAFollowUpByTouchAlone() {
+        // TalkBack on: answers are read aloud by default, sentence by sentence.
+        val world = ConversationWorld(texts, temp.newFolder(), accessibility = FakeAccessibility(on = true))
+        showApp(world)
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("capture")
+
+        compose.onNodeWithContentDescription(text(R.string.action_take_picture)).performClick()
+        waitFor("the picture to be encoded") { world.engine.pictures.isNotEmpty() }
+        waitFor("Describe to be enabled") {
+            runCatching { compose.onNodeWithText(text(R.string.action_describe)).assertIsEnabled() }.isSuccess
+        }
+        compose.onNodeWithText(text(R.string.action_describe)).performClick()
+        compose.waitForIdle()
+        assertEquals(text(R.string.announce_answering), liveRegionText())
+        world.engine.current!!.send("A blue door. ", "It has a brass ")
+        compose.waitForIdle()
+        // Whole sentences are spoken, not tokens: the half sentence waits.
+        assertEquals(listOf("A blue door."), world.voice.spoken)
+        compose.onNodeWithTag(answerTag(0)).assertIsDisplayed()
+        compose.screenshot("conversation-answering")
+
+        compose.onNodeWithText(text(R.string.action_stop)).performScrollTo().performClick()
+        compose.waitForIdle()
+        assertEquals(text(R.string.announce_stopped), liveRegionText())
+        assertTrue(world.engine.answers.isEmpty())
+
+        compose.onNodeWithText(text(R.string.question_label)).performScrollTo().performTextInput("Is it open?")
+        compose.onNodeWithText(text(R.string.action_ask)).performScrollTo().performClick()
+        compose.waitForIdle()
+        world.engine.current!!.send("No, it is closed.")
+        world.engine.current!!.finish()
+        waitFor("the follow-up's end") { liveRegionText() == text(R.string.announce_end_of_answer) }
+        compose.onNodeWithText("No, it is closed.").assertExists()
+        assertEquals(listOf("A blue door.", "No, it is closed."), world.voice.spoken)
+        val live = compose.onNodeWithTag(LIVE_REGION_TAG).fetchSemanticsNode().config[SemanticsProperties.LiveRegion]
+        assertEquals(LiveRegionMode.Polite, live)
+        assertEquals(listOf("Is it open?"), world.engine.questions.drop(1))
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("conversation-answered")
+    }
+
+    @Test
+    fun aMissingModelIsExplainedWithTheWayOut() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        world.library.models.clear()
+        showApp(world)
+        compose.onNodeWithContentDescription(text(R.string.action_take_picture)).performClick()
+        waitFor("the problem") { runCatching { compose.onNodeWithTag(PROBLEM_TAG).assertExists() }.isSuccess }
+        // The title is the status line and the problem's heading; focus (TalkBack's too) is on the heading.
+        compose.onNode(hasText(text(R.string.problem_model_missing_title)) and isFocused()).assertExists()
+        compose.onNodeWithText(text(R.string.recovery_open_models)).assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("conversation-model-missing")
+    }
+
+    @Test
+    fun cameraPermissionDeniedLeavesTheGallery() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        showApp(world, CaptureUiState.NoCamera(Problem.cameraDenied(texts, canAskAgain = false)))
+        compose.onNodeWithText(text(R.string.problem_camera_denied_title)).assertIsDisplayed()
+        compose.onNodeWithText(text(R.string.recovery_open_system_settings)).assertIsDisplayed()
+        compose.onNodeWithText(text(R.string.action_pick_photo)).assertIsDisplayed()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("capture-camera-denied")
+    }
+
+    @Test
+    fun askingForTheCameraExplainsWhy() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        showApp(world, CaptureUiState.NeedsPermission)
+        compose.onNodeWithText(text(R.string.camera_why)).assertIsDisplayed()
+        compose.onNodeWithText(text(R.string.action_allow_camera)).assertIsDisplayed()
+        compose.assertEveryControlLabelledAndLargeEnough()
+    }
+
+    @Test
+    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    fun theConversationHoldsAtTwiceTheFontSize() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        showApp(world)
+        compose.onNodeWithContentDescription(text(R.string.action_take_picture)).assertIsDisplayed().performClick()
+        waitFor("the picture to be encoded") { world.engine.pictures.isNotEmpty() }
+        compose.onNodeWithText(text(R.string.action_describe)).performScrollTo().assertIsDisplayed().performClick()
+        compose.waitForIdle()
+        world.engine.current!!.send("A long answer that wraps over several lines at this size. ")
+        world.engine.current!!.finish()
+        waitFor("the end of the answer") { runCatching { compose.onNodeWithText(text(R.string.action_copy)).assertExists() }.isSuccess }
+        compose.onNodeWithText(text(R.string.question_label)).performScrollTo().assertIsDisplayed()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("conversation-font-200")
+    }
+}
