@@ -11,4 +11,4 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu"
 # qemu emulates a CPU with NEON and dotprod by default (-cpu max).
-cargo test --locked -p imp-core --all-targets --target aarch64-unknown-linux-gnu
+env -u RUSTC_WORKSPACE_WRAPPER cargo test --locked -p imp-core --all-targets --target aarch64-unknown-linux-gnu

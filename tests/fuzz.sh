@@ -1,44 +1,38 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of rust-core/fuzz for a bounded time, starting from
-# the committed seed corpora (copied, so the checkout stays clean). Installs
-# the nightly toolchain and cargo-fuzz when missing.
+# Runs every fuzz target of rust-core/fuzz (libFuzzer) for a bounded time,
+# starting from the committed seed corpora (copied, so the checkout stays
+# clean).
 #
 #   bash tests/fuzz.sh [SECONDS_PER_TARGET]     (default 30)
 #
-# A crash, panic, timeout or an input whose run goes past the memory bound
-# fails the script, leaving the input under rust-core/fuzz/artifacts/.
-# Built without a sanitizer (IMP_FUZZ_SANITIZER=address to add one): the
-# targets drive safe Rust over crates whose unsafe code is their own, and
-# AddressSanitizer would double the build and slow every execution, where CI
-# time is better spent executing inputs.
+# The targets are built on the stable toolchain in the test build's profile,
+# with only our crates instrumented for coverage (rust-core/fuzz/instrumented-rustc.sh),
+# so after the Rust stage just imp-core and the targets compile again.
+# A crash, panic, timeout (20 s for one input) or an input that takes the
+# process past RSS_LIMIT_MB fails the script; the input is kept under
+# rust-core/fuzz/artifacts/TARGET/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-30}
 # The bound this project promises: no input makes one process hold more.
 RSS_LIMIT_MB=2048
+TARGETS=(config gguf image llama_cpp_pair safetensors tokenizer)
 
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-  rustup toolchain install nightly --profile minimal
-fi
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked
-fi
-
-cd rust-core/fuzz
-SANITIZER=${IMP_FUZZ_SANITIZER:-none}
-cargo +nightly fuzz build --sanitizer "$SANITIZER"
+RUSTC_WORKSPACE_WRAPPER=$PWD/rust-core/fuzz/instrumented-rustc.sh \
+  cargo build --locked -p imp-core-fuzz --bins --features fuzz-targets
+BIN=${CARGO_TARGET_DIR:-target}/debug
 CORPUS=$(mktemp -d)
 trap 'rm -rf "$CORPUS"' EXIT
-for target in $(cargo +nightly fuzz list); do
-  mkdir -p "$CORPUS/$target"
-  cp -r "seeds/$target/." "$CORPUS/$target/"
+for target in "${TARGETS[@]}"; do
+  mkdir -p "$CORPUS/$target" "rust-core/fuzz/artifacts/$target"
+  cp -r "rust-core/fuzz/seeds/$target/." "$CORPUS/$target/"
   echo "== fuzz $target for ${SECONDS_PER_TARGET} s"
   status=0
-  cargo +nightly fuzz run --sanitizer "$SANITIZER" "$target" "$CORPUS/$target" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_LIMIT_MB" \
-    -timeout=20 -print_final_stats=1 >"$CORPUS/$target.log" 2>&1 || status=$?
-  # The summary lines only; the whole log when the target failed.
-  grep -E "^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|peak_rss_mb)" "$CORPUS/$target.log" || true
+  "$BIN/$target" "$CORPUS/$target" -max_total_time="$SECONDS_PER_TARGET" \
+    -rss_limit_mb="$RSS_LIMIT_MB" -timeout=20 -print_final_stats=1 \
+    -artifact_prefix="rust-core/fuzz/artifacts/$target/" >"$CORPUS/$target.log" 2>&1 || status=$?
+  # The summary lines only; the end of the log when the target failed.
+  grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|peak_rss_mb)" "$CORPUS/$target.log" || true
   if [ "$status" -ne 0 ]; then
     tail -n 60 "$CORPUS/$target.log"
     echo "fuzz target $target failed (exit $status)" >&2

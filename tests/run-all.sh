@@ -40,12 +40,30 @@ free_disk() {
 stage "format"
 cargo fmt --all -- --check
 
-stage "lint"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# Downloads that need little CPU run behind the Rust build: the Swift chroot,
+# then the Android toolchain (kotlinc, android.jar, D8, Robolectric's jars).
+# Each stage runs its own setup again, a no-op when this finished it.
+PREFETCH_LOG=$(mktemp)
+(bash tests/toolchains/swift.sh >/dev/null && bash tests/android/toolchain.sh) >"$PREFETCH_LOG" 2>&1 &
+PREFETCH=$!
 
-stage "rust tests"
+stage "rust: build with clippy's lints, then the tests"
+# clippy's driver compiles the workspace's crates (lints denied, as
+# `cargo clippy -- -D warnings` would) in the very build the tests use: one
+# build of the dependencies instead of a clippy check and a build. The later
+# host builds (Swift, Kotlin, Android stages) keep it, so they are no-ops;
+# cross builds unset it. CLIPPY_ARGS is how cargo-clippy hands the driver
+# its arguments.
+RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo build --workspace --all-targets --locked
 cargo test --workspace --all-targets --locked
+
+if ! wait "$PREFETCH"; then
+  echo "== the background toolchain setup failed (each stage retries its own):"
+  tail -n 30 "$PREFETCH_LOG"
+fi
 
 stage "swift tests (Linux, in a trixie chroot)"
 bash tests/swift.sh
@@ -60,15 +78,16 @@ stage "android app (APK without Gradle, Robolectric tests)"
 # The phones' ABI only: the x86_64 (emulator) library is one more release
 # build of the whole core for no extra coverage (same code as the host's).
 IMP_ANDROID_ABIS=arm64-v8a bash tests/android.sh
-free_disk target/debug target/aarch64-linux-android
+free_disk target/aarch64-linux-android
+
+stage "fuzzing, 30 s a target"
+# On the host build's dependencies: only our crates compile again.
+bash tests/fuzz.sh 30
+free_disk target/debug
 
 stage "aarch64 tests under qemu"
 bash tests/aarch64.sh
 free_disk target/aarch64-unknown-linux-gnu
-
-stage "fuzzing, 30 s a target"
-bash tests/fuzz.sh 30
-free_disk rust-core/fuzz/target
 
 stage "iOS compile check"
 # Android's library was built and linked for real in the android stage.

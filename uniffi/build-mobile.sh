@@ -80,7 +80,7 @@ case "${1:-}" in
       add_targets "$target"
       c_without_sdk "$target" "$min"
       echo "== compile check: imp-ffi for $target"
-      cargo check --locked -p imp-ffi --lib --target "$target"
+      env -u RUSTC_WORKSPACE_WRAPPER cargo check --locked -p imp-ffi --lib --target "$target"
     done
     ;;
   *)

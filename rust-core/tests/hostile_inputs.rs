@@ -255,3 +255,30 @@ fn a_malformed_tokenizer_json_is_an_error_not_a_panic() {
         .expect("must not load");
     assert!(matches!(err, ImpError::Tokenizer(_)), "{err}");
 }
+
+/// Found by the tokenizer fuzz target: tokenizers 0.22's Strip decoder with
+/// `stop` > 0 subtracts past a token's start when the token is shorter than
+/// `stop` (an overflow panic, or an out-of-bounds index in release builds),
+/// so such a decoder, alone or inside a Sequence, is refused at load.
+#[test]
+fn a_strip_decoder_that_strips_from_the_end_is_refused() {
+    use imp_core::text::tokenizer::ImpTokenizer;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny-imp-phi3");
+    let text = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    ImpTokenizer::from_json(&text).expect("the fixture loads as it is");
+    let strip = serde_json::json!({"type": "Strip", "content": "\u{2581}", "start": 0, "stop": 2});
+    for decoder in [
+        strip.clone(),
+        serde_json::json!({"type": "Sequence", "decoders": [{"type": "Fuse"}, strip]}),
+    ] {
+        json["decoder"] = decoder;
+        let err = ImpTokenizer::from_json(&json.to_string())
+            .err()
+            .expect("must not load");
+        assert!(
+            matches!(&err, ImpError::Tokenizer(m) if m.contains("Strip")),
+            "{err}"
+        );
+    }
+}

@@ -76,7 +76,8 @@ link_ffi() {
   command -v rustup >/dev/null && rustup target add "$target" >/dev/null
   # ring's C (under rustls), with the same compiler and flags as `uniffi/build-mobile.sh check`.
   c_without_sdk "$target" "$API"
-  nice cargo rustc --locked --release -p imp-ffi --lib --target "$target" --crate-type cdylib -- \
+  # Plain rustc: clippy's driver, when CI set it for the host build, stays there.
+  env -u RUSTC_WORKSPACE_WRAPPER nice cargo rustc --locked --release -p imp-ffi --lib --target "$target" --crate-type cdylib -- \
     -C linker=rust-lld -C linker-flavor=ld.lld \
     -L "native=$STUBS" -L "native=$CACHE/libunwind-$ZIG_VERSION/$abi" \
     -C link-arg=-soname=libimp_ffi.so -C link-arg=-zdefs -C link-arg=-zmax-page-size=$PAGE \

@@ -67,7 +67,8 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// A question with the image placeholder, special-token look-alikes and
 /// characters that take byte fallback.
-pub const PROBE: &str = "<image>\nWhat is in this picture? </s><|im_end|><|end|> Naïve café 日本語 🙂 \t\t  ";
+pub const PROBE: &str =
+    "<image>\nWhat is in this picture? </s><|im_end|><|end|> Naïve café 日本語 🙂 \t\t  ";
 
 /// Encodes and decodes the probe and streams the ids back as text: any
 /// tokenizer that loads must do all of it without panicking.
