@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Cross-compiles the core's tests for aarch64 Linux and runs them under
-# qemu-aarch64, so candle's ARM kernels (NEON, dotprod) are checked against the
-# same goldens as x86.
+# qemu-aarch64, so our int8 kernels (NEON, sdot) and candle's ARM paths are
+# checked against the same goldens as x86.
+#
+#   tests/aarch64.sh                 every imp-core test target
+#   tests/aarch64.sh --lib --test golden ...   a subset (cargo's target flags)
+#
+# CI runs the subset that executes ARM code paths (run-all.sh); the rest adds
+# no ARM coverage for its time under qemu (tests/gguf.rs alone takes about
+# 8 min there: it converts and runs float models through candle's f32 gemm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then
@@ -11,4 +18,6 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu"
 # qemu emulates a CPU with NEON and dotprod by default (-cpu max).
-env -u RUSTC_WORKSPACE_WRAPPER cargo test --locked -p imp-core --all-targets --target aarch64-unknown-linux-gnu
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(--all-targets)
+env -u RUSTC_WORKSPACE_WRAPPER cargo test --locked -p imp-core "${targets[@]}" --target aarch64-unknown-linux-gnu

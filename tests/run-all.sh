@@ -86,7 +86,9 @@ bash tests/fuzz.sh 30
 free_disk target/debug
 
 stage "aarch64 tests under qemu"
-bash tests/aarch64.sh
+# The tests that run ARM code: our kernels and candle's NEON paths against
+# the goldens, the resize, the quantized matmuls (all of them: tests/aarch64.sh).
+bash tests/aarch64.sh --lib --test golden --test kernels --test resize --test quantized_matmul
 free_disk target/aarch64-unknown-linux-gnu
 
 stage "iOS compile check"
