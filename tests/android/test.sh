@@ -49,6 +49,10 @@ android_merged_manifest=$PWD/$TEST_OBJ/AndroidManifest.xml
 android_custom_package=$(gradle_value namespace)
 EOF
 
+# Counts the test JVM's network attempts (tests/android/network-watch.c), for
+# the check that answering never uses the network.
+cc -shared -fPIC -O2 -o "$TEST_OBJ/libnetwork-watch.so" tests/android/network-watch.c -ldl
+
 step "running the Robolectric tests"
 SELECT=(--scan-class-path "$TEST_OBJ/classes")
 if [ -n "${ANDROID_TESTS:-}" ]; then
@@ -57,7 +61,7 @@ if [ -n "${ANDROID_TESTS:-}" ]; then
 fi
 # android.jar last, as Gradle has it: Robolectric's own annotations refer to
 # Android classes; the sandbox loads its instrumented android-all instead.
-nice java -Xmx3g \
+LD_PRELOAD="$PWD/$TEST_OBJ/libnetwork-watch.so" nice java -Xmx3g \
   -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_DEPS" \
   -Drobolectric.graphicsMode=NATIVE \
   -Djna.library.path="$(realpath "$TARGET")/debug" -Dimp.fixtures="$PWD/tests/fixtures" \

@@ -51,8 +51,13 @@ class AppGraph private constructor(context: Context) {
     companion object {
         @Volatile private var instance: AppGraph? = null
 
-        fun get(context: Context): AppGraph = instance ?: synchronized(this) {
-            instance ?: AppGraph(context).also { instance = it }
+        /** The graph of [context]'s application (one per process; tests start a new application per test). */
+        fun get(context: Context): AppGraph {
+            val app = context.applicationContext
+            instance?.takeIf { it.app === app }?.let { return it }
+            return synchronized(this) {
+                instance?.takeIf { it.app === app } ?: AppGraph(app).also { instance = it }
+            }
         }
     }
 }

@@ -1,30 +1,25 @@
 package app.imp.android
 
-import androidx.activity.ComponentActivity
 import androidx.compose.foundation.layout.Box
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.semantics.LiveRegionMode
-import androidx.compose.ui.semantics.SemanticsActions
 import androidx.compose.ui.semantics.SemanticsProperties
 import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.assertIsDisplayed
 import androidx.compose.ui.test.assertIsEnabled
-import androidx.compose.ui.test.hasClickAction
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.isFocused
-import androidx.compose.ui.test.junit4.createAndroidComposeRule
 import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performTextInput
-import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.imp.android.engine.Problem
-import app.imp.android.engine.Texts
 import app.imp.android.ui.ImpTheme
 import app.imp.android.ui.capture.CaptureActions
 import app.imp.android.ui.capture.CaptureScreen
@@ -33,41 +28,19 @@ import app.imp.android.ui.common.LIVE_REGION_TAG
 import app.imp.android.ui.conversation.ConversationActions
 import app.imp.android.ui.conversation.ConversationArgs
 import app.imp.android.ui.conversation.ConversationScreen
-import app.imp.android.ui.conversation.ConversationUiState
-import app.imp.android.ui.conversation.PictureSource
 import app.imp.android.ui.conversation.PROBLEM_TAG
+import app.imp.android.ui.conversation.PictureSource
 import app.imp.android.ui.conversation.answerTag
-import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
-import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
 import org.robolectric.annotation.Config
-import org.robolectric.annotation.GraphicsMode
 
 /**
  * The capture and conversation screens on fakes, driven only through the
  * semantics tree: what TalkBack sees and does (labels, clicks, the live region).
  */
-@RunWith(RobolectricTestRunner::class)
-@GraphicsMode(GraphicsMode.Mode.NATIVE)
-@Config(qualifiers = PHONE)
-class ConversationScreenTest {
-    @get:Rule(order = 0)
-    val hostActivity = RegisterComponentActivity()
-
-    @get:Rule(order = 1)
-    val compose = createAndroidComposeRule<ComponentActivity>()
-
-    @get:Rule
-    val temp = TemporaryFolder()
-
-    private val texts by lazy { Texts { id, args -> compose.activity.getString(id, *args) } }
-
-    private fun text(id: Int) = compose.activity.getString(id)
+class ConversationScreenTest : ScreenTest() {
 
     /** A small app: the capture screen, then the conversation about the picture taken, on fakes. */
     private fun showApp(world: ConversationWorld, captureState: CaptureUiState = CaptureUiState.Previewing) {

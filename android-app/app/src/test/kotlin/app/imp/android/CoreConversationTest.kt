@@ -21,12 +21,15 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.annotation.GraphicsMode
 import java.io.File
+import java.net.InetSocketAddress
+import java.net.Socket
 
 /**
  * The conversation view model on the real Rust core (host-built, through JNA)
  * with a small converted model (-Dimp.gguf): a picture in, a streamed answer
  * out, Stop, a follow-up, and the history saved and reopened. The model is
- * tiny and untrained, so its words are noise; what is tested is the path.
+ * tiny and untrained, so its words are noise; what is tested is the path,
+ * and that answering never reaches for the network ([NetworkWatch]).
  */
 @RunWith(RobolectricTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
@@ -36,6 +39,14 @@ class CoreConversationTest {
 
     private val app = RuntimeEnvironment.getApplication()
     private val texts = Texts { id, args -> app.getString(id, *args) }
+
+    @Test
+    fun theNetworkWatchSeesAConnectionAttempt() {
+        // The control for the check below: a connection attempt (to a closed local port) is counted.
+        val before = NetworkWatch.attempts()
+        runCatching { Socket().use { it.connect(InetSocketAddress("127.0.0.1", 9), 200) } }
+        assertTrue(NetworkWatch.attempts() > before)
+    }
 
     @Test
     fun pictureInStreamedAnswerOutStopFollowUpAndHistoryOnTheRealCore() {
@@ -49,6 +60,7 @@ class CoreConversationTest {
             engineLoader = CoreEngineLoader(), history = archive,
         )
         val vm = world.viewModel()
+        val before = NetworkWatch.attempts()
         vm.open(ConversationArgs("core", world.picture().path, PictureSource.Camera))
         settle("the model to load and the picture to be encoded") { vm.uiState.value is ConversationUiState.Ready }
 
@@ -69,6 +81,8 @@ class CoreConversationTest {
         }
         val followUp = vm.uiState.value.content.turns[1]
         assertTrue("${followUp.status}", followUp.status is Turn.Status.Complete)
+        // Loading, encoding, two answers and a stop: not one attempt to reach the network.
+        assertEquals("network attempts while answering", before, NetworkWatch.attempts())
 
         // The history has both turns (the first one saved if it had words), and reopens.
         settle("the history to be written") {
@@ -88,4 +102,17 @@ class CoreConversationTest {
         reopened.close()
         world.session.unload()
     }
+}
+
+/**
+ * The JVM's attempts to reach the network (connect, sendto, sendmsg to an
+ * internet address; name lookups), counted by tests/android/network-watch.c,
+ * which tests/android/test.sh preloads. The Rust core calls the same libc
+ * functions, so its attempts count too. Without the preload the lookup fails
+ * and so do the tests that use it.
+ */
+object NetworkWatch {
+    private val count by lazy { com.sun.jna.NativeLibrary.getProcess().getFunction("imp_network_attempts") }
+
+    fun attempts(): Long = count.invokeLong(emptyArray())
 }

@@ -3,6 +3,7 @@ package app.imp.android
 import android.os.Looper
 import androidx.lifecycle.SavedStateHandle
 import app.imp.android.engine.AnswerEngine
+import app.imp.android.engine.BenchmarkRunner
 import app.imp.android.engine.ConversationArchive
 import app.imp.android.engine.EngineLoader
 import app.imp.android.engine.EngineSession
@@ -23,6 +24,11 @@ import app.imp.android.speech.SpeechQueue
 import app.imp.android.ui.conversation.ConversationViewModel
 import app.imp.kit.AnswerEvent
 import app.imp.kit.AnswerSettings
+import app.imp.kit.BenchmarkEvent
+import app.imp.kit.BenchmarkOptions
+import app.imp.kit.BenchmarkRecord
+import app.imp.kit.BenchmarkStage
+import app.imp.kit.BenchmarkTarget
 import app.imp.kit.CatalogModel
 import app.imp.kit.ConversationSummary
 import app.imp.kit.DeviceProfile
@@ -35,8 +41,8 @@ import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
 import app.imp.kit.ModelOrigin
 import app.imp.kit.PendingDownload
-import app.imp.kit.PublishedFile
 import app.imp.kit.Picture
+import app.imp.kit.PublishedFile
 import app.imp.kit.SavedConversation
 import app.imp.kit.SavedTurn
 import app.imp.kit.StopReason
@@ -210,7 +216,7 @@ class FakeArchive : ConversationArchive {
         return c
     }
 
-    override suspend fun list(offset: Int, limit: Int) = HistoryPage(
+    override suspend fun list(offset: Int, limit: Int) = failing?.let { throw it } ?: HistoryPage(
         conversations.values.drop(offset).take(limit).map {
             ConversationSummary(it.id, it.modelId, it.createdAtMs, it.updatedAtMs, it.turns.size, it.turns.firstOrNull()?.question, it.turns.lastOrNull()?.answer)
         },
@@ -222,7 +228,18 @@ class FakeArchive : ConversationArchive {
     override suspend fun thumbnail(id: String): ByteArray = tinyJpeg()
 
     override suspend fun delete(id: String) {
+        failing?.let { throw it }
         conversations.remove(id)
+    }
+
+    /** A saved conversation with [turns] (question to answer), as the history keeps it. */
+    fun add(modelId: String, vararg turns: Pair<String, String>): SavedConversation {
+        val c = SavedConversation(
+            "c${next++}", modelId, 0, 1_000,
+            turns.map { (q, a) -> SavedTurn(q, a, "end_of_answer", 1_000) },
+        )
+        conversations[c.id] = c
+        return c
     }
 
     override suspend fun deleteAll() = conversations.clear()
@@ -259,6 +276,35 @@ val fakeDevice = object : DeviceInfo {
 
     override val bigCores = 4
 }
+
+/** A benchmark that reports [stages] and then [record] (or fails with [error]), or waits to be cancelled. */
+class FakeBenchmarkRunner(var record: BenchmarkRecord? = benchmarkRecord(), var error: Exception? = null) : BenchmarkRunner {
+    val runs = mutableListOf<Pair<BenchmarkTarget, BenchmarkOptions>>()
+    val gate = Channel<Unit>(Channel.UNLIMITED)
+    var cancelled = false
+        private set
+
+    override fun run(target: BenchmarkTarget, options: BenchmarkOptions): Flow<BenchmarkEvent> = flow {
+        runs += target to options
+        emit(BenchmarkEvent.Stage(BenchmarkStage.Loading(0.5f)))
+        try {
+            gate.receive() // the test lets it finish
+        } catch (e: kotlinx.coroutines.CancellationException) {
+            cancelled = true
+            throw e
+        }
+        emit(BenchmarkEvent.Stage(BenchmarkStage.Run(1, 3)))
+        error?.let { throw it }
+        emit(BenchmarkEvent.Finished(record!!))
+    }
+}
+
+fun benchmarkRecord() = BenchmarkRecord(
+    model = "imp-v1-3b", weightsDtype = "q4_k", imageSize = 196, promptTokens = 41, genTokens = 64, threads = 4,
+    loadS = 1.5, runs = 3, visionS = 0.42, promptTokS = 96.0, genTokS = 21.3, totalS = 5.0, firstRunTotalS = 5.5,
+    peakRssBytes = 2_100_000_000, peakAnonRssBytes = 300_000_000, json = "{\"model\":\"imp-v1-3b\"}",
+    questionTokens = 10, ttftColdS = 2.4, ttftAheadS = 0.38,
+)
 
 /** A small real JPEG (Android's encoder under Robolectric's native graphics). */
 fun tinyJpeg(): ByteArray {

@@ -1,13 +1,9 @@
 package app.imp.android
 
-import androidx.activity.ComponentActivity
 import androidx.compose.runtime.getValue
-import androidx.compose.ui.test.junit4.createAndroidComposeRule
 import androidx.compose.ui.test.onNodeWithText
-import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performScrollTo
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import app.imp.android.engine.Texts
 import app.imp.android.settings.AppSettings
 import app.imp.android.ui.ImpTheme
 import app.imp.android.ui.models.Check
@@ -25,30 +21,10 @@ import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.flowOf
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
-import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
-import org.robolectric.annotation.Config
-import org.robolectric.annotation.GraphicsMode
 
 /** The models screen and its view model over a fake store. */
-@RunWith(RobolectricTestRunner::class)
-@GraphicsMode(GraphicsMode.Mode.NATIVE)
-@Config(qualifiers = PHONE)
-class ModelsTest {
-    @get:Rule(order = 0)
-    val hostActivity = RegisterComponentActivity()
-
-    @get:Rule(order = 1)
-    val compose = createAndroidComposeRule<ComponentActivity>()
-
-    @get:Rule
-    val temp = TemporaryFolder()
-
-    private val texts by lazy { Texts { id, args -> compose.activity.getString(id, *args) } }
-
+class ModelsTest : ScreenTest() {
     private fun world(): ConversationWorld {
         val world = ConversationWorld(texts, temp.newFolder(), library = FakeLibrary(mutableListOf()), settings = AppSettings())
         world.library.fits = listOf(ModelFit("imp-v1-3b", false, FitVerdict.TIGHT, 2_000_000_000, 1_800_000_000, "tight"))

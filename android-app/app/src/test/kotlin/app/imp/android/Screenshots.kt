@@ -1,18 +1,26 @@
 package app.imp.android
 
+import android.content.pm.ActivityInfo
 import android.graphics.Bitmap
 import android.graphics.Canvas
-import android.content.pm.ActivityInfo
 import androidx.activity.ComponentActivity
-import org.junit.rules.ExternalResource
-import org.robolectric.RuntimeEnvironment
-import org.robolectric.Shadows.shadowOf
 import androidx.compose.ui.semantics.SemanticsActions
 import androidx.compose.ui.semantics.SemanticsProperties
 import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.hasClickAction
 import androidx.compose.ui.test.junit4.AndroidComposeTestRule
+import androidx.compose.ui.test.junit4.createAndroidComposeRule
+import app.imp.android.engine.Texts
 import org.junit.Assert.assertTrue
+import org.junit.Rule
+import org.junit.rules.ExternalResource
+import org.junit.rules.TemporaryFolder
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
 import java.io.File
 
 /** A phone-sized screen (720 x 1560 px) for every UI test. */
@@ -72,3 +80,25 @@ fun AndroidComposeTestRule<*, *>.assertEveryControlLabelledAndLargeEnough() {
     }
 }
 
+
+/**
+ * A Compose screen test on a phone-sized screen with native graphics: the
+ * host activity, the compose rule, a temporary folder and the app's strings.
+ */
+@RunWith(RobolectricTestRunner::class)
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
+@Config(qualifiers = PHONE)
+abstract class ScreenTest {
+    @get:Rule(order = 0)
+    val hostActivity = RegisterComponentActivity()
+
+    @get:Rule(order = 1)
+    val compose = createAndroidComposeRule<ComponentActivity>()
+
+    @get:Rule
+    val temp = TemporaryFolder()
+
+    protected val texts by lazy { Texts { id, args -> compose.activity.getString(id, *args) } }
+
+    protected fun text(id: Int, vararg args: Any): String = compose.activity.getString(id, *args)
+}

@@ -38,6 +38,9 @@ interface DeviceInfo {
 
     /** The phone's fast cores (the default number of inference threads). */
     val bigCores: Int
+
+    /** Every core, the most threads the settings offer. */
+    val allCores: Int get() = Runtime.getRuntime().availableProcessors()
 }
 
 fun interface Clipboard {

@@ -4,6 +4,8 @@ import androidx.compose.foundation.background
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.ExperimentalLayoutApi
+import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
@@ -24,6 +26,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.semantics.contentDescription
+import androidx.compose.ui.semantics.heading
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
@@ -50,6 +53,8 @@ data class CaptureActions(
     val onPickPhoto: () -> Unit = {},
     val onRecovery: (Problem.Recovery) -> Unit = {},
     val onModels: () -> Unit = {},
+    val onHistory: () -> Unit = {},
+    val onSettings: () -> Unit = {},
 )
 
 /**
@@ -58,6 +63,7 @@ data class CaptureActions(
  * where a thumb (or TalkBack's exploring finger) finds it. [preview] is the
  * camera's own view, passed in so tests draw without a camera.
  */
+@OptIn(ExperimentalLayoutApi::class)
 @Composable
 fun CaptureScreen(
     state: CaptureUiState,
@@ -70,7 +76,18 @@ fun CaptureScreen(
             Modifier.fillMaxSize().safeDrawingPadding().padding(16.dp),
             verticalArrangement = Arrangement.spacedBy(12.dp),
         ) {
-            Text(stringResource(R.string.home_title), style = MaterialTheme.typography.headlineSmall)
+            Text(stringResource(R.string.home_title), style = MaterialTheme.typography.headlineSmall, modifier = Modifier.semantics { heading() })
+            FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                OutlinedButton(onClick = actions.onHistory, modifier = Modifier.heightIn(min = 48.dp)) {
+                    Text(stringResource(R.string.action_history))
+                }
+                OutlinedButton(onClick = actions.onSettings, modifier = Modifier.heightIn(min = 48.dp)) {
+                    Text(stringResource(R.string.action_settings))
+                }
+                OutlinedButton(onClick = actions.onModels, modifier = Modifier.heightIn(min = 48.dp)) {
+                    Text(stringResource(R.string.action_models))
+                }
+            }
             Box(
                 Modifier.weight(1f).fillMaxWidth().background(Color.Black),
                 contentAlignment = Alignment.Center,
@@ -108,9 +125,6 @@ fun CaptureScreen(
                     shape = CircleShape,
                     modifier = Modifier.size(96.dp).semantics { contentDescription = label },
                 ) {}
-                OutlinedButton(onClick = actions.onModels, modifier = Modifier.heightIn(min = 48.dp)) {
-                    Text(stringResource(R.string.action_models))
-                }
             }
         }
     }

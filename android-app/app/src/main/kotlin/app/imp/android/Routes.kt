@@ -1,0 +1,312 @@
+package app.imp.android
+
+import android.Manifest
+import android.content.ActivityNotFoundException
+import android.content.Intent
+import android.content.pm.PackageManager
+import android.net.Uri
+import android.speech.RecognizerIntent
+import androidx.activity.ComponentActivity
+import androidx.activity.compose.BackHandler
+import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.result.PickVisualMediaRequest
+import androidx.activity.result.contract.ActivityResultContracts
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.setValue
+import androidx.core.content.ContextCompat
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.createSavedStateHandle
+import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.lifecycle.viewmodel.initializer
+import androidx.lifecycle.viewmodel.viewModelFactory
+import app.imp.android.engine.CoreBenchmarkRunner
+import app.imp.android.engine.Problem
+import app.imp.android.platform.Clock
+import app.imp.android.ui.benchmark.BenchmarkActions
+import app.imp.android.ui.benchmark.BenchmarkScreen
+import app.imp.android.ui.benchmark.BenchmarkViewModel
+import app.imp.android.ui.capture.CaptureActions
+import app.imp.android.ui.capture.CaptureScreen
+import app.imp.android.ui.capture.CaptureUiState
+import app.imp.android.ui.conversation.ConversationActions
+import app.imp.android.ui.conversation.ConversationArgs
+import app.imp.android.ui.conversation.ConversationScreen
+import app.imp.android.ui.conversation.ConversationViewModel
+import app.imp.android.ui.conversation.PictureSource
+import app.imp.android.ui.history.HistoryActions
+import app.imp.android.ui.history.HistoryScreen
+import app.imp.android.ui.history.HistoryViewModel
+import app.imp.android.ui.models.ModelsActions
+import app.imp.android.ui.models.ModelsScreen
+import app.imp.android.ui.models.ModelsViewModel
+import app.imp.android.ui.settings.SettingsActions
+import app.imp.android.ui.settings.SettingsScreen
+import app.imp.android.ui.settings.SettingsViewModel
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import java.io.File
+import java.text.DateFormat
+import java.util.Date
+import android.provider.Settings as SystemSettings
+
+/**
+ * Each screen wired to its view model and to the platform (pickers, the
+ * speech recogniser, system settings). The view models live in the activity's
+ * store, so they outlive rotation; the screens themselves are stateless.
+ */
+class Routes(
+    private val graph: AppGraph,
+    private val activity: ComponentActivity,
+    private val go: (Destination) -> Unit,
+    private val back: () -> Unit,
+) {
+    @Composable
+    fun Capture(onPicture: (String, PictureSource) -> Unit) {
+        val scope = rememberCoroutineScope()
+        fun cameraState(): CaptureUiState = when {
+            !graph.camera.isAvailable -> CaptureUiState.NoCamera(Problem.cameraUnavailable(graph.texts))
+            ContextCompat.checkSelfPermission(activity, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED ->
+                CaptureUiState.Previewing
+            else -> CaptureUiState.NeedsPermission
+        }
+        var capture by remember { mutableStateOf(cameraState()) }
+        val permission = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
+            capture = if (granted) {
+                CaptureUiState.Previewing
+            } else {
+                val canAskAgain = activity.shouldShowRequestPermissionRationale(Manifest.permission.CAMERA)
+                CaptureUiState.NoCamera(Problem.cameraDenied(graph.texts, canAskAgain))
+            }
+        }
+        val picker = rememberLauncherForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
+            if (uri != null) onPicture(uri.toString(), PictureSource.Library)
+        }
+        CaptureScreen(
+            state = capture,
+            actions = CaptureActions(
+                onTakePicture = {
+                    capture = CaptureUiState.Taking
+                    scope.launch {
+                        try {
+                            val jpeg = graph.camera.takePicture()
+                            val file = withContext(Dispatchers.IO) { graph.pictures.keepCapture(jpeg) }
+                            capture = CaptureUiState.Previewing
+                            onPicture(file.path, PictureSource.Camera)
+                        } catch (e: Exception) {
+                            capture = CaptureUiState.NoCamera(Problem.cameraUnavailable(graph.texts))
+                        }
+                    }
+                },
+                onAllowCamera = { permission.launch(Manifest.permission.CAMERA) },
+                onPickPhoto = { picker.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly)) },
+                onRecovery = { recovery -> recover(recovery) },
+                onModels = { go(Destination.Models) },
+                onHistory = { go(Destination.History) },
+                onSettings = { go(Destination.Settings) },
+            ),
+            preview = { modifier -> graph.camera.Preview(modifier) },
+        )
+    }
+
+    @Composable
+    fun Models() {
+        val models: ModelsViewModel = viewModel(
+            factory = viewModelFactory {
+                initializer {
+                    ModelsViewModel(graph.library, graph.settings, graph.session, graph.device, graph.texts, { uri, progress ->
+                        withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
+                    })
+                }
+            },
+        )
+        val state by models.uiState.collectAsStateWithLifecycle()
+        val picker = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri ->
+            if (uri != null) models.import(uri.toString(), graph.contentReader.displayName(uri.toString()) ?: "model.gguf")
+        }
+        BackHandler { back() }
+        ModelsScreen(
+            state,
+            ModelsActions(
+                onDownload = models::download, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
+                onDelete = models::askDelete, onConfirmDelete = models::confirmDelete, onCancelDelete = models::cancelDelete,
+                onRetry = models::reload, onDone = back,
+                // Any type: phones label .gguf files inconsistently (application/octet-stream at best).
+                onImport = { picker.launch(arrayOf("*/*")) },
+            ),
+        )
+    }
+
+    @Composable
+    fun History(onOpen: (String) -> Unit) {
+        val history: HistoryViewModel = viewModel(
+            factory = viewModelFactory {
+                initializer {
+                    val dates = DateFormat.getDateTimeInstance(DateFormat.MEDIUM, DateFormat.SHORT)
+                    HistoryViewModel(graph.archive, graph.pictures, graph.texts, ::modelName) { ms -> dates.format(Date(ms)) }
+                }
+            },
+        )
+        // Again on every visit: a conversation may have been added or continued since.
+        LaunchedEffect(Unit) { history.refresh() }
+        val state by history.uiState.collectAsStateWithLifecycle()
+        BackHandler { back() }
+        HistoryScreen(
+            state,
+            HistoryActions(
+                onOpen = onOpen, onDelete = history::delete, onLoadMore = history::loadMore,
+                onDeleteAll = history::askDeleteAll, onConfirmDeleteAll = history::confirmDeleteAll,
+                onCancelDeleteAll = history::cancelDeleteAll, onRetry = history::refresh, onDone = back,
+            ),
+        )
+    }
+
+    @Composable
+    fun Settings() {
+        val settings: SettingsViewModel = viewModel(
+            factory = viewModelFactory {
+                initializer { SettingsViewModel(graph.settings, graph.library, graph.session, graph.device, graph.texts) }
+            },
+        )
+        // Again on every visit: a model may have been installed or deleted since.
+        LaunchedEffect(Unit) { settings.refresh() }
+        val state by settings.uiState.collectAsStateWithLifecycle()
+        BackHandler { back() }
+        SettingsScreen(
+            state,
+            SettingsActions(
+                onModel = settings::chooseModel, onResolution = settings::setResolution, onAnswerLength = settings::setAnswerLength,
+                onThreads = settings::setThreads, onSpeech = settings::setSpeech, onSpeechRate = settings::setSpeechRate,
+                onHaptics = settings::setHaptics, onModels = { go(Destination.Models) },
+                onBenchmark = { go(Destination.Benchmark) }, onDone = back,
+            ),
+        )
+    }
+
+    @Composable
+    fun Benchmark() {
+        val benchmark: BenchmarkViewModel = viewModel(
+            factory = viewModelFactory {
+                initializer {
+                    BenchmarkViewModel(CoreBenchmarkRunner(), graph.library, graph.settings, graph.session, graph.device, graph.texts)
+                }
+            },
+        )
+        LaunchedEffect(Unit) { benchmark.refresh() }
+        val state by benchmark.uiState.collectAsStateWithLifecycle()
+        // Leaving stops the run (rotating does not: the view model outlives it).
+        val leave = {
+            benchmark.cancel()
+            back()
+        }
+        BackHandler { leave() }
+        BenchmarkScreen(
+            state,
+            BenchmarkActions(
+                onRun = benchmark::start, onCancel = benchmark::cancel, onShare = graph.shareSheet::share,
+                onRecovery = { if (it == Problem.Recovery.OpenModels) go(Destination.Models) else recover(it) },
+                onDone = leave,
+            ),
+        )
+    }
+
+    @Composable
+    fun Conversation(args: ConversationArgs, onLeave: () -> Unit) {
+        val viewModel: ConversationViewModel = viewModel(
+            factory = viewModelFactory {
+                initializer {
+                    ConversationViewModel(
+                        createSavedStateHandle(), graph.session, graph.archive, graph.pictures, graph.narrator,
+                        graph.clipboard, graph.shareSheet, Clock { System.currentTimeMillis() }, graph.settings, graph.texts,
+                    )
+                }
+            },
+        )
+        LaunchedEffect(args.key) { viewModel.open(args) }
+        val state by viewModel.uiState.collectAsStateWithLifecycle()
+        val voice = rememberLauncherForActivityResult(ActivityResultContracts.StartActivityForResult()) { result ->
+            viewModel.voiceResult(result.data?.getStringArrayListExtra(RecognizerIntent.EXTRA_RESULTS)?.firstOrNull())
+        }
+        fun leave() {
+            viewModel.close()
+            onLeave()
+        }
+        BackHandler { leave() }
+        ConversationScreen(
+            state = state,
+            actions = ConversationActions(
+                onDescribe = viewModel::describe,
+                onReadText = viewModel::readText,
+                onQuestionChange = viewModel::onQuestionChange,
+                onAsk = viewModel::askTypedQuestion,
+                onVoice = {
+                    viewModel.voiceStarting()
+                    // The platform recogniser, on the phone when it can (no network while asking).
+                    val listen = Intent(RecognizerIntent.ACTION_RECOGNIZE_SPEECH)
+                        .putExtra(RecognizerIntent.EXTRA_LANGUAGE_MODEL, RecognizerIntent.LANGUAGE_MODEL_FREE_FORM)
+                        .putExtra(RecognizerIntent.EXTRA_PREFER_OFFLINE, true)
+                        .putExtra(RecognizerIntent.EXTRA_PROMPT, activity.getString(R.string.voice_prompt))
+                    try {
+                        voice.launch(listen)
+                    } catch (e: ActivityNotFoundException) {
+                        viewModel.voiceUnavailable()
+                    }
+                },
+                onStop = viewModel::stop,
+                onStopSpeaking = viewModel::stopSpeaking,
+                onCopy = viewModel::copyAnswer,
+                onShare = viewModel::shareAnswer,
+                onReadAgain = viewModel::readAgain,
+                onRecovery = { recovery ->
+                    when (recovery) {
+                        Problem.Recovery.TryAgain -> viewModel.retry()
+                        Problem.Recovery.TakeNewPicture -> leave()
+                        Problem.Recovery.OpenModels -> go(Destination.Models)
+                        Problem.Recovery.OpenSettings -> go(Destination.Settings)
+                        else -> recover(recovery)
+                    }
+                },
+                onNewPicture = { leave() },
+            ),
+        )
+    }
+
+    private fun modelName(id: String): String =
+        graph.library.catalog.firstOrNull { it.id == id || id.startsWith(it.id) }?.displayName ?: id
+
+    /** Copies a picked model file into the app's import directory, where the store uses it in place. */
+    private fun copyModelFile(uri: String, progress: (Long, Long?) -> Unit): File {
+        val dir = graph.library.importDirectory.also { it.mkdirs() }
+        val name = (graph.contentReader.displayName(uri) ?: "model.gguf").replace(Regex("[^A-Za-z0-9._-]"), "_")
+        val total = graph.contentReader.size(uri)
+        val target = File(dir, name)
+        graph.contentReader.open(uri).use { input ->
+            target.outputStream().use { output ->
+                val buffer = ByteArray(1 shl 20)
+                var done = 0L
+                while (true) {
+                    val n = input.read(buffer)
+                    if (n < 0) break
+                    output.write(buffer, 0, n)
+                    done += n
+                    progress(done, total)
+                }
+            }
+        }
+        return target
+    }
+
+    /** Recoveries that leave the app's screens. */
+    private fun recover(recovery: Problem.Recovery) {
+        if (recovery == Problem.Recovery.OpenSystemSettings) {
+            activity.startActivity(
+                Intent(SystemSettings.ACTION_APPLICATION_DETAILS_SETTINGS, Uri.fromParts("package", activity.packageName, null)),
+            )
+        }
+    }
+}
