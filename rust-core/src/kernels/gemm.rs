@@ -81,7 +81,7 @@ impl Format for Q8_0 {
 
 /// Output written by several threads at disjoint indices.
 #[derive(Clone, Copy)]
-struct Out(*mut f32);
+pub(super) struct Out(pub(super) *mut f32);
 // SAFETY: each index of the output is written by exactly one task.
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}

@@ -7,7 +7,8 @@
 //! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
 //! side (scalar reference, AVX2, NEON, NEON `sdot`); [`gemm`] tiles and
-//! threads them; [`fallback`] serves the other block types; [`gelu`] is the
+//! threads them; [`dense`] multiplies float (f16) weights a panel at a time;
+//! [`fallback`] serves the other block types; [`gelu`] is the
 //! MLPs' activation, vectorized; [`attention`]
 //! reads the KV cache in place (f32 or f16); [`isa`] detects the CPU at run
 //! time.
@@ -68,6 +69,7 @@ macro_rules! row_kernels {
 }
 
 pub mod attention;
+pub mod dense;
 pub mod fallback;
 pub mod gelu;
 pub mod gemm;

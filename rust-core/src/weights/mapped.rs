@@ -168,9 +168,11 @@ impl MappedTensor {
     /// q4_k, q6_k and q8_0 weights run our int8 kernels (`crate::kernels`) on
     /// the mapped blocks for any number of rows: one decode step reads each
     /// weight byte once, a prompt shares each unpacked block among its rows.
-    /// Other block types run a dequantize-per-row fallback for a few rows and,
-    /// from `DENSE_FROM_ROWS` rows, the weight is dequantized a tile of rows at
-    /// a time into the dense gemm. Float weights always take the dense path.
+    /// Float weights (f16 vision towers) are converted a panel of rows at a
+    /// time into the `gemm` crate (`kernels::dense`). Other block types run a
+    /// dequantize-per-row fallback for a few rows and, from `DENSE_FROM_ROWS`
+    /// rows, the weight is dequantized a tile of rows at a time into candle's
+    /// matmul.
     pub fn matmul_t(&self, xs: &Tensor) -> Result<Tensor> {
         let (n, k) = self.shape.dims2()?;
         let rows = xs.elem_count() / k.max(1);
@@ -178,7 +180,7 @@ impl MappedTensor {
             self.dtype,
             GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
         );
-        if !float && (rows < DENSE_FROM_ROWS || crate::kernels::supports(self.dtype)) {
+        if float || rows < DENSE_FROM_ROWS || crate::kernels::supports(self.dtype) {
             return xs
                 .to_dtype(DType::F32)?
                 .contiguous()?
@@ -219,7 +221,12 @@ impl CustomOp1 for BlockMatmul<'_> {
             lhs: &[f32],
             dst: &mut [f32],
         ) -> Result<()> {
-            kernels::fallback::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst);
+            match T::DTYPE {
+                GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => {
+                    kernels::dense::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst)
+                }
+                _ => kernels::fallback::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst),
+            }
             Ok(())
         }
         let w = self.0;
