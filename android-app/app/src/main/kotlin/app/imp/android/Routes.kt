@@ -20,7 +20,9 @@ import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.core.content.ContextCompat
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.ViewModel
 import androidx.lifecycle.createSavedStateHandle
+import androidx.lifecycle.viewmodel.CreationExtras
 import androidx.lifecycle.viewmodel.compose.viewModel
 import androidx.lifecycle.viewmodel.initializer
 import androidx.lifecycle.viewmodel.viewModelFactory
@@ -116,15 +118,11 @@ class Routes(
 
     @Composable
     fun Models() {
-        val models: ModelsViewModel = viewModel(
-            factory = viewModelFactory {
-                initializer {
-                    ModelsViewModel(graph.library, graph.settings, graph.session, graph.device, graph.texts, { uri, progress ->
-                        withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
-                    })
-                }
-            },
-        )
+        val models: ModelsViewModel = screenModel {
+            ModelsViewModel(graph.library, graph.settings, graph.session, graph.device, graph.texts, { uri, progress ->
+                withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
+            })
+        }
         val state by models.uiState.collectAsStateWithLifecycle()
         val picker = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri ->
             if (uri != null) models.import(uri.toString(), graph.contentReader.displayName(uri.toString()) ?: "model.gguf")
@@ -144,14 +142,10 @@ class Routes(
 
     @Composable
     fun History(onOpen: (String) -> Unit) {
-        val history: HistoryViewModel = viewModel(
-            factory = viewModelFactory {
-                initializer {
-                    val dates = DateFormat.getDateTimeInstance(DateFormat.MEDIUM, DateFormat.SHORT)
-                    HistoryViewModel(graph.archive, graph.pictures, graph.texts, ::modelName) { ms -> dates.format(Date(ms)) }
-                }
-            },
-        )
+        val history: HistoryViewModel = screenModel {
+            val dates = DateFormat.getDateTimeInstance(DateFormat.MEDIUM, DateFormat.SHORT)
+            HistoryViewModel(graph.archive, graph.pictures, graph.texts, ::modelName) { ms -> dates.format(Date(ms)) }
+        }
         // Again on every visit: a conversation may have been added or continued since.
         LaunchedEffect(Unit) { history.refresh() }
         val state by history.uiState.collectAsStateWithLifecycle()
@@ -168,11 +162,9 @@ class Routes(
 
     @Composable
     fun Settings() {
-        val settings: SettingsViewModel = viewModel(
-            factory = viewModelFactory {
-                initializer { SettingsViewModel(graph.settings, graph.library, graph.session, graph.device, graph.texts) }
-            },
-        )
+        val settings: SettingsViewModel = screenModel {
+            SettingsViewModel(graph.settings, graph.library, graph.session, graph.device, graph.texts)
+        }
         // Again on every visit: a model may have been installed or deleted since.
         LaunchedEffect(Unit) { settings.refresh() }
         val state by settings.uiState.collectAsStateWithLifecycle()
@@ -190,13 +182,9 @@ class Routes(
 
     @Composable
     fun Benchmark() {
-        val benchmark: BenchmarkViewModel = viewModel(
-            factory = viewModelFactory {
-                initializer {
-                    BenchmarkViewModel(CoreBenchmarkRunner(), graph.library, graph.settings, graph.session, graph.device, graph.texts)
-                }
-            },
-        )
+        val benchmark: BenchmarkViewModel = screenModel {
+            BenchmarkViewModel(CoreBenchmarkRunner(), graph.library, graph.settings, graph.session, graph.device, graph.texts)
+        }
         LaunchedEffect(Unit) { benchmark.refresh() }
         val state by benchmark.uiState.collectAsStateWithLifecycle()
         // Leaving stops the run (rotating does not: the view model outlives it).
@@ -217,16 +205,12 @@ class Routes(
 
     @Composable
     fun Conversation(args: ConversationArgs, onLeave: () -> Unit) {
-        val viewModel: ConversationViewModel = viewModel(
-            factory = viewModelFactory {
-                initializer {
-                    ConversationViewModel(
-                        createSavedStateHandle(), graph.session, graph.archive, graph.pictures, graph.narrator,
-                        graph.clipboard, graph.shareSheet, Clock { System.currentTimeMillis() }, graph.settings, graph.texts,
-                    )
-                }
-            },
-        )
+        val viewModel: ConversationViewModel = screenModel {
+            ConversationViewModel(
+                createSavedStateHandle(), graph.session, graph.archive, graph.pictures, graph.narrator,
+                graph.clipboard, graph.shareSheet, Clock { System.currentTimeMillis() }, graph.settings, graph.texts,
+            )
+        }
         LaunchedEffect(args.key) { viewModel.open(args) }
         val state by viewModel.uiState.collectAsStateWithLifecycle()
         val voice = rememberLauncherForActivityResult(ActivityResultContracts.StartActivityForResult()) { result ->
@@ -275,6 +259,11 @@ class Routes(
             ),
         )
     }
+
+    /** The view model of a screen, made once per activity (it outlives rotation). */
+    @Composable
+    private inline fun <reified VM : ViewModel> screenModel(crossinline make: CreationExtras.() -> VM): VM =
+        viewModel(factory = viewModelFactory { initializer { make() } })
 
     private fun modelName(id: String): String =
         graph.library.catalog.firstOrNull { it.id == id || id.startsWith(it.id) }?.displayName ?: id

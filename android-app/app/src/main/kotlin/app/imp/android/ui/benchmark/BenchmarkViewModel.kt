@@ -18,6 +18,7 @@ import app.imp.kit.BenchmarkOptions
 import app.imp.kit.BenchmarkRecord
 import app.imp.kit.BenchmarkStage
 import app.imp.kit.BenchmarkTarget
+import app.imp.kit.InstalledModel
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -44,7 +45,8 @@ class BenchmarkViewModel(
     private var screen: BenchmarkScreenState = BenchmarkScreenState.Checking
     private val state = MutableStateFlow(BenchmarkUiState(screen, null))
     val uiState: StateFlow<BenchmarkUiState> = state.asStateFlow()
-    private var model: Pair<String, String>? = null
+    /** The chosen model and its title, found by [refresh]. */
+    private var model: Pair<InstalledModel, String>? = null
     private var run: Job? = null
 
     init {
@@ -58,21 +60,17 @@ class BenchmarkViewModel(
     }
 
     fun start() {
-        val (path, title) = model ?: return
+        val (chosen, title) = model ?: return
         if (run?.isActive == true) return
-        val s = settings.settings.value
-        val options = s.engineOptions(null, device.bigCores, null)
+        // The picture size and threads the app would load the model with.
+        val options = settings.settings.value.engineOptions(chosen.details?.imageSize, device.bigCores, null)
         session.unload()
         show(BenchmarkScreenState.Running(texts.get(R.string.benchmark_loading, title), 0f))
         announcer.say(texts.get(R.string.benchmark_started))
         run = viewModelScope.launch {
             try {
-                val imageSize = library.installed().firstOrNull { it.path == path }?.details?.imageSize
-                val benchmarkOptions = BenchmarkOptions(
-                    imageSize = imageSize?.let { s.resolution.imageSize(it) },
-                    threads = options.threads,
-                )
-                runner.run(BenchmarkTarget.Model(path), benchmarkOptions).collect { event ->
+                val benchmarkOptions = BenchmarkOptions(imageSize = options.imageSize, threads = options.threads)
+                runner.run(BenchmarkTarget.Model(chosen.path), benchmarkOptions).collect { event ->
                     when (event) {
                         is BenchmarkEvent.Stage -> show(running(event.stage, title))
                         is BenchmarkEvent.Finished -> {
@@ -113,7 +111,7 @@ class BenchmarkViewModel(
         }
         if (chosen == null) return show(BenchmarkScreenState.Unavailable(Problem.noModel(texts)))
         val title = session.title(chosen)
-        model = chosen.path to title
+        model = chosen to title
         show(BenchmarkScreenState.Ready(title))
     }
 
