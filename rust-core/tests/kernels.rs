@@ -136,7 +136,7 @@ fn integer_sums_are_exact_on_every_path() {
     for dtype in TYPES {
         let bytes = exact_blocks(dtype, n * k / dtype.block_size(), &mut rng);
         let w = dequantize(dtype, &bytes, (n, k));
-        for m in [1, 3, 6] {
+        for m in [1, 3, 6, 8] {
             let x = exact_activations(m * k, &mut rng);
             assert_eq!(
                 quantized_activations(dtype, &x),

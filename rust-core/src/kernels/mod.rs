@@ -13,7 +13,7 @@
 //! reads the KV cache in place (f32 or f16); [`isa`] detects the CPU at run
 //! time.
 
-/// `out[i] = $f::<R>(w, acts)[i]` with R = `acts.len()` (1 to 4).
+/// `out[i] = $f::<R>(w, acts)[i]` with R = `acts.len()` (1 to 8).
 macro_rules! by_rows {
     ($f:ident, $w:expr, $acts:expr, $out:expr) => {
         match $acts.len() {
@@ -21,13 +21,17 @@ macro_rules! by_rows {
             2 => $out.copy_from_slice(&$f::<2>($w, $acts.try_into().unwrap())),
             3 => $out.copy_from_slice(&$f::<3>($w, $acts.try_into().unwrap())),
             4 => $out.copy_from_slice(&$f::<4>($w, $acts.try_into().unwrap())),
+            5 => $out.copy_from_slice(&$f::<5>($w, $acts.try_into().unwrap())),
+            6 => $out.copy_from_slice(&$f::<6>($w, $acts.try_into().unwrap())),
+            7 => $out.copy_from_slice(&$f::<7>($w, $acts.try_into().unwrap())),
+            8 => $out.copy_from_slice(&$f::<8>($w, $acts.try_into().unwrap())),
             n => unreachable!("{n} activation rows"),
         }
     };
 }
 
 /// A weight format's `dot(isa, w, acts, out)`: `out[i] = dot(w, acts[i])` for
-/// 1 to 4 activation rows, on the path `isa` names. The format's file supplies
+/// 1 to 8 activation rows, on the path `isa` names. The format's file supplies
 /// `scalar::<R>`, `avx2_impl::<R>` (x86-64) and `neon_impl::<D, R>` (aarch64,
 /// generic over the int8 dot primitive).
 macro_rules! row_kernels {

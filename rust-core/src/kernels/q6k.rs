@@ -1,5 +1,5 @@
 //! `q6_K` weights (the LM head under 4-bit quantization) against `q8_K`
-//! activations, one weight row with up to four activation rows.
+//! activations, one weight row with up to eight activation rows.
 //!
 //! The ggml block (210 bytes, 256 values): 128 bytes of low nibbles `ql`, 64
 //! bytes of 2-bit high parts `qh`, sixteen i8 scales (one per 16 values) and an
