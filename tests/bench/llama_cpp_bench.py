@@ -9,7 +9,10 @@ in one pass; 64 greedy tokens. Both sides also time the first answer token
 for a picture and a 10-token question handed over together (cold: decode of
 nothing, picture preprocessing, vision, the whole templated prompt, the first
 token); `imp bench` also with the picture handed over ahead (only the
-question's turn left).
+question's turn left). The question is built once, from llama.cpp's tokenizer
+(words in turn, skipping any that would overshoot the count, as `imp bench`
+does), and `imp bench` is given the same text with `--question`; both sides'
+counts are printed.
 
 llama.cpp runs through the PyPI package llama-cpp-python (0.3.36, built from
 source with cmake: install it into a venv outside the checkout, e.g.
@@ -40,6 +43,20 @@ SYSTEM = ("A chat between a curious user and an artificial intelligence assistan
           "The assistant gives helpful, detailed, and polite answers to the user's questions.")
 QUESTION_WORDS = ["What", " colour", " is", " the", " car", " parked", " next", " to", " the",
                   " red", " door", " on", " the", " left", " side", "?"]
+
+
+def question_of(count_tokens, tokens):
+    """The question of `tokens` tokens `imp bench` builds by default."""
+    question, count, misses, i = "", 0, 0, 0
+    while count < tokens and misses < len(QUESTION_WORDS):
+        longer = question + QUESTION_WORDS[i % len(QUESTION_WORDS)]
+        i += 1
+        n = count_tokens(longer)
+        if n <= tokens:
+            question, count, misses = longer, n, 0
+        else:
+            misses += 1
+    return question
 
 
 def llama_side(a):
@@ -101,7 +118,9 @@ def llama_side(a):
 
     # The image placeholder alone gives the image chunk the protocol encodes.
     size = a.image_size
-    question = "".join(QUESTION_WORDS[:a.question_tokens])
+    question = question_of(lambda t: len(llm.tokenize(t.encode(), add_bos=False)),
+                           a.question_tokens)
+    question_tokens = len(llm.tokenize(question.encode(), add_bos=False))
     runs = []
     for r in range(a.repeat):
         clear()
@@ -151,13 +170,16 @@ def llama_side(a):
               file=sys.stderr)
     mtmd.mtmd_free(mctx)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"load_s": load_s, "runs": runs, "peak_rss_mb": peak / 1e6}
+    return {"load_s": load_s, "runs": runs, "peak_rss_mb": peak / 1e6,
+            "question": question, "question_tokens": question_tokens}
 
 
-def imp_side(a):
+def imp_side(a, question):
     cmd = [a.imp, "bench", "--threads", str(a.threads), "--repeat", str(a.repeat),
            "--prompt-tokens", str(a.prompt_tokens), "--gen-tokens", str(a.gen_tokens),
            "--question-tokens", str(a.question_tokens), "--format", "json"]
+    if question is not None:
+        cmd += ["--question", question]
     if a.imp_model:
         cmd += ["--model", a.imp_model]
     else:
@@ -170,7 +192,8 @@ def imp_side(a):
              "gen_tok_s": a.gen_tokens / x["gen_s"], "ttft_cold_s": x["ttft_cold_s"],
              "ttft_ahead_s": x["ttft_ahead_s"]} for x in r["runs"]]
     return {"load_s": r["load_s"], "runs": runs, "peak_rss_mb": r["peak_rss_bytes"] / 1e6,
-            "peak_anon_mb": r["peak_anon_rss_bytes"] / 1e6}
+            "peak_anon_mb": r["peak_anon_rss_bytes"] / 1e6,
+            "question_tokens": r["question_tokens"]}
 
 
 def medians(side):
@@ -199,14 +222,15 @@ def main():
     if not a.skip_llama:
         result["llama.cpp"] = llama_side(a)
     if not a.skip_imp:
-        result["imp"] = imp_side(a)
+        result["imp"] = imp_side(a, result.get("llama.cpp", {}).get("question"))
     rows = [("vision encode s", "vision_s", True), ("prompt tok/s", "prompt_tok_s", False),
             ("generation tok/s", "gen_tok_s", False), ("TTFT cold s", "ttft_cold_s", True),
             ("TTFT picture ahead s", "ttft_ahead_s", True)]
     med = {side: medians(v) for side, v in result.items()}
     print(f"{a.threads} threads, {a.image_size} px, {a.prompt_tokens} prompt tokens, "
-          f"{a.gen_tokens} generated, {a.question_tokens}-token question, "
-          f"median of runs 2-{a.repeat}")
+          f"{a.gen_tokens} generated, median of runs 2-{a.repeat}")
+    counts = ", ".join(f"{side} {v['question_tokens']}" for side, v in result.items())
+    print(f"question of {a.question_tokens} tokens asked; tokens each side counted: {counts}")
     print(f"{'':22} {'llama.cpp':>10} {'imp':>10} {'imp / llama.cpp':>16}")
     for label, key, lower_better in rows:
         l = med.get("llama.cpp", {}).get(key)

@@ -130,6 +130,7 @@ pub async fn run_benchmark(
             threads: options.threads.map(|t| t as usize),
             repeat: options.repeat as usize,
             question_tokens: options.question_tokens as usize,
+            question: None,
         };
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         let mut progress = |p: BenchProgress| {

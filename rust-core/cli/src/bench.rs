@@ -50,6 +50,9 @@ pub struct BenchArgs {
     /// Tokens of the question whose time to first token is measured.
     #[arg(long, default_value_t = 10)]
     question_tokens: usize,
+    /// The question's text instead, as given (its tokens are reported).
+    #[arg(long)]
+    question: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -77,6 +80,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         threads: args.threads,
         repeat: args.repeat,
         question_tokens: args.question_tokens,
+        question: args.question.clone(),
     };
     let started = Instant::now();
     let mut written = false;

@@ -224,6 +224,9 @@ fn bench_reports_every_figure() {
     // 41 text tokens, the placeholder replaced by 14 x 14 patches.
     assert_eq!(report["runs"][0]["prompt_positions"], 41 - 1 + 196);
     assert_eq!(report["runs"].as_array().unwrap().len(), 2);
+    // The default 10-token question, reached even where the small tokenizer
+    // splits some of its words.
+    assert_eq!(report["question_tokens"], 10);
 
     let out = imp()
         .args(["bench", "--synthetic", "imp-9b"])

@@ -62,6 +62,9 @@ pub struct BenchOptions {
     pub repeat: usize,
     /// Tokens of the question whose time to first token is measured.
     pub question_tokens: usize,
+    /// That question's text instead (a side-by-side script passes the one it
+    /// gives llama.cpp, so both sides answer the same words).
+    pub question: Option<String>,
 }
 
 impl Default for BenchOptions {
@@ -73,6 +76,7 @@ impl Default for BenchOptions {
             threads: None,
             repeat: 3,
             question_tokens: 10,
+            question: None,
         }
     }
 }
@@ -166,7 +170,10 @@ pub fn run_benchmark(
         !cancel.is_cancelled()
     })?;
     let load_s = started.elapsed().as_secs_f64();
-    let question = question_of(engine.tokenizer(), options.question_tokens)?;
+    let question = match &options.question {
+        Some(text) => text.clone(),
+        None => question_of(engine.tokenizer(), options.question_tokens)?,
+    };
     let mut runs = Vec::with_capacity(options.repeat);
     for index in 0..options.repeat {
         if cancel.is_cancelled() {
@@ -200,15 +207,23 @@ const QUESTION_WORDS: [&str; 16] = [
     " on", " the", " left", " side", "?",
 ];
 
-/// A question of `tokens` tokens (or the longest the words make).
+/// A question of `tokens` tokens: the words in turn, skipping any that would
+/// overshoot (a small tokenizer splits some words), until the count is
+/// reached or no word fits.
 fn question_of(tokenizer: &ImpTokenizer, tokens: usize) -> Result<String> {
     let mut question = String::new();
-    for word in QUESTION_WORDS.iter().cycle().take(4 * tokens.max(1)) {
-        let longer = format!("{question}{word}");
-        if tokenizer.encode(&longer)?.len() > tokens {
+    let (mut count, mut misses) = (0, 0);
+    for word in QUESTION_WORDS.iter().cycle() {
+        if count >= tokens || misses == QUESTION_WORDS.len() {
             break;
         }
-        question = longer;
+        let longer = format!("{question}{word}");
+        let n = tokenizer.encode(&longer)?.len();
+        if n <= tokens {
+            (question, count, misses) = (longer, n, 0);
+        } else {
+            misses += 1;
+        }
     }
     Ok(question)
 }
