@@ -215,7 +215,7 @@ impl CustomOp1 for BlockMatmul<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        fn run<T: GgmlType + Sync>(
+        fn run<T: GgmlType + Sync + 'static>(
             w: &MappedTensor,
             (n, k): (usize, usize),
             lhs: &[f32],
