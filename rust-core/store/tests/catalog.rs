@@ -4,7 +4,7 @@
 //! plus up to 16 MB of metadata: the tokenizer and alignment).
 
 use imp_core::config::ImpConfig;
-use imp_core::source::model_info::estimated_memory;
+use imp_core::source::model_info::{estimated_memory, kv_value_bytes};
 use imp_core::tools::convert::{planned_tensor_bytes, QuantPolicy};
 use imp_core::tools::synthetic::preset_config;
 use imp_store::catalog::Catalog;
@@ -27,8 +27,9 @@ fn memory_and_image_size_match_the_engine() {
     for entry in Catalog::bundled().models {
         let config = ImpConfig::from_json(&preset_config(preset(&entry.variant)).unwrap()).unwrap();
         let tensors = planned_tensor_bytes(&config, &policy).unwrap();
-        let low = estimated_memory(tensors, &config);
-        let high = estimated_memory(tensors + (16 << 20), &config);
+        let kv = kv_value_bytes("q4_k");
+        let low = estimated_memory(tensors, &config, kv);
+        let high = estimated_memory(tensors + (16 << 20), &config, kv);
         assert_eq!(
             entry.image_size as usize, config.vision.image_size,
             "{}",

@@ -25,7 +25,7 @@ final class ModelStoreTests: XCTestCase {
         let store = try ModelStore(directory: try temporaryDirectory())
         XCTAssertEqual(store.catalog.map(\.id), ["imp-3b-196", "imp-3b", "imp-2b", "imp-4b"])
         XCTAssertTrue(store.catalog.allSatisfy { $0.howToGet?.contains("imp convert") == true })
-        let phone = DeviceProfile(totalRamBytes: 8_000_000_000, availableRamBytes: nil,
+        let phone = DeviceProfile(totalRamBytes: 6_000_000_000, availableRamBytes: nil,
                                   freeStorageBytes: 64_000_000_000)
         let fits = Dictionary(uniqueKeysWithValues: try store.deviceFit(phone).map { ($0.catalogId, $0.verdict) })
         XCTAssertEqual(fits["imp-2b"], .fits)
