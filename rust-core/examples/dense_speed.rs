@@ -5,19 +5,15 @@
 //!
 //! cargo run --release -p imp-core --example dense_speed -- [--threads 2] [--rows 196] [--repeat 3]
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::time::Instant;
 
-use half::f16;
-use imp_core::kernels::dense;
+use args::arg;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("a number"))
-        .unwrap_or(default)
-}
+use half::f16;
+use imp_core::kernels::{dense, Isa};
 
 fn main() {
     let threads = arg("--threads", 2);
@@ -42,7 +38,7 @@ fn main() {
         let best = (0..repeat)
             .map(|_| {
                 let t = Instant::now();
-                pool.install(|| dense::matmul(&w, n, k, &x, &mut out));
+                pool.install(|| dense::matmul(Isa::best(), &w, n, k, &x, &mut out));
                 t.elapsed().as_secs_f64()
             })
             .fold(f64::INFINITY, f64::min);

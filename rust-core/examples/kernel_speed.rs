@@ -9,19 +9,15 @@
 //!
 //! cargo run --release -p imp-core --example kernel_speed -- [--threads 2] [--rows 236] [--repeat 3] [--layers 1]
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::time::Instant;
+
+use args::arg;
 
 use candle_core::quantized::GgmlDType;
 use imp_core::kernels::{matmul_t, Isa};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("a number"))
-        .unwrap_or(default)
-}
 
 /// `n` rows of `k` q4_k values: random bytes with small, finite block scales.
 fn q4k_weight(n: usize, k: usize, seed: &mut u64) -> Vec<u8> {

@@ -10,8 +10,11 @@
 //! Scores and softmax are f32, as the reference computes them.
 
 use half::f16;
-use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
+
+#[cfg(target_arch = "x86_64")]
+use super::widen::F16c;
+use super::widen::{Portable, Widen};
 
 /// One layer's keys or values: (heads, capacity, head_dim), positions
 /// `0..offset + seq` written.
@@ -33,40 +36,6 @@ pub struct AttentionShape {
     pub seq: usize,
     pub window: Option<usize>,
     pub scale: f32,
-}
-
-/// How eight f16 values become f32: F16C where `causal` found it, else
-/// the portable conversion. Both are exact.
-trait Widen {
-    fn eight(src: &[f16]) -> [f32; 8];
-}
-
-struct Portable;
-impl Widen for Portable {
-    #[inline(always)]
-    fn eight(src: &[f16]) -> [f32; 8] {
-        let mut out = [0f32; 8];
-        // `half` picks the CPU's conversion instruction at run time (FCVTL on ARM).
-        src[..8].convert_to_f32_slice(&mut out);
-        out
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-struct F16c;
-#[cfg(target_arch = "x86_64")]
-impl Widen for F16c {
-    #[inline(always)]
-    fn eight(src: &[f16]) -> [f32; 8] {
-        use std::arch::x86_64::*;
-        assert!(src.len() >= 8);
-        // SAFETY: only used under `causal`'s AVX2 path, which `Isa::best`
-        // enables with F16C; the load reads the eight values checked above.
-        unsafe {
-            let wide = _mm256_cvtph_ps(_mm_loadu_si128(src.as_ptr() as *const __m128i));
-            std::mem::transmute::<__m256, [f32; 8]>(wide)
-        }
-    }
 }
 
 /// `q` (heads, seq, head_dim) against keys `k` and values `v`; returns

@@ -17,6 +17,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use super::gemm::Out;
+use super::Isa;
 
 /// Weight rows converted and multiplied at a time, about: enough columns for
 /// the gemm's microkernel to run at full rate, and enough panels to share out.
@@ -34,8 +35,10 @@ fn panel_rows(n: usize, threads: usize) -> usize {
     n.div_ceil(panels).next_multiple_of(KERNEL_ROWS)
 }
 
-/// `out (m, n) = x (m, k) @ w^T` with `w` holding n rows of `k / T::BLCK_SIZE` blocks.
+/// `out (m, n) = x (m, k) @ w^T` with `w` holding n rows of `k / T::BLCK_SIZE`
+/// blocks; f16 rows are converted on the path `isa` names.
 pub fn matmul<T: GgmlType + Sync + 'static>(
+    isa: Isa,
     w: &[T],
     n: usize,
     k: usize,
@@ -61,7 +64,7 @@ pub fn matmul<T: GgmlType + Sync + 'static>(
                     panel.resize(count * k, 0.0);
                 }
                 for (row, src) in panel.chunks_exact_mut(k).zip(rows.chunks_exact(per_row)) {
-                    widen(src, row);
+                    widen(isa, src, row);
                 }
                 // SAFETY: dst (m, n) row-major, this task alone writes its
                 // columns first..first + count; x is (m, k) row-major; the panel
@@ -95,40 +98,15 @@ pub fn matmul<T: GgmlType + Sync + 'static>(
         });
 }
 
-/// One weight row as f32: f16 rows through F16C where the CPU has it (the
-/// generic conversion took 7% of an encode), others as candle does.
-fn widen<T: GgmlType + 'static>(src: &[T], dst: &mut [f32]) {
+/// One weight row as f32: f16 rows eight at a time through F16C where `isa`
+/// has it (the generic conversion took 7% of an encode), others as candle does.
+fn widen<T: GgmlType + 'static>(isa: Isa, src: &[T], dst: &mut [f32]) {
     if TypeId::of::<T>() == TypeId::of::<f16>() {
         // SAFETY: T is f16, checked above.
         let src = unsafe { &*(src as *const [T] as *const [f16]) };
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("f16c") && std::arch::is_x86_feature_detected!("avx")
-        {
-            // SAFETY: both features detected just above.
-            return unsafe { widen_f16c(src, dst) };
-        }
-        use half::slice::HalfFloatSliceExt;
-        return src.convert_to_f32_slice(dst);
+        return super::widen::f16_to_f32(isa, src, dst);
     }
     T::to_float(src, dst)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,f16c")]
-unsafe fn widen_f16c(src: &[f16], dst: &mut [f32]) {
-    use std::arch::x86_64::*;
-    assert_eq!(src.len(), dst.len());
-    let whole = src.len() / 8 * 8;
-    for (s, d) in src[..whole]
-        .chunks_exact(8)
-        .zip(dst[..whole].chunks_exact_mut(8))
-    {
-        let wide = _mm256_cvtph_ps(_mm_loadu_si128(s.as_ptr() as *const __m128i));
-        _mm256_storeu_ps(d.as_mut_ptr(), wide);
-    }
-    for (s, d) in src[whole..].iter().zip(&mut dst[whole..]) {
-        *d = s.to_f32();
-    }
 }
 
 #[cfg(test)]
@@ -145,7 +123,8 @@ mod tests {
         }
     }
 
-    /// Panels that do not divide the rows, on one and on several threads.
+    /// Panels that do not divide the rows, on one and on several threads,
+    /// on every ISA path (k = 70 leaves a tail to the eight-wide conversion).
     #[test]
     fn matches_a_plain_dot_product() {
         let (m, n, k) = (5, 2 * super::PANEL_ROWS + 37, 70);
@@ -160,15 +139,20 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let mut out = vec![f32::NAN; m * n];
-            pool.install(|| super::matmul(&w, n, k, &x, &mut out));
-            for i in 0..m {
-                for j in 0..n {
-                    let exact: f64 = (0..k)
-                        .map(|t| x[i * k + t] as f64 * w[j * k + t].to_f64())
-                        .sum();
-                    let got = out[i * n + j] as f64;
-                    assert!((got - exact).abs() < 1e-4, "({i}, {j}): {got} vs {exact}");
+            for isa in super::Isa::available() {
+                let mut out = vec![f32::NAN; m * n];
+                pool.install(|| super::matmul(isa, &w, n, k, &x, &mut out));
+                for i in 0..m {
+                    for j in 0..n {
+                        let exact: f64 = (0..k)
+                            .map(|t| x[i * k + t] as f64 * w[j * k + t].to_f64())
+                            .sum();
+                        let got = out[i * n + j] as f64;
+                        assert!(
+                            (got - exact).abs() < 1e-4,
+                            "{isa:?} ({i}, {j}): {got} vs {exact}"
+                        );
+                    }
                 }
             }
         }

@@ -10,8 +10,8 @@
 //! threads them; [`dense`] multiplies float (f16) weights a panel at a time;
 //! [`fallback`] serves the other block types; [`gelu`] is the
 //! MLPs' activation, vectorized; [`attention`]
-//! reads the KV cache in place (f32 or f16); [`isa`] detects the CPU at run
-//! time.
+//! reads the KV cache in place (f32 or f16); `widen` converts f16 to f32 for
+//! both float paths; [`isa`] detects the CPU at run time.
 
 /// `out[i] = $f::<R>(w, acts)[i]` with R = `acts.len()` (1 to 8).
 macro_rules! by_rows {
@@ -82,6 +82,7 @@ pub mod q4k;
 pub mod q6k;
 pub mod q8;
 pub mod q8_0;
+mod widen;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::config::{ImpConfig, TextArch};
 use crate::error::{ImpError, Result};
 use crate::source::ModelSource;
+use crate::weights::gguf::{is_float, parse_dtype};
 
 /// Bytes per value of the float path (float32 compute, as the reference).
 const F32_BYTES: u64 = 4;
@@ -71,11 +72,12 @@ impl ModelInfo {
 
 /// Bytes per cached key or value for weights stored as `weights_dtype`: the
 /// attention keeps f16 keys and values when its projections are
-/// block-quantized (`model::attention`), f32 otherwise or when unknown.
+/// block-quantized (`model::attention`, by the same `is_float`), f32 for
+/// float weights or a type it cannot name.
 pub fn kv_value_bytes(weights_dtype: &str) -> u64 {
-    match weights_dtype {
-        "f32" | "f16" | "bf16" | "gguf" => F32_BYTES,
-        _ => 2,
+    match parse_dtype(weights_dtype) {
+        Some(dtype) if !is_float(dtype) => 2,
+        _ => F32_BYTES,
     }
 }
 

@@ -221,11 +221,10 @@ impl CustomOp1 for BlockMatmul<'_> {
             lhs: &[f32],
             dst: &mut [f32],
         ) -> Result<()> {
-            match T::DTYPE {
-                GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => {
-                    kernels::dense::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst)
-                }
-                _ => kernels::fallback::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst),
+            if super::gguf::is_float(T::DTYPE) {
+                kernels::dense::matmul::<T>(Isa::best(), w.blocks::<T>(), n, k, lhs, dst)
+            } else {
+                kernels::fallback::matmul::<T>(w.blocks::<T>(), n, k, lhs, dst)
             }
             Ok(())
         }

@@ -203,13 +203,9 @@ pub enum Linear {
 impl Linear {
     /// Whether the weight is stored in quantized blocks (not f32/f16/bf16).
     pub fn is_block_quantized(&self) -> bool {
-        use candle_core::quantized::GgmlDType;
         match self {
             Linear::Dense(_) => false,
-            Linear::Mapped { weight, .. } => !matches!(
-                weight.dtype(),
-                GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
-            ),
+            Linear::Mapped { weight, .. } => !super::gguf::is_float(weight.dtype()),
             Linear::Concat(parts) => parts.iter().all(Linear::is_block_quantized),
         }
     }

@@ -46,6 +46,13 @@ pub fn dtype_name(dtype: GgmlDType) -> &'static str {
     entry(dtype).2
 }
 
+/// Whether values of `dtype` are stored one by one as floats (f32, f16,
+/// bf16), not in quantized blocks: the one test of it that the matmul paths,
+/// the attention's KV cache type and the memory estimate all use.
+pub fn is_float(dtype: GgmlDType) -> bool {
+    matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16)
+}
+
 /// The type a person asked for by name, among those a file may be written in.
 pub fn parse_dtype(name: &str) -> Option<GgmlDType> {
     TYPES.into_iter().find(|t| t.3 && t.2 == name).map(|t| t.0)
@@ -64,5 +71,11 @@ mod tests {
             assert_eq!(parse_dtype(name), offered.then_some(dtype));
         }
         assert_eq!(dtype_from_id(4), None, "ggml's removed q4_2");
+        let floats: Vec<&str> = TYPES
+            .iter()
+            .filter(|t| is_float(t.0))
+            .map(|t| t.2)
+            .collect();
+        assert_eq!(floats, ["f32", "f16", "bf16"]);
     }
 }

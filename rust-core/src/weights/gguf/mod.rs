@@ -16,7 +16,7 @@ mod reader;
 mod value;
 mod writer;
 
-pub use dtype::{dtype_from_id, dtype_id, dtype_name, parse_dtype};
+pub use dtype::{dtype_from_id, dtype_id, dtype_name, is_float, parse_dtype};
 pub use reader::{GgufFile, TensorInfo};
 pub use value::Value;
 pub use writer::{GgufWriter, PlannedTensor};
