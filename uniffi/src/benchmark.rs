@@ -82,7 +82,9 @@ pub struct BenchmarkRecord {
     pub gen_tok_s: f64,
     pub total_s: f64,
     pub first_run_total_s: f64,
-    /// 0 where the platform does not report it (iOS).
+    /// Peak resident memory (mapped weights included), and the peak of what
+    /// the low-memory killer counts: anonymous memory on Android, the
+    /// physical footprint on iOS. 0 where the platform does not report it.
     pub peak_rss_bytes: u64,
     pub peak_anon_rss_bytes: u64,
     /// The record as `imp bench --format json` prints it.
