@@ -87,6 +87,7 @@ class HistoryTest : ScreenTest() {
         compose.onNodeWithText(text(R.string.history_delete_all)).performClick()
         compose.waitForIdle()
         compose.onNodeWithText(text(R.string.history_delete_all_title)).assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("history-delete-all")
         assertEquals(1, world.archive.conversations.size) // nothing deleted before confirming
         compose.onNodeWithText(text(R.string.history_delete_all_confirm)).performClick()

@@ -104,8 +104,18 @@ class ModelsTest : ScreenTest() {
         vm.verify("picked")
         settle("the check") { loaded(vm).installed.single().check is Check.Failed }
 
+        compose.setContent {
+            ImpTheme {
+                val state by vm.uiState.collectAsStateWithLifecycle()
+                ModelsScreen(state, ModelsActions(onConfirmDelete = vm::confirmDelete, onCancelDelete = vm::cancelDelete))
+            }
+        }
         vm.askDelete("picked")
         assertEquals("picked", loaded(vm).pendingDelete?.id)
+        val title = loaded(vm).pendingDelete!!.title
+        compose.onNodeWithText(compose.activity.getString(R.string.models_delete_title, title)).assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-delete")
         vm.confirmDelete()
         settle("the deletion") { loaded(vm).installed.isEmpty() }
         assertEquals(listOf("picked"), world.library.removed)

@@ -3,6 +3,11 @@ package app.imp.android
 import android.content.pm.ActivityInfo
 import android.graphics.Bitmap
 import android.graphics.Canvas
+import android.graphics.Color
+import android.graphics.Rect
+import android.view.Gravity
+import android.view.View
+import android.view.WindowManager
 import androidx.activity.ComponentActivity
 import androidx.compose.ui.semantics.SemanticsActions
 import androidx.compose.ui.semantics.SemanticsProperties
@@ -22,13 +27,15 @@ import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
 import java.io.File
+import kotlin.math.roundToInt
 
 /** A phone-sized screen (720 x 1560 px) for every UI test. */
 const val PHONE = "w360dp-h780dp-xhdpi"
 
 /**
- * Draws the activity's whole window to android-app/build/screenshots/NAME.png
- * (the directory comes from -Dimp.screenshots) and returns the bitmap. Needs
+ * Draws the activity's window, and any dialog over it, to
+ * android-app/build/screenshots/NAME.png (the directory comes from
+ * -Dimp.screenshots) and returns the bitmap. Needs
  * Robolectric's native graphics (@GraphicsMode(NATIVE)), which draws with the
  * real Skia. Compose's captureToImage() does not work under Robolectric: it
  * waits for a redraw that never comes (robolectric/robolectric#8071).
@@ -37,12 +44,48 @@ fun <A : ComponentActivity> AndroidComposeTestRule<*, A>.screenshot(name: String
     waitForIdle()
     val view = activity.window.decorView
     val bitmap = runOnUiThread {
-        Bitmap.createBitmap(view.width, view.height, Bitmap.Config.ARGB_8888).also { view.draw(Canvas(it)) }
+        Bitmap.createBitmap(view.width, view.height, Bitmap.Config.ARGB_8888).also { drawWindows(view, Canvas(it)) }
     }
     val dir = File(System.getProperty("imp.screenshots") ?: error("set -Dimp.screenshots"))
     dir.mkdirs()
     File(dir, "$name.png").outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
     return bitmap
+}
+
+/**
+ * Draws the activity's window and then every window opened over it (a Compose
+ * dialog is a window of its own, which drawing the activity alone leaves out),
+ * in the order they were added, with the dimming each asks for behind it. The
+ * windows are the framework's own list (WindowManagerGlobal), read by
+ * reflection: no API lists them. Robolectric leaves every window at the
+ * screen's top left, so each is placed here as the window manager would, by
+ * its gravity (a dialog: centred).
+ */
+private fun drawWindows(activityWindow: View, canvas: Canvas) {
+    val global = Class.forName("android.view.WindowManagerGlobal")
+    val instance = global.getMethod("getInstance").invoke(null)
+    fun <T> field(name: String): List<T> {
+        @Suppress("UNCHECKED_CAST")
+        return global.getDeclaredField(name).apply { isAccessible = true }.get(instance) as List<T>
+    }
+    val windows = field<View>("mViews").zip(field<WindowManager.LayoutParams>("mParams"))
+    val token = windows.first { it.first === activityWindow }.second.token
+    val screen = Rect(0, 0, activityWindow.width, activityWindow.height)
+    canvas.save()
+    activityWindow.draw(canvas)
+    for ((view, params) in windows) {
+        if (view === activityWindow || params.token !== token || !view.isAttachedToWindow) continue
+        if (params.flags and WindowManager.LayoutParams.FLAG_DIM_BEHIND != 0) {
+            canvas.drawColor(Color.argb((params.dimAmount * 255).roundToInt(), 0, 0, 0))
+        }
+        val place = Rect()
+        Gravity.apply(params.gravity, view.width, view.height, screen, params.x, params.y, place)
+        canvas.save()
+        canvas.translate(place.left.toFloat(), place.top.toFloat())
+        view.draw(canvas)
+        canvas.restore()
+    }
+    canvas.restore()
 }
 
 /**

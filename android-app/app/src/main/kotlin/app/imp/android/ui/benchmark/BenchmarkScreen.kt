@@ -5,7 +5,6 @@ import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
-import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.safeDrawingPadding
 import androidx.compose.foundation.rememberScrollState
@@ -29,6 +28,7 @@ import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.engine.Problem
 import app.imp.android.ui.common.LiveAnnouncer
+import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 
 data class BenchmarkActions(
@@ -49,7 +49,7 @@ fun BenchmarkScreen(state: BenchmarkUiState, actions: BenchmarkActions, modifier
         ) {
             LiveAnnouncer(state.announcement)
             Text(stringResource(R.string.benchmark_title), style = MaterialTheme.typography.headlineSmall, modifier = Modifier.semantics { heading() })
-            TextButton(onClick = actions.onDone, modifier = Modifier.heightIn(min = 48.dp)) { Text(stringResource(R.string.action_back)) }
+            TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_back)) }
             Text(stringResource(R.string.benchmark_about), style = MaterialTheme.typography.bodyMedium)
             when (val s = state.screen) {
                 BenchmarkScreenState.Checking -> CircularProgressIndicator()
@@ -61,14 +61,14 @@ fun BenchmarkScreen(state: BenchmarkUiState, actions: BenchmarkActions, modifier
                 is BenchmarkScreenState.Running -> {
                     Text(s.step, style = MaterialTheme.typography.titleMedium)
                     LinearProgressIndicator(progress = { s.fraction }, modifier = Modifier.fillMaxWidth())
-                    OutlinedButton(onClick = actions.onCancel, modifier = Modifier.heightIn(min = 48.dp)) {
+                    OutlinedButton(onClick = actions.onCancel, modifier = Modifier.touchTarget()) {
                         Text(stringResource(R.string.benchmark_cancel))
                     }
                 }
                 is BenchmarkScreenState.Finished -> {
                     Results(s)
                     RunButton(R.string.benchmark_run_again, actions.onRun)
-                    OutlinedButton(onClick = { actions.onShare(s.json) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                    OutlinedButton(onClick = { actions.onShare(s.json) }, modifier = Modifier.touchTarget()) {
                         Text(stringResource(R.string.benchmark_share))
                     }
                 }
@@ -83,7 +83,7 @@ fun BenchmarkScreen(state: BenchmarkUiState, actions: BenchmarkActions, modifier
 
 @Composable
 private fun RunButton(label: Int, onRun: () -> Unit) {
-    Button(onClick = onRun, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) { Text(stringResource(label)) }
+    Button(onClick = onRun, modifier = Modifier.fillMaxWidth().touchTarget()) { Text(stringResource(label)) }
 }
 
 @Composable

@@ -9,7 +9,6 @@ import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
-import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.safeDrawingPadding
 import androidx.compose.foundation.layout.size
@@ -31,6 +30,7 @@ import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.engine.Problem
+import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 
 /** The capture screen: the live camera view or why there is none. */
@@ -78,13 +78,13 @@ fun CaptureScreen(
         ) {
             Text(stringResource(R.string.home_title), style = MaterialTheme.typography.headlineSmall, modifier = Modifier.semantics { heading() })
             FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-                OutlinedButton(onClick = actions.onHistory, modifier = Modifier.heightIn(min = 48.dp)) {
+                OutlinedButton(onClick = actions.onHistory, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_history))
                 }
-                OutlinedButton(onClick = actions.onSettings, modifier = Modifier.heightIn(min = 48.dp)) {
+                OutlinedButton(onClick = actions.onSettings, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_settings))
                 }
-                OutlinedButton(onClick = actions.onModels, modifier = Modifier.heightIn(min = 48.dp)) {
+                OutlinedButton(onClick = actions.onModels, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_models))
                 }
             }
@@ -100,7 +100,7 @@ fun CaptureScreen(
                         horizontalAlignment = Alignment.CenterHorizontally,
                     ) {
                         Text(stringResource(R.string.camera_why), color = Color.White)
-                        Button(onClick = actions.onAllowCamera, modifier = Modifier.heightIn(min = 48.dp)) {
+                        Button(onClick = actions.onAllowCamera, modifier = Modifier.touchTarget()) {
                             Text(stringResource(R.string.action_allow_camera))
                         }
                     }
@@ -115,7 +115,7 @@ fun CaptureScreen(
                 horizontalArrangement = Arrangement.SpaceEvenly,
                 verticalAlignment = Alignment.CenterVertically,
             ) {
-                OutlinedButton(onClick = actions.onPickPhoto, modifier = Modifier.heightIn(min = 48.dp)) {
+                OutlinedButton(onClick = actions.onPickPhoto, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_pick_photo))
                 }
                 val label = stringResource(R.string.action_take_picture)

@@ -5,8 +5,8 @@ import androidx.compose.foundation.Image
 import androidx.compose.foundation.focusable
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
-import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.ExperimentalLayoutApi
+import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.heightIn
@@ -44,6 +44,7 @@ import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.engine.Problem
 import app.imp.android.ui.common.LiveAnnouncer
+import app.imp.android.ui.common.touchTarget
 import java.io.File
 
 /** What the conversation screen can ask of its view model (and of the app: a new picture, the models). */
@@ -120,7 +121,7 @@ fun ConversationScreen(state: ConversationUiState, actions: ConversationActions,
                     Text(stringResource(R.string.action_stop))
                 }
             } else if (content.isSpeaking) {
-                OutlinedButton(onClick = actions.onStopSpeaking, modifier = Modifier.heightIn(min = 48.dp)) {
+                OutlinedButton(onClick = actions.onStopSpeaking, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_stop_speaking))
                 }
             }
@@ -138,12 +139,12 @@ fun ConversationScreen(state: ConversationUiState, actions: ConversationActions,
                 Button(
                     onClick = actions.onAsk,
                     enabled = content.canAsk && content.question.isNotBlank(),
-                    modifier = Modifier.heightIn(min = 48.dp),
+                    modifier = Modifier.touchTarget(),
                 ) { Text(stringResource(R.string.action_ask)) }
-                OutlinedButton(onClick = actions.onVoice, enabled = content.canAsk, modifier = Modifier.heightIn(min = 48.dp)) {
+                OutlinedButton(onClick = actions.onVoice, enabled = content.canAsk, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_voice))
                 }
-                TextButton(onClick = actions.onNewPicture, modifier = Modifier.heightIn(min = 48.dp)) {
+                TextButton(onClick = actions.onNewPicture, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_new_picture))
                 }
             }
@@ -218,14 +219,14 @@ private fun TurnView(turn: Turn, state: ConversationUiState, actions: Conversati
 @Composable
 private fun FlowRowActions(turnId: Int, canReadAgain: Boolean, actions: ConversationActions) {
     FlowRow(horizontalArrangement = Arrangement.spacedBy(4.dp)) {
-        TextButton(onClick = { actions.onCopy(turnId) }, modifier = Modifier.heightIn(min = 48.dp)) {
+        TextButton(onClick = { actions.onCopy(turnId) }, modifier = Modifier.touchTarget()) {
             Text(stringResource(R.string.action_copy))
         }
-        TextButton(onClick = { actions.onShare(turnId) }, modifier = Modifier.heightIn(min = 48.dp)) {
+        TextButton(onClick = { actions.onShare(turnId) }, modifier = Modifier.touchTarget()) {
             Text(stringResource(R.string.action_share))
         }
         if (canReadAgain) {
-            TextButton(onClick = { actions.onReadAgain(turnId) }, modifier = Modifier.heightIn(min = 48.dp)) {
+            TextButton(onClick = { actions.onReadAgain(turnId) }, modifier = Modifier.touchTarget()) {
                 Text(stringResource(R.string.action_read_again))
             }
         }
@@ -247,7 +248,7 @@ fun ProblemCard(problem: Problem, onRecovery: (Problem.Recovery) -> Unit, modifi
             )
             Text(problem.message, style = MaterialTheme.typography.bodyMedium)
             problem.recovery?.let { recovery ->
-                Button(onClick = { onRecovery(recovery) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                Button(onClick = { onRecovery(recovery) }, modifier = Modifier.touchTarget()) {
                     Text(stringResource(recovery.label))
                 }
             }

@@ -8,7 +8,6 @@ import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
-import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.safeDrawingPadding
 import androidx.compose.foundation.layout.size
@@ -38,6 +37,7 @@ import androidx.compose.ui.text.style.TextOverflow
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.ui.common.LiveAnnouncer
+import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 
 data class HistoryActions(
@@ -72,7 +72,7 @@ fun HistoryScreen(state: HistoryUiState, actions: HistoryActions, modifier: Modi
                     style = MaterialTheme.typography.headlineSmall,
                     modifier = Modifier.padding(top = 16.dp).semantics { heading() },
                 )
-                TextButton(onClick = actions.onDone, modifier = Modifier.heightIn(min = 48.dp)) {
+                TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_back))
                 }
             }
@@ -91,22 +91,22 @@ private fun androidx.compose.foundation.lazy.LazyListScope.loaded(state: History
     items(state.rows, key = { it.id }) { row -> RowCard(row, actions) }
     if (state.canLoadMore) {
         item {
-            OutlinedButton(onClick = actions.onLoadMore, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) {
+            OutlinedButton(onClick = actions.onLoadMore, modifier = Modifier.fillMaxWidth().touchTarget()) {
                 Text(stringResource(R.string.history_more))
             }
         }
     }
     item {
-        TextButton(onClick = actions.onDeleteAll, modifier = Modifier.padding(bottom = 16.dp).heightIn(min = 48.dp)) {
+        TextButton(onClick = actions.onDeleteAll, modifier = Modifier.padding(bottom = 16.dp).touchTarget()) {
             Text(stringResource(R.string.history_delete_all))
         }
         if (state.confirmingDeleteAll) {
             AlertDialog(
                 onDismissRequest = actions.onCancelDeleteAll,
                 confirmButton = {
-                    TextButton(onClick = actions.onConfirmDeleteAll) { Text(stringResource(R.string.history_delete_all_confirm)) }
+                    TextButton(onClick = actions.onConfirmDeleteAll, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.history_delete_all_confirm)) }
                 },
-                dismissButton = { TextButton(onClick = actions.onCancelDeleteAll) { Text(stringResource(R.string.history_keep)) } },
+                dismissButton = { TextButton(onClick = actions.onCancelDeleteAll, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.history_keep)) } },
                 title = { Text(stringResource(R.string.history_delete_all_title)) },
                 text = { Text(stringResource(R.string.history_delete_all_body)) },
             )
@@ -121,7 +121,7 @@ private fun RowCard(row: HistoryRow, actions: HistoryActions) {
         Row(
             Modifier
                 .fillMaxWidth()
-                .heightIn(min = 48.dp)
+                .touchTarget()
                 .clickable(onClickLabel = openLabel) { actions.onOpen(row.id) }
                 .testTag(historyRowTag(row.id))
                 .clearAndSetSemantics { contentDescription = row.spoken }
@@ -142,7 +142,7 @@ private fun RowCard(row: HistoryRow, actions: HistoryActions) {
         val deleteLabel = stringResource(R.string.history_delete, row.title)
         TextButton(
             onClick = { actions.onDelete(row.id) },
-            modifier = Modifier.padding(start = 4.dp).heightIn(min = 48.dp).semantics { contentDescription = deleteLabel },
+            modifier = Modifier.padding(start = 4.dp).touchTarget().semantics { contentDescription = deleteLabel },
         ) {
             Text(stringResource(R.string.history_delete_short))
         }

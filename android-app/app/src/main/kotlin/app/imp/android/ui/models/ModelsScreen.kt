@@ -2,11 +2,10 @@ package app.imp.android.ui.models
 
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
-import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.ExperimentalLayoutApi
+import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
-import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.safeDrawingPadding
 import androidx.compose.foundation.rememberScrollState
@@ -31,6 +30,7 @@ import app.imp.android.R
 import app.imp.android.ui.common.ByteSize
 import app.imp.android.ui.common.LiveAnnouncer
 import app.imp.android.ui.common.SpokenText
+import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 import app.imp.kit.FitVerdict
 
@@ -100,14 +100,14 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
                 )
                 FlowRow(horizontalArrangement = Arrangement.spacedBy(4.dp)) {
                     if (!row.isChosen) {
-                        Button(onClick = { actions.onChoose(row.id) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                        Button(onClick = { actions.onChoose(row.id) }, modifier = Modifier.touchTarget()) {
                             Text(stringResource(R.string.models_use))
                         }
                     }
-                    TextButton(onClick = { actions.onVerify(row.id) }, enabled = row.check !is Check.Verifying, modifier = Modifier.heightIn(min = 48.dp)) {
+                    TextButton(onClick = { actions.onVerify(row.id) }, enabled = row.check !is Check.Verifying, modifier = Modifier.touchTarget()) {
                         Text(stringResource(R.string.models_verify, row.title))
                     }
-                    TextButton(onClick = { actions.onDelete(row.id) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                    TextButton(onClick = { actions.onDelete(row.id) }, modifier = Modifier.touchTarget()) {
                         Text(stringResource(R.string.models_delete, row.title))
                     }
                 }
@@ -139,23 +139,23 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
                     ),
                 )
                 when (val t = row.transfer) {
-                    Transfer.Available -> Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                    Transfer.Available -> Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.touchTarget()) {
                         Text(stringResource(R.string.models_download, row.model.displayName))
                     }
                     is Transfer.Downloading -> {
                         val percent = ByteSize.percent(t.done, t.total)
                         if (percent != null) LinearProgressIndicator(progress = { percent / 100f }, modifier = Modifier.fillMaxWidth())
                         Text(stringResource(R.string.models_downloaded, ByteSize.text(t.done)))
-                        OutlinedButton(onClick = { actions.onPause(row.id) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                        OutlinedButton(onClick = { actions.onPause(row.id) }, modifier = Modifier.touchTarget()) {
                             Text(stringResource(R.string.models_pause))
                         }
                     }
-                    is Transfer.Paused -> Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                    is Transfer.Paused -> Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.touchTarget()) {
                         Text(stringResource(R.string.models_resume, ByteSize.text(t.done)))
                     }
                     is Transfer.Failed -> {
                         Text(t.problem.announcement)
-                        Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.heightIn(min = 48.dp)) {
+                        Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.touchTarget()) {
                             Text(stringResource(R.string.recovery_try_again))
                         }
                     }
@@ -171,15 +171,15 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
         is ModelImport.Failed -> ProblemCard(i.problem, {})
         ModelImport.Idle -> Unit
     }
-    OutlinedButton(onClick = actions.onImport, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) {
+    OutlinedButton(onClick = actions.onImport, modifier = Modifier.fillMaxWidth().touchTarget()) {
         Text(stringResource(R.string.models_import))
     }
-    TextButton(onClick = actions.onDone, modifier = Modifier.heightIn(min = 48.dp)) { Text(stringResource(R.string.models_done)) }
+    TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.models_done)) }
     state.pendingDelete?.let { row ->
         AlertDialog(
             onDismissRequest = actions.onCancelDelete,
-            confirmButton = { TextButton(onClick = actions.onConfirmDelete) { Text(stringResource(R.string.models_delete, row.title)) } },
-            dismissButton = { TextButton(onClick = actions.onCancelDelete) { Text(stringResource(R.string.models_keep)) } },
+            confirmButton = { TextButton(onClick = actions.onConfirmDelete, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.models_delete, row.title)) } },
+            dismissButton = { TextButton(onClick = actions.onCancelDelete, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.models_keep)) } },
             title = { Text(stringResource(R.string.models_delete_title, row.title)) },
             text = { Text(stringResource(R.string.models_delete_body, ByteSize.text(row.model.sizeBytes))) },
         )

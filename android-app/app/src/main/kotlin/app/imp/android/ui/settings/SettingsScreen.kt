@@ -5,7 +5,6 @@ import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
-import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.safeDrawingPadding
 import androidx.compose.foundation.rememberScrollState
@@ -36,6 +35,7 @@ import app.imp.android.settings.AnswerLength
 import app.imp.android.settings.AppSettings
 import app.imp.android.settings.ResolutionMode
 import app.imp.android.settings.SpeechMode
+import app.imp.android.ui.common.touchTarget
 import kotlin.math.roundToInt
 
 data class SettingsActions(
@@ -64,12 +64,12 @@ fun SettingsScreen(state: SettingsUiState, actions: SettingsActions, modifier: M
             verticalArrangement = Arrangement.spacedBy(12.dp),
         ) {
             Text(stringResource(R.string.settings_title), style = MaterialTheme.typography.headlineSmall, modifier = Modifier.semantics { heading() })
-            TextButton(onClick = actions.onDone, modifier = Modifier.heightIn(min = 48.dp)) { Text(stringResource(R.string.action_back)) }
+            TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_back)) }
 
             Section(stringResource(R.string.settings_model))
             if (state.models.isEmpty()) Text(stringResource(R.string.settings_no_models))
             Choices(state.models.map { it.id to it.title }, s.modelId) { id -> id?.let(actions.onModel) }
-            OutlinedButton(onClick = actions.onModels, modifier = Modifier.heightIn(min = 48.dp)) { Text(stringResource(R.string.action_models)) }
+            OutlinedButton(onClick = actions.onModels, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_models)) }
 
             Section(stringResource(R.string.settings_resolution))
             Choices(ResolutionMode.entries.map { it to stringResource(it.title) }, s.resolution, actions.onResolution)
@@ -86,7 +86,7 @@ fun SettingsScreen(state: SettingsUiState, actions: SettingsActions, modifier: M
             SpeechRate(s.speechRate, actions.onSpeechRate)
             Switched(stringResource(R.string.settings_haptics), s.haptics, actions.onHaptics)
 
-            OutlinedButton(onClick = actions.onBenchmark, modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp)) {
+            OutlinedButton(onClick = actions.onBenchmark, modifier = Modifier.fillMaxWidth().touchTarget()) {
                 Text(stringResource(R.string.action_benchmark))
             }
         }
@@ -113,7 +113,7 @@ private fun <T> Choices(options: List<Pair<T, String>>, selected: T?, onSelect: 
             Row(
                 Modifier
                     .fillMaxWidth()
-                    .heightIn(min = 48.dp)
+                    .touchTarget()
                     .selectable(selected = value == selected, role = Role.RadioButton, onClick = { onSelect(value) }),
                 verticalAlignment = Alignment.CenterVertically,
             ) {
@@ -135,7 +135,7 @@ private fun SpeechRate(rate: Float, onChange: (Float) -> Unit) {
         valueRange = AppSettings.MIN_RATE..AppSettings.MAX_RATE,
         // Tenths: TalkBack's volume keys step through 0.5, 0.6 ... 2.0.
         steps = ((AppSettings.MAX_RATE - AppSettings.MIN_RATE) * 10).toInt() - 1,
-        modifier = Modifier.fillMaxWidth().heightIn(min = 48.dp).semantics {
+        modifier = Modifier.fillMaxWidth().touchTarget().semantics {
             contentDescription = label
             stateDescription = percent
         },
@@ -145,7 +145,7 @@ private fun SpeechRate(rate: Float, onChange: (Float) -> Unit) {
 @Composable
 private fun Switched(title: String, on: Boolean, onChange: (Boolean) -> Unit) {
     Row(
-        Modifier.fillMaxWidth().heightIn(min = 48.dp).toggleable(value = on, role = Role.Switch, onValueChange = onChange),
+        Modifier.fillMaxWidth().touchTarget().toggleable(value = on, role = Role.Switch, onValueChange = onChange),
         verticalAlignment = Alignment.CenterVertically,
     ) {
         Text(title, modifier = Modifier.weight(1f))
