@@ -3,31 +3,26 @@ package app.imp.android.ui.benchmark
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.layout.safeDrawingPadding
-import androidx.compose.foundation.rememberScrollState
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.Button
 import androidx.compose.material3.Card
 import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
-import androidx.compose.material3.Surface
 import androidx.compose.material3.Text
-import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
-import androidx.compose.ui.semantics.heading
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.engine.Problem
-import app.imp.android.ui.common.LiveAnnouncer
+import app.imp.android.ui.common.LeaveButton
+import app.imp.android.ui.common.ScreenTitle
+import app.imp.android.ui.common.ScrollingScreen
 import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 
@@ -42,40 +37,34 @@ data class BenchmarkActions(
 /** The benchmark: one button, the steps while it runs, then Table 4's figures. Stateless. */
 @Composable
 fun BenchmarkScreen(state: BenchmarkUiState, actions: BenchmarkActions, modifier: Modifier = Modifier) {
-    Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
-        Column(
-            Modifier.fillMaxSize().safeDrawingPadding().verticalScroll(rememberScrollState()).padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(12.dp),
-        ) {
-            LiveAnnouncer(state.announcement)
-            Text(stringResource(R.string.benchmark_title), style = MaterialTheme.typography.headlineSmall, modifier = Modifier.semantics { heading() })
-            TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_back)) }
-            Text(stringResource(R.string.benchmark_about), style = MaterialTheme.typography.bodyMedium)
-            when (val s = state.screen) {
-                BenchmarkScreenState.Checking -> CircularProgressIndicator()
-                is BenchmarkScreenState.Unavailable -> ProblemCard(s.problem, actions.onRecovery)
-                is BenchmarkScreenState.Ready -> {
-                    Text(s.modelTitle, style = MaterialTheme.typography.titleMedium)
-                    RunButton(R.string.benchmark_run_action, actions.onRun)
+    ScrollingScreen(state.announcement, modifier) {
+        ScreenTitle(stringResource(R.string.benchmark_title))
+        LeaveButton(stringResource(R.string.action_back), actions.onDone)
+        Text(stringResource(R.string.benchmark_about), style = MaterialTheme.typography.bodyMedium)
+        when (val s = state.screen) {
+            BenchmarkScreenState.Checking -> CircularProgressIndicator()
+            is BenchmarkScreenState.Unavailable -> ProblemCard(s.problem, actions.onRecovery)
+            is BenchmarkScreenState.Ready -> {
+                Text(s.modelTitle, style = MaterialTheme.typography.titleMedium)
+                RunButton(R.string.benchmark_run_action, actions.onRun)
+            }
+            is BenchmarkScreenState.Running -> {
+                Text(s.step, style = MaterialTheme.typography.titleMedium)
+                LinearProgressIndicator(progress = { s.fraction }, modifier = Modifier.fillMaxWidth())
+                OutlinedButton(onClick = actions.onCancel, modifier = Modifier.touchTarget()) {
+                    Text(stringResource(R.string.benchmark_cancel))
                 }
-                is BenchmarkScreenState.Running -> {
-                    Text(s.step, style = MaterialTheme.typography.titleMedium)
-                    LinearProgressIndicator(progress = { s.fraction }, modifier = Modifier.fillMaxWidth())
-                    OutlinedButton(onClick = actions.onCancel, modifier = Modifier.touchTarget()) {
-                        Text(stringResource(R.string.benchmark_cancel))
-                    }
+            }
+            is BenchmarkScreenState.Finished -> {
+                Results(s)
+                RunButton(R.string.benchmark_run_again, actions.onRun)
+                OutlinedButton(onClick = { actions.onShare(s.json) }, modifier = Modifier.touchTarget()) {
+                    Text(stringResource(R.string.benchmark_share))
                 }
-                is BenchmarkScreenState.Finished -> {
-                    Results(s)
-                    RunButton(R.string.benchmark_run_again, actions.onRun)
-                    OutlinedButton(onClick = { actions.onShare(s.json) }, modifier = Modifier.touchTarget()) {
-                        Text(stringResource(R.string.benchmark_share))
-                    }
-                }
-                is BenchmarkScreenState.Failed -> {
-                    ProblemCard(s.problem, actions.onRecovery)
-                    RunButton(R.string.benchmark_run_again, actions.onRun)
-                }
+            }
+            is BenchmarkScreenState.Failed -> {
+                ProblemCard(s.problem, actions.onRecovery)
+                RunButton(R.string.benchmark_run_again, actions.onRun)
             }
         }
     }

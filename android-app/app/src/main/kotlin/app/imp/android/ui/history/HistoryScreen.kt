@@ -31,12 +31,13 @@ import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.semantics.clearAndSetSemantics
 import androidx.compose.ui.semantics.contentDescription
-import androidx.compose.ui.semantics.heading
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.style.TextOverflow
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
+import app.imp.android.ui.common.LeaveButton
 import app.imp.android.ui.common.LiveAnnouncer
+import app.imp.android.ui.common.ScreenTitle
 import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 
@@ -67,14 +68,8 @@ fun HistoryScreen(state: HistoryUiState, actions: HistoryActions, modifier: Modi
         ) {
             item {
                 LiveAnnouncer(state.announcement)
-                Text(
-                    stringResource(R.string.history_title),
-                    style = MaterialTheme.typography.headlineSmall,
-                    modifier = Modifier.padding(top = 16.dp).semantics { heading() },
-                )
-                TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) {
-                    Text(stringResource(R.string.action_back))
-                }
+                ScreenTitle(stringResource(R.string.history_title), Modifier.padding(top = 16.dp))
+                LeaveButton(stringResource(R.string.action_back), actions.onDone)
             }
             when (state) {
                 is HistoryUiState.Loading -> item { CircularProgressIndicator() }

@@ -4,12 +4,8 @@ import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.ExperimentalLayoutApi
 import androidx.compose.foundation.layout.FlowRow
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.layout.safeDrawingPadding
-import androidx.compose.foundation.rememberScrollState
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
 import androidx.compose.material3.Card
@@ -17,7 +13,6 @@ import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
-import androidx.compose.material3.Surface
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
@@ -28,7 +23,9 @@ import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.ui.common.ByteSize
-import app.imp.android.ui.common.LiveAnnouncer
+import app.imp.android.ui.common.LeaveButton
+import app.imp.android.ui.common.ScreenTitle
+import app.imp.android.ui.common.ScrollingScreen
 import app.imp.android.ui.common.SpokenText
 import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
@@ -51,22 +48,12 @@ data class ModelsActions(
 @OptIn(ExperimentalLayoutApi::class)
 @Composable
 fun ModelsScreen(state: ModelsUiState, actions: ModelsActions, modifier: Modifier = Modifier) {
-    Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
-        Column(
-            Modifier.fillMaxSize().safeDrawingPadding().verticalScroll(rememberScrollState()).padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(12.dp),
-        ) {
-            LiveAnnouncer(state.announcement)
-            Text(
-                stringResource(R.string.models_title),
-                style = MaterialTheme.typography.headlineSmall,
-                modifier = Modifier.semantics { heading() },
-            )
-            when (state) {
-                is ModelsUiState.Loading -> CircularProgressIndicator()
-                is ModelsUiState.Failed -> ProblemCard(state.problem, { actions.onRetry() })
-                is ModelsUiState.Loaded -> Loaded(state, actions)
-            }
+    ScrollingScreen(state.announcement, modifier) {
+        ScreenTitle(stringResource(R.string.models_title))
+        when (state) {
+            is ModelsUiState.Loading -> CircularProgressIndicator()
+            is ModelsUiState.Failed -> ProblemCard(state.problem, { actions.onRetry() })
+            is ModelsUiState.Loaded -> Loaded(state, actions)
         }
     }
 }
@@ -174,7 +161,7 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
     OutlinedButton(onClick = actions.onImport, modifier = Modifier.fillMaxWidth().touchTarget()) {
         Text(stringResource(R.string.models_import))
     }
-    TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.models_done)) }
+    LeaveButton(stringResource(R.string.models_done), actions.onDone)
     state.pendingDelete?.let { row ->
         AlertDialog(
             onDismissRequest = actions.onCancelDelete,

@@ -1,25 +1,18 @@
 package app.imp.android.ui.settings
 
-import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.layout.safeDrawingPadding
-import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.selection.selectable
 import androidx.compose.foundation.selection.selectableGroup
 import androidx.compose.foundation.selection.toggleable
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.RadioButton
 import androidx.compose.material3.Slider
-import androidx.compose.material3.Surface
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
-import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
@@ -35,6 +28,9 @@ import app.imp.android.settings.AnswerLength
 import app.imp.android.settings.AppSettings
 import app.imp.android.settings.ResolutionMode
 import app.imp.android.settings.SpeechMode
+import app.imp.android.ui.common.LeaveButton
+import app.imp.android.ui.common.ScreenTitle
+import app.imp.android.ui.common.ScrollingScreen
 import app.imp.android.ui.common.touchTarget
 import kotlin.math.roundToInt
 
@@ -58,37 +54,32 @@ data class SettingsActions(
 @Composable
 fun SettingsScreen(state: SettingsUiState, actions: SettingsActions, modifier: Modifier = Modifier) {
     val s = state.settings
-    Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
-        Column(
-            Modifier.fillMaxSize().safeDrawingPadding().verticalScroll(rememberScrollState()).padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(12.dp),
-        ) {
-            Text(stringResource(R.string.settings_title), style = MaterialTheme.typography.headlineSmall, modifier = Modifier.semantics { heading() })
-            TextButton(onClick = actions.onDone, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_back)) }
+    ScrollingScreen(announcement = null, modifier) {
+        ScreenTitle(stringResource(R.string.settings_title))
+        LeaveButton(stringResource(R.string.action_back), actions.onDone)
 
-            Section(stringResource(R.string.settings_model))
-            if (state.models.isEmpty()) Text(stringResource(R.string.settings_no_models))
-            Choices(state.models.map { it.id to it.title }, s.modelId) { id -> id?.let(actions.onModel) }
-            OutlinedButton(onClick = actions.onModels, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_models)) }
+        Section(stringResource(R.string.settings_model))
+        if (state.models.isEmpty()) Text(stringResource(R.string.settings_no_models))
+        Choices(state.models.map { it.id to it.title }, s.modelId) { id -> id?.let(actions.onModel) }
+        OutlinedButton(onClick = actions.onModels, modifier = Modifier.touchTarget()) { Text(stringResource(R.string.action_models)) }
 
-            Section(stringResource(R.string.settings_resolution))
-            Choices(ResolutionMode.entries.map { it to stringResource(it.title) }, s.resolution, actions.onResolution)
-            state.resolutionNote?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
+        Section(stringResource(R.string.settings_resolution))
+        Choices(ResolutionMode.entries.map { it to stringResource(it.title) }, s.resolution, actions.onResolution)
+        state.resolutionNote?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
 
-            Section(stringResource(R.string.settings_answer_length))
-            Choices(AnswerLength.entries.map { it to stringResource(it.title) }, s.answerLength, actions.onAnswerLength)
+        Section(stringResource(R.string.settings_answer_length))
+        Choices(AnswerLength.entries.map { it to stringResource(it.title) }, s.answerLength, actions.onAnswerLength)
 
-            Section(stringResource(R.string.settings_threads))
-            Choices(state.threadChoices.map { it to threadTitle(it, state.bigCores) }, s.threads, actions.onThreads)
+        Section(stringResource(R.string.settings_threads))
+        Choices(state.threadChoices.map { it to threadTitle(it, state.bigCores) }, s.threads, actions.onThreads)
 
-            Section(stringResource(R.string.settings_speech))
-            Choices(SpeechMode.entries.map { it to stringResource(it.title) }, s.speech, actions.onSpeech)
-            SpeechRate(s.speechRate, actions.onSpeechRate)
-            Switched(stringResource(R.string.settings_haptics), s.haptics, actions.onHaptics)
+        Section(stringResource(R.string.settings_speech))
+        Choices(SpeechMode.entries.map { it to stringResource(it.title) }, s.speech, actions.onSpeech)
+        SpeechRate(s.speechRate, actions.onSpeechRate)
+        Switched(stringResource(R.string.settings_haptics), s.haptics, actions.onHaptics)
 
-            OutlinedButton(onClick = actions.onBenchmark, modifier = Modifier.fillMaxWidth().touchTarget()) {
-                Text(stringResource(R.string.action_benchmark))
-            }
+        OutlinedButton(onClick = actions.onBenchmark, modifier = Modifier.fillMaxWidth().touchTarget()) {
+            Text(stringResource(R.string.action_benchmark))
         }
     }
 }
