@@ -26,7 +26,10 @@ fn main() {
     // SigLIP-so400m: q, k, v and out (four of them), MLP up and down.
     let shapes = [(1152, 1152, 4), (4304, 1152, 1), (1152, 4304, 1)];
     println!("{threads} threads, {rows} rows, best of {repeat}");
-    let mut layer = 0f64;
+    // Every path the CPU has, interleaved run by run, so that the machine's
+    // drift over the minute falls on all of them alike.
+    let paths = Isa::available();
+    let mut layer = vec![0f64; paths.len()];
     for &(n, k, count) in &shapes {
         let w: Vec<f16> = (0..n * k)
             .map(|i| f16::from_f32(((i * 7919) % 2001) as f32 / 1000.0 - 1.0))
@@ -35,20 +38,30 @@ fn main() {
             .map(|i| ((i * 104_729) % 997) as f32 / 500.0 - 1.0)
             .collect();
         let mut out = vec![0f32; rows * n];
-        let best = (0..repeat)
-            .map(|_| {
+        let mut best = vec![f64::INFINITY; paths.len()];
+        for _ in 0..repeat {
+            for (p, &isa) in paths.iter().enumerate() {
                 let t = Instant::now();
-                pool.install(|| dense::matmul(Isa::best(), &w, n, k, &x, &mut out));
-                t.elapsed().as_secs_f64()
-            })
-            .fold(f64::INFINITY, f64::min);
-        layer += best * count as f64;
-        let gmac = (rows * n * k) as f64 / best / 1e9;
-        println!("{n:>6} x {k:<6} {:8.2} ms  {gmac:6.1} GMAC/s", best * 1e3);
+                pool.install(|| dense::matmul(isa, &w, n, k, &x, &mut out));
+                best[p] = best[p].min(t.elapsed().as_secs_f64());
+            }
+        }
+        for (p, isa) in paths.iter().enumerate() {
+            layer[p] += best[p] * count as f64;
+            let gmac = (rows * n * k) as f64 / best[p] / 1e9;
+            println!(
+                "{n:>6} x {k:<6} {:<8} {:8.2} ms  {gmac:6.1} GMAC/s",
+                isa.name(),
+                best[p] * 1e3
+            );
+        }
     }
-    println!(
-        "one layer {:.1} ms, 26 layers {:.3} s",
-        layer * 1e3,
-        layer * 26.0
-    );
+    for (p, isa) in paths.iter().enumerate() {
+        println!(
+            "{:<8} one layer {:.1} ms, 26 layers {:.3} s",
+            isa.name(),
+            layer[p] * 1e3,
+            layer[p] * 26.0
+        );
+    }
 }

@@ -1,8 +1,12 @@
 //! `y = x W^T` for float weights (f16, bf16, f32: the vision tower's and the
-//! projector's in a llama.cpp pair or an Imp file): panels of weight rows are
-//! converted to f32 into a buffer each thread keeps, and each panel is
-//! multiplied by the `gemm` crate, single-threaded, into its columns of the
-//! output; the panels run in parallel on the current rayon pool.
+//! projector's in a llama.cpp pair or an Imp file), a panel of weight rows
+//! per task on the current rayon pool, each panel into its own columns of
+//! the output through a buffer each thread keeps.
+//!
+//! - On x86 with AVX2 and FMA, the panel is laid out in strips for our own
+//!   6 x 16 kernel ([`super::dense_avx2`]), f16 widened on the way.
+//! - Elsewhere (NEON, scalar) the panel is converted to f32 rows and
+//!   multiplied by the `gemm` crate, single-threaded.
 //!
 //! Converting a whole weight per call (what candle's matmul needs) wrote a
 //! fresh, zeroed buffer of up to 20 MB per matrix for every picture, 11% of
@@ -57,60 +61,108 @@ pub fn matmul<T: GgmlType + Sync + 'static>(
         .enumerate()
         .for_each(move |(p, rows)| {
             let dst = dst;
-            let first = p * panel_rows;
-            let count = rows.len() / per_row;
-            PANEL.with_borrow_mut(|panel| {
-                if panel.len() < count * k {
-                    panel.resize(count * k, 0.0);
-                }
-                for (row, src) in panel.chunks_exact_mut(k).zip(rows.chunks_exact(per_row)) {
-                    widen(isa, src, row);
-                }
-                // SAFETY: dst (m, n) row-major, this task alone writes its
-                // columns first..first + count; x is (m, k) row-major; the panel
-                // holds `count` rows of k values, read as the (k, count) matrix
-                // W^T. Single-threaded: nothing here re-enters the pool while
-                // the panel is borrowed.
-                unsafe {
-                    gemm::gemm(
-                        m,
-                        count,
-                        k,
-                        dst.0.add(first),
-                        1,
-                        n as isize,
-                        false,
-                        x.as_ptr(),
-                        1,
-                        k as isize,
-                        panel.as_ptr(),
-                        k as isize,
-                        1,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
-            });
+            // SAFETY: column p * panel_rows of row 0 is inside (m, n); this
+            // task alone writes its panel's columns.
+            let out = unsafe { dst.0.add(p * panel_rows) };
+            PANEL.with_borrow_mut(|buffer| panel(isa, rows, k, x, out, n, buffer));
         });
+}
+
+/// One panel of weight rows into its columns of the output (row stride
+/// `ldo`), through `buffer`, the calling thread's. Single-threaded: nothing
+/// here re-enters the pool while the buffer is borrowed.
+fn panel<T: GgmlType + 'static>(
+    isa: Isa,
+    rows: &[T],
+    k: usize,
+    x: &[f32],
+    out: *mut f32,
+    ldo: usize,
+    buffer: &mut Vec<f32>,
+) {
+    let per_row = k / T::BLCK_SIZE;
+    let count = rows.len() / per_row;
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        use super::dense_avx2::{lay_out_strip, multiply, STRIP};
+        let strips = count.div_ceil(STRIP) * STRIP * k;
+        if buffer.len() < strips + STRIP * k {
+            buffer.resize(strips + STRIP * k, 0.0);
+        }
+        let (laid, scratch) = buffer.split_at_mut(strips);
+        for (group, dst) in rows
+            .chunks(STRIP * per_row)
+            .zip(laid.chunks_exact_mut(STRIP * k))
+        {
+            // SAFETY (both): `Isa::available` offers AVX2 only with FMA and F16C.
+            if let Some(group) = as_f16(group) {
+                unsafe { lay_out_strip(group, k, dst) };
+                continue;
+            }
+            let widened = group.len() / per_row * k;
+            for (row, src) in scratch.chunks_exact_mut(k).zip(group.chunks_exact(per_row)) {
+                widen(isa, src, row);
+            }
+            unsafe { lay_out_strip(&scratch[..widened], k, dst) };
+        }
+        // SAFETY: as above; the caller hands this task `count` columns of
+        // (m, ldo) at `out`.
+        return unsafe { multiply(&laid[..strips], count, k, x, out, ldo) };
+    }
+    if buffer.len() < count * k {
+        buffer.resize(count * k, 0.0);
+    }
+    for (row, src) in buffer.chunks_exact_mut(k).zip(rows.chunks_exact(per_row)) {
+        widen(isa, src, row);
+    }
+    let m = x.len() / k;
+    // SAFETY: out (m, ldo) row-major, this task alone writes its `count`
+    // columns; x is (m, k) row-major; the buffer holds `count` rows of k
+    // values, read as the (k, count) matrix W^T.
+    unsafe {
+        gemm::gemm(
+            m,
+            count,
+            k,
+            out,
+            1,
+            ldo as isize,
+            false,
+            x.as_ptr(),
+            1,
+            k as isize,
+            buffer.as_ptr(),
+            k as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// `rows` as f16 values, if that is what T is.
+fn as_f16<T: 'static>(rows: &[T]) -> Option<&[f16]> {
+    // SAFETY: T is f16, checked first.
+    (TypeId::of::<T>() == TypeId::of::<f16>())
+        .then(|| unsafe { &*(rows as *const [T] as *const [f16]) })
 }
 
 /// One weight row as f32: f16 rows eight at a time through F16C where `isa`
 /// has it (the generic conversion took 7% of an encode), others as candle does.
 fn widen<T: GgmlType + 'static>(isa: Isa, src: &[T], dst: &mut [f32]) {
-    if TypeId::of::<T>() == TypeId::of::<f16>() {
-        // SAFETY: T is f16, checked above.
-        let src = unsafe { &*(src as *const [T] as *const [f16]) };
-        return super::widen::f16_to_f32(isa, src, dst);
+    match as_f16(src) {
+        Some(src) => super::widen::f16_to_f32(isa, src, dst),
+        None => T::to_float(src, dst),
     }
-    T::to_float(src, dst)
 }
 
 #[cfg(test)]
 mod tests {
+    use candle_core::quantized::k_quants::GgmlType;
     use half::f16;
 
     /// The SigLIP tower's and the projector's widths on 2 threads: an even
@@ -124,13 +176,30 @@ mod tests {
     }
 
     /// Panels that do not divide the rows, on one and on several threads,
-    /// on every ISA path (k = 70 leaves a tail to the eight-wide conversion).
+    /// on every ISA path. The shapes leave every remainder the AVX2 path
+    /// has: a last strip of 5 weight rows (n = 325), last tiles of 5 and 1
+    /// activation rows, a k that is not a multiple of eight (the transposes'
+    /// tail) nor of two (the kernel's unrolled steps); f16 weights are laid
+    /// out directly, f32 ones as they are.
     #[test]
     fn matches_a_plain_dot_product() {
-        let (m, n, k) = (5, 2 * super::PANEL_ROWS + 37, 70);
-        let w: Vec<f16> = (0..n * k)
-            .map(|i| f16::from_f32(((i * 7919) % 2001) as f32 / 1000.0 - 1.0))
-            .collect();
+        let n = 2 * super::PANEL_ROWS + 37;
+        let value = |i: usize| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0;
+        for (m, k) in [(5, 70), (13, 71)] {
+            let w: Vec<f16> = (0..n * k).map(|i| f16::from_f32(value(i))).collect();
+            check(m, n, k, &w, |v| v.to_f64());
+        }
+        let w: Vec<f32> = (0..n * 40).map(value).collect();
+        check(7, n, 40, &w, |&v| v as f64);
+    }
+
+    fn check<T: GgmlType + Sync + 'static>(
+        m: usize,
+        n: usize,
+        k: usize,
+        w: &[T],
+        to_f64: impl Fn(&T) -> f64,
+    ) {
         let x: Vec<f32> = (0..m * k)
             .map(|i| ((i * 104_729) % 997) as f32 / 500.0 - 1.0)
             .collect();
@@ -141,16 +210,18 @@ mod tests {
                 .unwrap();
             for isa in super::Isa::available() {
                 let mut out = vec![f32::NAN; m * n];
-                pool.install(|| super::matmul(isa, &w, n, k, &x, &mut out));
+                pool.install(|| super::matmul(isa, w, n, k, &x, &mut out));
                 for i in 0..m {
                     for j in 0..n {
                         let exact: f64 = (0..k)
-                            .map(|t| x[i * k + t] as f64 * w[j * k + t].to_f64())
+                            .map(|t| x[i * k + t] as f64 * to_f64(&w[j * k + t]))
                             .sum();
                         let got = out[i * n + j] as f64;
+                        // Sums of at most 71 products under 2 in size: f32
+                        // rounding stays far below 1e-4.
                         assert!(
                             (got - exact).abs() < 1e-4,
-                            "{isa:?} ({i}, {j}): {got} vs {exact}"
+                            "{isa:?} m {m} k {k} ({i}, {j}): {got} vs {exact}"
                         );
                     }
                 }

@@ -7,7 +7,8 @@
 //! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
 //! side (scalar reference, AVX2, NEON, NEON `sdot`); [`gemm`] tiles and
-//! threads them; [`dense`] multiplies float (f16) weights a panel at a time;
+//! threads them; [`dense`] multiplies float (f16) weights a panel at a time
+//! (`dense_avx2` is its x86 kernel);
 //! [`fallback`] serves the other block types; [`gelu`] is the
 //! MLPs' activation, vectorized; [`attention`]
 //! reads the KV cache in place (f32 or f16); `widen` converts f16 to f32 for
@@ -86,6 +87,8 @@ mod widen;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod dense_avx2;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
