@@ -15,6 +15,7 @@ use rayon::prelude::*;
 #[cfg(target_arch = "x86_64")]
 use super::widen::F16c;
 use super::widen::{Portable, Widen};
+use super::Isa;
 
 /// One layer's keys or values: (heads, capacity, head_dim), positions
 /// `0..offset + seq` written.
@@ -38,9 +39,9 @@ pub struct AttentionShape {
     pub scale: f32,
 }
 
-/// `q` (heads, seq, head_dim) against keys `k` and values `v`; returns
-/// (seq, heads * head_dim).
-pub fn causal(q: &[f32], k: KvBuf, v: KvBuf, s: &AttentionShape) -> Vec<f32> {
+/// `q` (heads, seq, head_dim) against keys `k` and values `v`, on the path
+/// `isa` names; returns (seq, heads * head_dim).
+pub fn causal(isa: Isa, q: &[f32], k: KvBuf, v: KvBuf, s: &AttentionShape) -> Vec<f32> {
     let total = s.offset + s.seq;
     assert_eq!(q.len(), s.heads * s.seq * s.head_dim);
     for buf in [k, v] {
@@ -52,15 +53,16 @@ pub fn causal(q: &[f32], k: KvBuf, v: KvBuf, s: &AttentionShape) -> Vec<f32> {
     }
     let job = Job { q, k, v, s };
     #[cfg(target_arch = "x86_64")]
-    if super::Isa::best() == super::Isa::Avx2 {
+    if isa == Isa::Avx2 {
         // A function of its own: closures do not inherit target features.
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn avx2(job: &Job, h: usize, out: &mut [f32]) {
             job.head::<F16c>(h, out)
         }
-        // SAFETY: `Isa::best` found AVX2, FMA and F16C.
+        // SAFETY: `Isa::available` offers AVX2 only with FMA and F16C.
         return by_heads(s, |h, out| unsafe { avx2(&job, h, out) });
     }
+    let _ = isa;
     by_heads(s, |h, out| job.head::<Portable>(h, out))
 }
 
@@ -191,7 +193,8 @@ fn add_scaled<W: Widen>(out: &mut [f32], p: f32, buf: KvBuf, start: usize) {
 mod tests {
     use super::*;
 
-    /// Against a direct softmax(q k^T * scale + mask) v in f64.
+    /// Against a direct softmax(q k^T * scale + mask) v in f64, on every
+    /// ISA path.
     #[test]
     fn matches_masked_softmax_in_f64() {
         let (heads, d, capacity, offset, seq) = (3, 20, 16, 5, 4);
@@ -202,7 +205,10 @@ mod tests {
         let v: Vec<f32> = (0..heads * capacity * d).map(|i| val(i + 11)).collect();
         let k16: Vec<f16> = k.iter().map(|&x| f16::from_f32(x)).collect();
         let v16: Vec<f16> = v.iter().map(|&x| f16::from_f32(x)).collect();
-        for window in [None, Some(3)] {
+        for (isa, window) in Isa::available()
+            .into_iter()
+            .flat_map(|isa| [(isa, None), (isa, Some(3))])
+        {
             let shape = AttentionShape {
                 heads,
                 head_dim: d,
@@ -212,8 +218,8 @@ mod tests {
                 window,
                 scale: 0.3,
             };
-            let got = causal(&q, KvBuf::F32(&k), KvBuf::F32(&v), &shape);
-            let got16 = causal(&q, KvBuf::F16(&k16), KvBuf::F16(&v16), &shape);
+            let got = causal(isa, &q, KvBuf::F32(&k), KvBuf::F32(&v), &shape);
+            let got16 = causal(isa, &q, KvBuf::F16(&k16), KvBuf::F16(&v16), &shape);
             for h in 0..heads {
                 for i in 0..seq {
                     let pos = offset + i;
@@ -242,10 +248,13 @@ mod tests {
                         let idx = (i * heads + h) * d + c;
                         assert!(
                             (got[idx] as f64 - want).abs() < 1e-6,
-                            "{window:?} {h} {i} {c}"
+                            "{isa:?} {window:?} {h} {i} {c}"
                         );
                         // f16 storage: within the rounding of keys and values.
-                        assert!((got16[idx] as f64 - want).abs() < 5e-3, "f16 {window:?}");
+                        assert!(
+                            (got16[idx] as f64 - want).abs() < 5e-3,
+                            "f16 {isa:?} {window:?}"
+                        );
                     }
                 }
             }

@@ -12,6 +12,7 @@
 use candle_core::{CpuStorage, DType, Module, Result, Storage, Tensor};
 
 use crate::kernels::attention::{causal, AttentionShape, KvBuf};
+use crate::kernels::Isa;
 use crate::model::kv_cache::KvCache;
 use crate::model::rotary::Rotary;
 use crate::weights::weight_source::Linear;
@@ -85,7 +86,8 @@ impl CausalSelfAttention {
             window: self.sliding_window,
             scale: (self.head_dim as f32).powf(-0.5),
         };
-        let out = causal(&q, kv_buf(&k_storage)?, kv_buf(&v_storage)?, &shape);
+        let (k, v) = (kv_buf(&k_storage)?, kv_buf(&v_storage)?);
+        let out = causal(Isa::best(), &q, k, v, &shape);
         let out = Tensor::from_vec(out, (seq, hidden), xs.device())?;
         self.out.forward(&out)
     }
