@@ -4,5 +4,6 @@
 
 pub mod conversation;
 pub mod engine;
+mod heap;
 pub mod prefix;
 pub mod sampling;
