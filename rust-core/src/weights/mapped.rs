@@ -168,8 +168,8 @@ impl MappedTensor {
     /// q4_k, q6_k and q8_0 weights run our int8 kernels (`crate::kernels`) on
     /// the mapped blocks for any number of rows: one decode step reads each
     /// weight byte once, a prompt shares each unpacked block among its rows.
-    /// Float weights (f16 vision towers) are converted a panel of rows at a
-    /// time into the `gemm` crate (`kernels::dense`). Other block types run a
+    /// Float weights (f16 vision towers) are widened a panel of rows at a
+    /// time for the dense kernels (`kernels::dense`). Other block types run a
     /// dequantize-per-row fallback for a few rows and, from `DENSE_FROM_ROWS`
     /// rows, the weight is dequantized a tile of rows at a time into candle's
     /// matmul.
