@@ -58,7 +58,7 @@ fn main() -> anyhow_free::Result {
                     t.dtype,
                     t.shape.clone(),
                 )?;
-                weights.push((t.shape.dims()[1], Box::new(move |x| w.matmul_t(x))));
+                weights.push((t.shape.dims()[1], Box::new(move |x| w.matmul_t(x, None))));
             }
         }
         _ => {

@@ -173,7 +173,11 @@ impl MappedTensor {
     /// dequantize-per-row fallback for a few rows and, from `DENSE_FROM_ROWS`
     /// rows, the weight is dequantized a tile of rows at a time into candle's
     /// matmul.
-    pub fn matmul_t(&self, xs: &Tensor) -> Result<Tensor> {
+    ///
+    /// `bias` (n values) is added to every row; on the kernels' paths in the
+    /// output buffer itself, the same single f32 addition as a
+    /// `broadcast_add` without its second (m, n) buffer.
+    pub fn matmul_t(&self, xs: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         let (n, k) = self.shape.dims2()?;
         let rows = xs.elem_count() / k.max(1);
         let float = matches!(
@@ -181,10 +185,17 @@ impl MappedTensor {
             GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
         );
         if float || rows < DENSE_FROM_ROWS || crate::kernels::supports(self.dtype) {
+            let bias = match bias {
+                Some(b) => Some(b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?),
+                None => None,
+            };
+            if bias.as_ref().is_some_and(|b| b.len() != n) {
+                candle_core::bail!("a bias of {:?} for {n} outputs", bias.map(|b| b.len()))
+            }
             return xs
                 .to_dtype(DType::F32)?
                 .contiguous()?
-                .apply_op1_no_bwd(&BlockMatmul(self));
+                .apply_op1_no_bwd(&BlockMatmul { weight: self, bias });
         }
         let mut out_dims = xs.dims().to_vec();
         let lhs = xs.to_dtype(DType::F32)?.reshape((rows, k))?;
@@ -196,7 +207,11 @@ impl MappedTensor {
         }
         let ys = Tensor::cat(&parts, 1)?;
         *out_dims.last_mut().expect("rank >= 1") = n;
-        ys.reshape(out_dims)
+        let ys = ys.reshape(out_dims)?;
+        match bias {
+            Some(b) => ys.broadcast_add(b),
+            None => Ok(ys),
+        }
     }
 }
 
@@ -207,7 +222,10 @@ const DENSE_FROM_ROWS: usize = 192;
 const TILE_BYTES: usize = 16 << 20;
 
 /// The custom op running a block-quantized matmul on the mapped weight.
-struct BlockMatmul<'a>(&'a MappedTensor);
+struct BlockMatmul<'a> {
+    weight: &'a MappedTensor,
+    bias: Option<Vec<f32>>,
+}
 
 impl CustomOp1 for BlockMatmul<'_> {
     fn name(&self) -> &'static str {
@@ -228,7 +246,7 @@ impl CustomOp1 for BlockMatmul<'_> {
             }
             Ok(())
         }
-        let w = self.0;
+        let w = self.weight;
         let (n, k) = w.shape.dims2()?;
         let dims = layout.shape().dims();
         if dims.last() != Some(&k) || !layout.is_contiguous() {
@@ -240,6 +258,13 @@ impl CustomOp1 for BlockMatmul<'_> {
         let mut dst = vec![0f32; m * n];
         if !kernels::matmul_t(Isa::best(), w.dtype, w.bytes(), (n, k), lhs, &mut dst) {
             with_block_type!(w.dtype, run(w, (n, k), lhs, &mut dst))?;
+        }
+        if let Some(bias) = &self.bias {
+            for row in dst.chunks_exact_mut(n) {
+                for (y, b) in row.iter_mut().zip(bias) {
+                    *y += b;
+                }
+            }
         }
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().expect("rank checked above") = n;

@@ -215,13 +215,7 @@ impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match self {
             Linear::Dense(l) => l.forward(xs),
-            Linear::Mapped { weight, bias } => {
-                let ys = weight.matmul_t(xs)?;
-                match bias {
-                    Some(b) => ys.broadcast_add(b),
-                    None => Ok(ys),
-                }
-            }
+            Linear::Mapped { weight, bias } => weight.matmul_t(xs, bias.as_ref()),
             Linear::Concat(parts) => {
                 let outs = parts
                     .iter()
