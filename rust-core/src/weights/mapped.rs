@@ -13,7 +13,7 @@ use candle_core::quantized::k_quants::{
     BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
 };
 use candle_core::quantized::GgmlDType;
-use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Storage, Tensor};
 use half::{bf16, f16};
 use memmap2::Mmap;
 use rayon::prelude::*;
@@ -180,18 +180,8 @@ impl MappedTensor {
     pub fn matmul_t(&self, xs: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         let (n, k) = self.shape.dims2()?;
         let rows = xs.elem_count() / k.max(1);
-        let float = matches!(
-            self.dtype,
-            GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
-        );
+        let float = super::gguf::is_float(self.dtype);
         if float || rows < DENSE_FROM_ROWS || crate::kernels::supports(self.dtype) {
-            let bias = match bias {
-                Some(b) => Some(b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?),
-                None => None,
-            };
-            if bias.as_ref().is_some_and(|b| b.len() != n) {
-                candle_core::bail!("a bias of {:?} for {n} outputs", bias.map(|b| b.len()))
-            }
             return xs
                 .to_dtype(DType::F32)?
                 .contiguous()?
@@ -224,7 +214,8 @@ const TILE_BYTES: usize = 16 << 20;
 /// The custom op running a block-quantized matmul on the mapped weight.
 struct BlockMatmul<'a> {
     weight: &'a MappedTensor,
-    bias: Option<Vec<f32>>,
+    /// n f32 values, read in place (dequantized at load).
+    bias: Option<&'a Tensor>,
 }
 
 impl CustomOp1 for BlockMatmul<'_> {
@@ -259,9 +250,19 @@ impl CustomOp1 for BlockMatmul<'_> {
         if !kernels::matmul_t(Isa::best(), w.dtype, w.bytes(), (n, k), lhs, &mut dst) {
             with_block_type!(w.dtype, run(w, (n, k), lhs, &mut dst))?;
         }
-        if let Some(bias) = &self.bias {
+        if let Some(bias) = self.bias {
+            let (storage, layout) = bias.storage_and_layout();
+            let values = match &*storage {
+                Storage::Cpu(CpuStorage::F32(b)) if layout.is_contiguous() => {
+                    &b[layout.start_offset()..]
+                }
+                _ => candle_core::bail!("a bias must be contiguous f32 on the CPU"),
+            };
+            if layout.shape().elem_count() != n {
+                candle_core::bail!("a bias of {:?} for {n} outputs", layout.shape())
+            }
             for row in dst.chunks_exact_mut(n) {
-                for (y, b) in row.iter_mut().zip(bias) {
+                for (y, b) in row.iter_mut().zip(values) {
                     *y += b;
                 }
             }
