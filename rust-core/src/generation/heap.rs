@@ -6,8 +6,10 @@
 //! with a fresh mapping, and trims the freed top of a heap (`madvise`), so
 //! each new buffer is faulted in and zeroed page by page by the kernel again:
 //! `perf stat -e page-faults` counted about 49,000 faults per 196-px encode,
-//! and `examples/vision_speed.rs` ran 1.85-2.14 s against 1.62-1.72 s with
-//! the settings below (given as `GLIBC_TUNABLES`), 2 threads, 6 runs each.
+//! none after warm-up with the settings below, and `/usr/bin/time` over
+//! `examples/vision_speed.rs --repeat 5` (three interleaved pairs) measured
+//! 1.25-1.97 s of system time before, 0.47-0.52 s after. (Wall times moved
+//! less than this machine's noise.)
 //!
 //! The settings are process-wide, so they are made once, when the first
 //! engine loads: the process then keeps up to `TRIM_THRESHOLD` of freed heap
