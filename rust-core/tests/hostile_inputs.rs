@@ -184,10 +184,15 @@ fn headroom_estimates_cover_what_each_step_allocates() {
     use imp_core::model::headroom::{forward_bytes, vision_bytes};
     use imp_core::model::language_model::KvCache;
     use imp_core::model::ImpModel;
-    // What a step allocates whatever its size (candle's small tensors, gemm's
-    // packing buffers; about 70 KiB here), well inside the 2 MiB of slack
-    // `headroom::ensure` adds to the estimates.
+    // What a step allocates whatever its size (candle's small tensors; about
+    // 70 KiB), left out of the estimates.
     const FIXED: usize = 256 << 10;
+    // Once per thread, on its first matmul, the `gemm` crate allocates
+    // packing buffers it sizes from the CPU's caches and keeps (1.1 MB
+    // measured on a 1 MiB-L2 AVX-512 core). A fresh model's first picture
+    // pays them: they must fit in the 2 MiB of slack `headroom::ensure` adds
+    // to every estimate.
+    const FIRST_CALLS: usize = 2 << 20;
     let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny-imp-196-msft");
     let model = ImpModel::load(&dir).unwrap();
@@ -198,13 +203,21 @@ fn headroom_estimates_cover_what_each_step_allocates() {
         aspect: config.image_aspect_ratio,
     };
     let pixels = pre.preprocess_bytes(&photo, &Device::Cpu).unwrap();
-    let (image, peak) = peak_heap(|| {
-        let features = model.vision_features(&pixels).unwrap();
-        model.project(&features).unwrap()
-    });
+    let encode = || {
+        peak_heap(|| {
+            let features = model.vision_features(&pixels).unwrap();
+            model.project(&features).unwrap()
+        })
+    };
     let estimate = vision_bytes(&config) as usize;
+    let (_, first) = encode();
     assert!(
-        peak <= estimate,
+        first <= estimate + FIRST_CALLS,
+        "first vision pass: {first} bytes, estimated {estimate}"
+    );
+    let (image, peak) = encode();
+    assert!(
+        peak <= estimate + FIXED,
         "vision: {peak} bytes, estimated {estimate}"
     );
 
