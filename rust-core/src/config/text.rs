@@ -145,7 +145,7 @@ impl RawConfig {
             ));
         }
         let rotary_dim = (head_dim as f64 * self.partial_rotary_factor.unwrap_or(1.0)) as usize;
-        if rotary_dim % 2 != 0 || rotary_dim > head_dim {
+        if !rotary_dim.is_multiple_of(2) || rotary_dim > head_dim {
             return Err(format!(
                 "rotary dim {rotary_dim} does not fit head dim {head_dim}"
             ));
@@ -183,7 +183,7 @@ fn check_heads(
     heads: usize,
     kv_heads: Option<usize>,
 ) -> std::result::Result<(), String> {
-    if heads == 0 || hidden % heads != 0 {
+    if heads == 0 || !hidden.is_multiple_of(heads) {
         return Err(format!(
             "hidden size {hidden} is not a multiple of {heads} heads"
         ));

@@ -53,7 +53,7 @@ pub fn causal(isa: Isa, q: &[f32], k: KvBuf, v: KvBuf, s: &AttentionShape) -> Ve
     }
     let job = Job { q, k, v, s };
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
+    if isa.has_avx2() {
         // A function of its own: closures do not inherit target features.
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn avx2(job: &Job, h: usize, out: &mut [f32]) {

@@ -4,7 +4,9 @@
 //! the output through a buffer each thread keeps.
 //!
 //! - On x86 with AVX2 and FMA, the panel is laid out in strips for our own
-//!   6 x 16 kernel ([`super::dense_avx2`]), f16 widened on the way.
+//!   6 x 16 kernel ([`super::dense_avx2`]), f16 widened on the way; with
+//!   AVX-512 the same strips go through a 14 x 16 kernel
+//!   ([`super::dense_avx512`]).
 //! - Elsewhere (NEON, scalar) the panel is converted to f32 rows and
 //!   multiplied by the `gemm` crate, single-threaded.
 //!
@@ -83,8 +85,8 @@ fn panel<T: GgmlType + 'static>(
     let per_row = k / T::BLCK_SIZE;
     let count = rows.len() / per_row;
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        use super::dense_avx2::{lay_out_strip, multiply, STRIP};
+    if isa.has_avx2() {
+        use super::dense_avx2::{lay_out_strip, STRIP};
         let strips = count.div_ceil(STRIP) * STRIP * k;
         if buffer.len() < strips + STRIP * k {
             buffer.resize(strips + STRIP * k, 0.0);
@@ -105,9 +107,22 @@ fn panel<T: GgmlType + 'static>(
             }
             unsafe { lay_out_strip(&scratch[..widened], k, dst) };
         }
-        // SAFETY: as above; the caller hands this task `count` columns of
-        // (m, ldo) at `out`.
-        return unsafe { multiply(&laid[..strips], count, k, x, out, ldo) };
+        // SAFETY: as above, and `Isa::Avx512Vnni` only with AVX-512 F; the
+        // caller hands this task `count` columns of (m, ldo) at `out`.
+        let product = super::dense_avx2::Product {
+            strips: &laid[..strips],
+            cols: count,
+            k,
+            x,
+            out,
+            ldo,
+        };
+        return unsafe {
+            match isa {
+                Isa::Avx512Vnni => super::dense_avx512::multiply(product),
+                _ => super::dense_avx2::multiply(product),
+            }
+        };
     }
     if buffer.len() < count * k {
         buffer.resize(count * k, 0.0);
@@ -191,6 +206,34 @@ mod tests {
         }
         let w: Vec<f32> = (0..n * 40).map(value).collect();
         check(7, n, 40, &w, |&v| v as f64);
+        // Whole 14-row tiles of the AVX-512 path and a last one of 2.
+        let w: Vec<f16> = (0..n * 33).map(|i| f16::from_f32(value(i))).collect();
+        check(30, n, 33, &w, |v| v.to_f64());
+    }
+
+    /// Every x86 path runs the same chain of fused multiply-adds per output,
+    /// so they agree to the bit (the scalar path's `gemm` does not).
+    #[test]
+    fn the_x86_paths_agree_exactly() {
+        let (m, n, k) = (31, 200, 129);
+        let w: Vec<f16> = (0..n * k)
+            .map(|i| f16::from_f32(((i * 7919) % 2001) as f32 / 1000.0 - 1.0))
+            .collect();
+        let x: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 104_729) % 997) as f32 / 500.0 - 1.0)
+            .collect();
+        let outs: Vec<Vec<f32>> = super::Isa::available()
+            .into_iter()
+            .filter(|isa| isa.has_avx2())
+            .map(|isa| {
+                let mut out = vec![f32::NAN; m * n];
+                super::matmul(isa, &w, n, k, &x, &mut out);
+                out
+            })
+            .collect();
+        for pair in outs.windows(2) {
+            assert!(pair[0] == pair[1]);
+        }
     }
 
     fn check<T: GgmlType + Sync + 'static>(

@@ -129,62 +129,96 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     ]
 }
 
-/// `out[i][j] = x[i] . w[j]` for the `cols` weight rows of the laid-out
-/// `strips` (from [`lay_out_strip`]) and the m = `x.len() / k` activation
-/// rows; `out` points at column 0 of row 0 of an output with row stride `ldo`.
+/// A panel's product: `out[i][j] = x[i] . w[j]` for the `cols` weight rows
+/// of the laid-out `strips` (from [`lay_out_strip`]) and the m = `x.len() /
+/// k` activation rows; `out` points at column 0 of row 0 of an output with
+/// row stride `ldo`.
+pub(super) struct Product<'a> {
+    pub strips: &'a [f32],
+    pub cols: usize,
+    pub k: usize,
+    pub x: &'a [f32],
+    pub out: *mut f32,
+    pub ldo: usize,
+}
+
+/// Computes `p` with the 6 x 16 kernel.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA; `out` must be valid for writes at
+/// The CPU must have AVX2 and FMA; `p.out` must be valid for writes at
 /// `i * ldo + j` for every i < m, j < `cols`, and no other thread may touch
 /// those elements meanwhile.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn multiply(
-    strips: &[f32],
-    cols: usize,
-    k: usize,
-    x: &[f32],
-    out: *mut f32,
-    ldo: usize,
-) {
+pub(super) unsafe fn multiply(p: Product) {
+    by_tiles(p, TILE_ROWS, |t| tile_rows!(t, tile, 1 2 3 4 5 6));
+}
+
+/// One call of a tile kernel: `rows` activation rows from `x` (row stride
+/// `k`) against `strip`, into the first `width` columns at `out`.
+pub(super) struct Tile<'a> {
+    pub rows: usize,
+    pub strip: &'a [f32],
+    pub x: &'a [f32],
+    pub k: usize,
+    pub out: *mut f32,
+    pub ldo: usize,
+    pub width: usize,
+}
+
+/// `tile::<R>(..)` for the tile's row count, one of the listed R.
+macro_rules! tile_rows {
+    ($t:expr, $tile:ident, $($r:literal)*) => {
+        match $t.rows {
+            $($r => $tile::<$r>($t),)*
+            rows => unreachable!("a tile of {rows} rows"),
+        }
+    };
+}
+pub(super) use tile_rows;
+
+/// Runs `kernel` on every strip of `p` against tiles of `tile_rows`
+/// activation rows, then one tile of what is left.
+///
+/// # Safety
+/// As [`multiply`], with the CPU features `kernel` needs.
+#[inline(always)]
+pub(super) unsafe fn by_tiles(p: Product, tile_rows: usize, kernel: impl Fn(Tile)) {
+    let Product {
+        strips,
+        cols,
+        k,
+        x,
+        out,
+        ldo,
+    } = p;
     let m = x.len() / k;
     assert!(strips.len() == cols.div_ceil(STRIP) * STRIP * k && x.len() == m * k);
     for (s, strip) in strips.chunks_exact(STRIP * k).enumerate() {
         let width = (cols - s * STRIP).min(STRIP);
         let out = out.add(s * STRIP);
-        let mut i = 0;
-        while i + TILE_ROWS <= m {
-            tile::<TILE_ROWS>(strip, &x[i * k..], k, out.add(i * ldo), ldo, width);
-            i += TILE_ROWS;
-        }
-        let (x, out) = (&x[i * k..], out.add(i * ldo));
-        match m - i {
-            0 => {}
-            1 => tile::<1>(strip, x, k, out, ldo, width),
-            2 => tile::<2>(strip, x, k, out, ldo, width),
-            3 => tile::<3>(strip, x, k, out, ldo, width),
-            4 => tile::<4>(strip, x, k, out, ldo, width),
-            5 => tile::<5>(strip, x, k, out, ldo, width),
-            _ => unreachable!(),
+        for i in (0..m).step_by(tile_rows) {
+            kernel(Tile {
+                rows: tile_rows.min(m - i),
+                strip,
+                x: &x[i * k..],
+                k,
+                out: out.add(i * ldo),
+                ldo,
+                width,
+            });
         }
     }
 }
 
-/// R activation rows (from `x`, row stride k) against one laid-out strip;
-/// writes the first `width` columns of each row.
+/// A tile of R rows.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn tile<const R: usize>(
-    strip: &[f32],
-    x: &[f32],
-    k: usize,
-    out: *mut f32,
-    ldo: usize,
-    width: usize,
-) {
-    debug_assert!(strip.len() == STRIP * k && x.len() >= R * k);
-    let w = strip.as_ptr();
-    let rows: [*const f32; R] = std::array::from_fn(|r| x.as_ptr().add(r * k));
+unsafe fn tile<const R: usize>(t: Tile) {
+    let (k, width) = (t.k, t.width);
+    debug_assert!(t.strip.len() == STRIP * k && t.x.len() >= R * k);
+    let w = t.strip.as_ptr();
+    let rows: [*const f32; R] = std::array::from_fn(|r| t.x.as_ptr().add(r * k));
     let mut acc = [[_mm256_setzero_ps(); 2]; R];
     let step = |acc: &mut [[__m256; 2]; R], t: usize| {
         let w0 = _mm256_loadu_ps(w.add(STRIP * t));
@@ -206,7 +240,7 @@ unsafe fn tile<const R: usize>(
         step(&mut acc, pairs);
     }
     for r in 0..R {
-        let row = out.add(r * ldo);
+        let row = t.out.add(r * t.ldo);
         if width == STRIP {
             _mm256_storeu_ps(row, acc[r][0]);
             _mm256_storeu_ps(row.add(8), acc[r][1]);

@@ -27,8 +27,8 @@ pub fn gelu_tanh(xs: &mut [f32]) {
 
 fn apply(isa: Isa, xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2.
+    if isa.has_avx2() {
+        // SAFETY: the x86 paths are only chosen when the CPU has AVX2.
         return unsafe { avx2(xs) };
     }
     let _ = isa;

@@ -14,6 +14,10 @@ pub enum Isa {
     Scalar,
     /// x86-64 with AVX2, FMA and F16C (`vpmaddubsw` int8 products).
     Avx2,
+    /// x86-64 with all of AVX2's and AVX-512 F, BW, VL and VNNI (`vpdpbusd`
+    /// int8 products, 512-bit): the integer kernels that have such a path
+    /// take it, everything else runs the AVX2 code.
+    Avx512Vnni,
     /// aarch64 NEON without the dot-product extension (widening multiplies).
     Neon,
     /// aarch64 with `sdot` (ARMv8.2 dotprod: Snapdragon 845 on, Apple A11 on).
@@ -21,8 +25,8 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The fastest path this CPU runs. `IMP_KERNELS=scalar` (or `avx2`, `neon`,
-    /// `neondot`) forces one, for measuring; an unavailable choice is ignored.
+    /// The fastest path this CPU runs. `IMP_KERNELS=scalar` (or `avx2`, `avx512vnni`,
+    /// `neon`, `neondot`) forces one, for measuring; an unavailable choice is ignored.
     pub fn best() -> Isa {
         static BEST: OnceLock<Isa> = OnceLock::new();
         *BEST.get_or_init(|| {
@@ -47,6 +51,13 @@ impl Isa {
             && is_x86_feature_detected!("f16c")
         {
             paths.push(Isa::Avx2);
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni")
+            {
+                paths.push(Isa::Avx512Vnni);
+            }
         }
         #[cfg(target_arch = "aarch64")]
         {
@@ -58,10 +69,17 @@ impl Isa {
         paths
     }
 
+    /// Whether this path may run AVX2, FMA and F16C code (every x86 path but
+    /// the scalar one).
+    pub fn has_avx2(self) -> bool {
+        matches!(self, Isa::Avx2 | Isa::Avx512Vnni)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2 => "avx2",
+            Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
             Isa::NeonDot => "neondot",
         }

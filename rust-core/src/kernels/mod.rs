@@ -8,7 +8,7 @@
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
 //! side (scalar reference, AVX2, NEON, NEON `sdot`); [`gemm`] tiles and
 //! threads them; [`dense`] multiplies float (f16) weights a panel at a time
-//! (`dense_avx2` is its x86 kernel);
+//! (`dense_avx2` and `dense_avx512` are its x86 kernels);
 //! [`fallback`] serves the other block types; [`gelu`] is the
 //! MLPs' activation, vectorized; [`attention`]
 //! reads the KV cache in place (f32 or f16); `widen` converts f16 to f32 for
@@ -34,13 +34,29 @@ macro_rules! by_rows {
 /// A weight format's `dot(isa, w, acts, out)`: `out[i] = dot(w, acts[i])` for
 /// 1 to 8 activation rows, on the path `isa` names. The format's file supplies
 /// `scalar::<R>`, `avx2_impl::<R>` (x86-64) and `neon_impl::<D, R>` (aarch64,
-/// generic over the int8 dot primitive).
+/// generic over the int8 dot primitive); with `avx512` also
+/// `avx512_impl::<R>`, which AVX-512 VNNI CPUs run instead of the AVX2 code.
 macro_rules! row_kernels {
+    ($w:ty, $a:ty, avx512) => {
+        row_kernels!(@dispatch $w, $a, avx512);
+
+        #[cfg(target_arch = "x86_64")]
+        fn avx512<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            // SAFETY: only dispatched when `Isa::available` found AVX-512 F,
+            // BW, VL and VNNI besides AVX2, FMA and F16C.
+            unsafe { avx512_impl(w, acts) }
+        }
+    };
     ($w:ty, $a:ty) => {
+        row_kernels!(@dispatch $w, $a, avx2);
+    };
+    (@dispatch $w:ty, $a:ty, $wide:ident) => {
         pub(super) fn dot(isa: Isa, w: &[$w], acts: &[&[$a]], out: &mut [f32]) {
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx2 => by_rows!(avx2, w, acts, out),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512Vnni => by_rows!($wide, w, acts, out),
                 #[cfg(target_arch = "aarch64")]
                 Isa::NeonDot => by_rows!(neon_dot, w, acts, out),
                 #[cfg(target_arch = "aarch64")]
@@ -89,6 +105,8 @@ mod widen;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod dense_avx2;
+#[cfg(target_arch = "x86_64")]
+mod dense_avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
@@ -105,7 +123,8 @@ pub fn supports(dtype: GgmlDType) -> bool {
 fn blocks<W>(bytes: &[u8]) -> &[W] {
     let size = std::mem::size_of::<W>();
     assert!(
-        bytes.len() % size == 0 && bytes.as_ptr() as usize % std::mem::align_of::<W>() == 0,
+        bytes.len().is_multiple_of(size)
+            && (bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<W>()),
         "weight bytes are not whole aligned blocks"
     );
     // SAFETY: length and alignment checked; the block types are plain bytes
@@ -133,7 +152,7 @@ pub fn matmul_t(
         x: &[f32],
         out: &mut [f32],
     ) -> bool {
-        if k % F::BLOCK != 0 {
+        if !k.is_multiple_of(F::BLOCK) {
             return false;
         }
         gemm::matmul::<F>(isa, blocks::<F::W>(bytes), n, k, x, out);

@@ -42,7 +42,7 @@ pub(super) fn values(b: &BlockQ6K) -> [u8; QK_K] {
     v
 }
 
-row_kernels!(BlockQ6K, BlockQ8K);
+row_kernels!(BlockQ6K, BlockQ8K, avx512);
 
 /// sum over the 16 groups of scale * (sum of the group's activations): the
 /// `- 32` offset's share, to subtract 32 times.
@@ -78,13 +78,34 @@ fn scalar<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     out
 }
 
+/// Values 0-31, 32-63, 64-95 and 96-127 of half `half` of a block (0..63
+/// each). Inlined into the AVX2 and AVX-512 paths, whose AVX2 it runs under.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn half_values(wb: &BlockQ6K, half: usize) -> [std::arch::x86_64::__m256i; 4] {
+    use std::arch::x86_64::*;
+    let low4 = _mm256_set1_epi8(0x0f);
+    let bits45 = _mm256_set1_epi8(0x30);
+    let ql = wb.ql.as_ptr().add(64 * half);
+    let qa = _mm256_loadu_si256(ql as *const __m256i);
+    let qb = _mm256_loadu_si256(ql.add(32) as *const __m256i);
+    let qh = _mm256_loadu_si256(wb.qh.as_ptr().add(32 * half) as *const __m256i);
+    let join = |low: __m256i, high: __m256i| {
+        _mm256_or_si256(_mm256_and_si256(low, low4), _mm256_and_si256(high, bits45))
+    };
+    [
+        join(qa, _mm256_slli_epi16(qh, 4)),
+        join(qb, _mm256_slli_epi16(qh, 2)),
+        join(_mm256_srli_epi16(qa, 4), qh),
+        join(_mm256_srli_epi16(qb, 4), _mm256_srli_epi16(qh, 2)),
+    ]
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     use std::arch::x86_64::*;
-    let low4 = _mm256_set1_epi8(0x0f);
-    let bits45 = _mm256_set1_epi8(0x30);
     // Byte shuffles putting i16 lane 2t of the low half over the low half's
     // lanes and lane 2t + 1 of the high half over the high half's.
     let spread: [__m256i; 4] = std::array::from_fn(|t| {
@@ -101,28 +122,7 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> 
         let scales16 = _mm256_cvtepi8_epi16(scales8);
         let mut isum = [_mm256_setzero_si256(); R];
         for half in 0..2 {
-            let ql = wb.ql.as_ptr().add(64 * half);
-            let qa = _mm256_loadu_si256(ql as *const __m256i);
-            let qb = _mm256_loadu_si256(ql.add(32) as *const __m256i);
-            let qh = _mm256_loadu_si256(wb.qh.as_ptr().add(32 * half) as *const __m256i);
-            let v = [
-                _mm256_or_si256(
-                    _mm256_and_si256(qa, low4),
-                    _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(qb, low4),
-                    _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16(qa, 4), low4),
-                    _mm256_and_si256(qh, bits45),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16(qb, 4), low4),
-                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45),
-                ),
-            ];
+            let v = half_values(wb, half);
             // Lanes 0-7 of a product hold values 0-15 of its 32, lanes 8-15 the
             // rest: scales 2t and 2t + 1 of this half.
             let half_scales = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(if half == 0 {
@@ -147,6 +147,67 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> 
             let sums = _mm256_loadu_si256(a.sums.as_ptr() as *const __m256i);
             let off = _mm256_slli_epi32(_mm256_madd_epi16(scales16, sums), 5);
             let total = _mm256_sub_epi32(isum[i], off);
+            fsum[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * a.d), _mm256_cvtepi32_ps(total), fsum[i]);
+        }
+    }
+    let mut out = [0f32; R];
+    for i in 0..R {
+        out[i] = super::avx2::hsum(fsum[i]);
+    }
+    out
+}
+
+/// 64 values per `vpdpbusd`: values 0-63 and 64-127 of each half in one
+/// 512-bit register each, against the activations' 64 consecutive values.
+/// A product's 16 lane sums cover four groups of 16 values (at most
+/// 4 * 63 * 127, within i16); two products are packed to i16 and multiplied
+/// by their groups' scales with `vpdpwssd`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn avx512_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
+    use std::arch::x86_64::*;
+    // After `packs`, 128-bit lane k of half h holds four sums of group
+    // 8h + k, then four of group 8h + 4 + k: each i16 lane's scale index.
+    let group_scales = |h: i16| {
+        let idx: [i16; 32] = std::array::from_fn(|j| {
+            let k = (j / 8) as i16;
+            8 * h + k + if j % 8 < 4 { 0 } else { 4 }
+        });
+        _mm512_loadu_si512(idx.as_ptr() as *const __m512i)
+    };
+    let idx = [group_scales(0), group_scales(1)];
+    let zero = _mm512_setzero_si512();
+    let mut fsum = [_mm256_setzero_ps(); R];
+    for (b, wb) in w.iter().enumerate() {
+        let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(wb.d as i32)));
+        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.scales.as_ptr() as *const __m128i));
+        let wide16 = _mm512_castsi256_si512(scales16);
+        let scales = [
+            _mm512_permutexvar_epi16(idx[0], wide16),
+            _mm512_permutexvar_epi16(idx[1], wide16),
+        ];
+        let v: [[__m512i; 2]; 2] = std::array::from_fn(|half| {
+            let [v0, v1, v2, v3] = half_values(wb, half);
+            let join = |lo, hi| _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            [join(v0, v1), join(v2, v3)]
+        });
+        for i in 0..R {
+            let a = acts[i].get_unchecked(b);
+            let x = |at: usize| _mm512_loadu_si512(a.qs.as_ptr().add(at) as *const __m512i);
+            let mut isum = zero;
+            for half in 0..2 {
+                let p0 = _mm512_dpbusd_epi32(zero, v[half][0], x(128 * half));
+                let p1 = _mm512_dpbusd_epi32(zero, v[half][1], x(128 * half + 64));
+                isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(p0, p1), scales[half]);
+            }
+            let isum = _mm256_add_epi32(
+                _mm512_castsi512_si256(isum),
+                _mm512_extracti64x4_epi64(isum, 1),
+            );
+            let sums = _mm256_loadu_si256(a.sums.as_ptr() as *const __m256i);
+            let off = _mm256_slli_epi32(_mm256_madd_epi16(scales16, sums), 5);
+            let total = _mm256_sub_epi32(isum, off);
             fsum[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * a.d), _mm256_cvtepi32_ps(total), fsum[i]);
         }
     }

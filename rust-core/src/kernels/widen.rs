@@ -49,7 +49,7 @@ impl Widen for F16c {
 pub(super) fn f16_to_f32(isa: Isa, src: &[f16], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len());
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
+    if isa.has_avx2() {
         #[target_feature(enable = "avx2,f16c")]
         unsafe fn avx2(src: &[f16], dst: &mut [f32]) {
             by_eight::<F16c>(src, dst)

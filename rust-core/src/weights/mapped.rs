@@ -72,12 +72,15 @@ impl MappedTensor {
     ) -> Result<Self> {
         let elems = shape.elem_count();
         let expected = elems / dtype.block_size() * dtype.type_size();
-        if offset + size > mmap.len() || size != expected || elems % dtype.block_size() != 0 {
+        if offset + size > mmap.len()
+            || size != expected
+            || !elems.is_multiple_of(dtype.block_size())
+        {
             candle_core::bail!("tensor {shape:?} {dtype:?} does not match its {size} bytes")
         }
         // Blocks are read in place, so their start must suit the block type's alignment;
         // GGUF aligns tensor data to 32 bytes in a page-aligned mapping.
-        if (mmap.as_ptr() as usize + offset) % 4 != 0 {
+        if !(mmap.as_ptr() as usize + offset).is_multiple_of(4) {
             candle_core::bail!("tensor {shape:?} is not 4-byte aligned in the file")
         }
         Ok(Self {

@@ -191,7 +191,7 @@ fn tensor_info(
         .filter(|&n| n > 0 && n <= file_len as u64 * 8)
         .ok_or_else(|| format!("tensor {name} has impossible dimensions {dims:?}"))?;
     let block = dtype.block_size() as u64;
-    if dims[0] % block != 0 {
+    if !dims[0].is_multiple_of(block) {
         return Err(format!(
             "tensor {name}: rows of {} values are not whole {dtype:?} blocks of {block}",
             dims[0]
@@ -202,7 +202,7 @@ fn tensor_info(
     let end = start.and_then(|s| s.checked_add(size));
     match (start, end) {
         (Some(start), Some(end)) if end <= file_len as u64 => {
-            if start as usize % alignment != 0 {
+            if !(start as usize).is_multiple_of(alignment) {
                 return Err(format!("tensor {name} is not aligned to {alignment} bytes"));
             }
             let shape: Vec<usize> = dims.iter().rev().map(|&d| d as usize).collect();
