@@ -8,10 +8,10 @@
 //! 64c + l in its low nibble and 64c + 32 + l in its high one; value
 //! v of sub-block s is `d * scale[s] * v - dmin * min[s]`.
 //!
-//! Per super-block the integer sums are exact:
-//! `sum_s scale[s] * dot(v_s, q_s)` and `sum_s min[s] * sum(q_s)` (the latter
-//! from the activation block's 16-value sums); only the final
-//! `d * d_act * isum - dmin * d_act * imin` is float.
+//! Per super-block the integer sum `sum_s scale[s] * dot(v_s, q_s)` is
+//! exact and multiplied by `d * d_act` once; the mins' share is
+//! `sum_s (dmin * min[s]) * (d_act * sum(q_s))` in float, from the activation
+//! block's `scaled_sums`.
 
 use super::q8::{BlockQ8K, QK_K};
 use super::Isa;
@@ -70,7 +70,7 @@ fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
         let dmin = f16::from_bits(wb.dmin).to_f32();
         for (o, a) in out.iter_mut().zip(acts) {
             let a = &a[b];
-            let (mut isum, mut imin) = (0i32, 0i32);
+            let mut isum = 0i32;
             for c in 0..4 {
                 let q = &wb.qs[32 * c..32 * c + 32];
                 let (lo, hi) = (&a.qs[64 * c..64 * c + 32], &a.qs[64 * c + 32..64 * c + 64]);
@@ -86,10 +86,12 @@ fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
                     .sum();
                 isum += scales[2 * c] as i32 * dot_lo + scales[2 * c + 1] as i32 * dot_hi;
             }
-            for (s, &m) in mins.iter().enumerate() {
-                imin += m as i32 * (a.sums[2 * s] as i32 + a.sums[2 * s + 1] as i32);
-            }
-            *o += d * a.d * isum as f32 - dmin * a.d * imin as f32;
+            let fmin: f32 = mins
+                .iter()
+                .zip(&a.scaled_sums)
+                .map(|(&m, &x)| dmin * m as f32 * x)
+                .sum();
+            *o += d * a.d * isum as f32 - fmin;
         }
     }
     out
@@ -100,10 +102,9 @@ fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
 struct Header {
     /// The eight scales as i16.
     scales8: std::arch::x86_64::__m128i,
-    /// Each min as i16 twice, against the two 16-value sums of its sub-block.
-    mins16: std::arch::x86_64::__m256i,
+    /// `dmin` times each min.
+    mins: std::arch::x86_64::__m256,
     d: f32,
-    dmin: f32,
 }
 
 /// Inlined into the AVX2 and AVX-512 paths, whose target features it runs
@@ -123,16 +124,18 @@ unsafe fn header(wb: &BlockQ4K) -> Header {
     let d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(
         (wb.d as u32 | (wb.dmin as u32) << 16) as i32,
     ));
+    let dmin = _mm_cvtss_f32(_mm_movehdup_ps(d_dmin));
     Header {
         scales8: _mm_cvtepu8_epi16(packed),
-        mins16: _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8)),
+        mins: _mm256_mul_ps(
+            _mm256_set1_ps(dmin),
+            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mins8)),
+        ),
         d: _mm_cvtss_f32(d_dmin),
-        dmin: _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)),
     }
 }
 
-/// `fmin` plus the block's mins against activation block `a`'s 16-value
-/// sums, times `dmin * a.d`.
+/// `fmin` plus the block's mins' share against activation block `a`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn add_mins(
@@ -141,9 +144,7 @@ unsafe fn add_mins(
     a: &BlockQ8K,
 ) -> std::arch::x86_64::__m256 {
     use std::arch::x86_64::*;
-    let sums = _mm256_loadu_si256(a.sums.as_ptr() as *const __m256i);
-    let imin = _mm256_madd_epi16(h.mins16, sums);
-    _mm256_fmadd_ps(_mm256_set1_ps(h.dmin * a.d), _mm256_cvtepi32_ps(imin), fmin)
+    _mm256_fmadd_ps(h.mins, _mm256_loadu_ps(a.scaled_sums.as_ptr()), fmin)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -264,11 +265,15 @@ unsafe fn neon_impl<D: super::neon::DotI8, const R: usize>(
     use std::arch::aarch64::*;
     let nibble = vdupq_n_u8(0x0f);
     let mut fsum = [vdupq_n_f32(0.0); R];
-    let mut fmin = [0f32; R];
+    let mut fmin = [vdupq_n_f32(0.0); R];
     for (b, wb) in w.iter().enumerate() {
         let (scales, mins) = scales_mins(&wb.scales);
         let d = f16::from_bits(wb.d).to_f32();
         let dmin = f16::from_bits(wb.dmin).to_f32();
+        // dmin times each min, four lanes twice.
+        let wide = vmovl_u8(vld1_u8(mins.as_ptr()));
+        let mins = [vget_low_u16(wide), vget_high_u16(wide)]
+            .map(|m| vmulq_n_f32(vcvtq_f32_u32(vmovl_u16(m)), dmin));
         let mut isum = [vdupq_n_s32(0); R];
         for c in 0..4 {
             let q0 = vld1q_u8(wb.qs.as_ptr().add(32 * c));
@@ -292,17 +297,15 @@ unsafe fn neon_impl<D: super::neon::DotI8, const R: usize>(
         }
         for i in 0..R {
             let a = acts[i].get_unchecked(b);
-            let mut imin = 0i32;
-            for (s, &m) in mins.iter().enumerate() {
-                imin += m as i32 * (a.sums[2 * s] as i32 + a.sums[2 * s + 1] as i32);
-            }
+            let x = a.scaled_sums.as_ptr();
             fsum[i] = vfmaq_n_f32(fsum[i], vcvtq_f32_s32(isum[i]), d * a.d);
-            fmin[i] += dmin * a.d * imin as f32;
+            fmin[i] = vfmaq_f32(fmin[i], mins[0], vld1q_f32(x));
+            fmin[i] = vfmaq_f32(fmin[i], mins[1], vld1q_f32(x.add(4)));
         }
     }
     let mut out = [0f32; R];
     for i in 0..R {
-        out[i] = vaddvq_f32(fsum[i]) - fmin[i];
+        out[i] = vaddvq_f32(fsum[i]) - vaddvq_f32(fmin[i]);
     }
     out
 }
