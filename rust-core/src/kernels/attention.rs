@@ -119,7 +119,7 @@ impl Job<'_> {
                 std::array::from_fn(|t| &q[(h * s.seq + first + t.min(n - 1)) * d..][..d]);
             let keys = lo[0]..=pos[n - 1];
             for j in keys.clone() {
-                let dots = dot::<W>(&queries, k, row(j), d);
+                let dots = dot::<W>(&queries[..n], k, row(j), d);
                 for t in 0..n {
                     scores[t * total + j] = dots[t] * s.scale;
                 }
@@ -149,15 +149,11 @@ impl Job<'_> {
     }
 }
 
-/// Each query's dot product with `buf[start..start + d]`, in eight
+/// Each query's dot product with `buf[start..start + d]` (at most
+/// [`QUERIES`]; the rest of the result is 0), in eight
 /// independent lanes (vectorised by the compiler), the tail added last.
 #[inline(always)]
-fn dot<W: Widen>(
-    queries: &[&[f32]; QUERIES],
-    buf: KvBuf,
-    start: usize,
-    d: usize,
-) -> [f32; QUERIES] {
+fn dot<W: Widen>(queries: &[&[f32]], buf: KvBuf, start: usize, d: usize) -> [f32; QUERIES] {
     let mut lanes = [[0f32; 8]; QUERIES];
     let whole = d / 8 * 8;
     let mut tails = [0f32; QUERIES];
