@@ -103,49 +103,105 @@ impl Job<'_> {
     /// are computed in the same order whatever the group it falls in.
     #[inline(always)]
     fn head<W: Widen>(&self, h: usize, out: &mut [f32]) {
-        let Job { q, k, v, s } = *self;
+        let s = self.s;
         let d = s.head_dim;
-        // Row j of this head's keys or values.
-        let row = |j: usize| (h * s.capacity + j) * d;
-        let total = s.offset + s.seq;
-        let mut scores = vec![0f32; QUERIES * total];
+        let mut scores = vec![0f32; QUERIES * (s.offset + s.seq)];
         for (g, outs) in out.chunks_mut(QUERIES * d).enumerate() {
-            let n = outs.len() / d;
-            let first = g * QUERIES;
-            // Query t sees keys lo[t]..=pos[t].
-            let pos: [usize; QUERIES] = std::array::from_fn(|t| s.offset + first + t.min(n - 1));
-            let lo = pos.map(|p| s.window.map_or(0, |w| (p + 1).saturating_sub(w)));
-            let queries: [&[f32]; QUERIES] =
-                std::array::from_fn(|t| &q[(h * s.seq + first + t.min(n - 1)) * d..][..d]);
-            let keys = lo[0]..=pos[n - 1];
-            for j in keys.clone() {
-                let dots = dot::<W>(&queries[..n], k, row(j), d);
-                for t in 0..n {
-                    scores[t * total + j] = dots[t] * s.scale;
-                }
-            }
-            let mut weight = [0f32; QUERIES];
+            let group = Group::new(s, g * QUERIES, outs.len() / d);
+            self.scores::<W>(h, &group, &mut scores);
+            let sums = group.softmax(&mut scores);
+            self.values::<W>(h, &group, &scores, &sums, outs);
+        }
+    }
+
+    /// Row j of head `h`'s keys or values.
+    fn row(&self, h: usize, j: usize) -> usize {
+        (h * self.s.capacity + j) * self.s.head_dim
+    }
+
+    /// Scaled scores of each query of `group` against the keys it reads.
+    #[inline(always)]
+    fn scores<W: Widen>(&self, h: usize, group: &Group, scores: &mut [f32]) {
+        let (s, n, d) = (self.s, group.n, self.s.head_dim);
+        let queries: [&[f32]; QUERIES] =
+            std::array::from_fn(|t| &self.q[(h * s.seq + group.first + t.min(n - 1)) * d..][..d]);
+        for j in group.keys() {
+            let dots = dot::<W>(&queries[..n], self.k, self.row(h, j), d);
             for t in 0..n {
-                let visible = &mut scores[t * total..][lo[t]..=pos[t]];
-                let max = visible.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-                let mut sum = 0f32;
-                for score in visible.iter_mut() {
-                    *score = (*score - max).exp();
-                    sum += *score;
-                }
-                weight[t] = sum;
-            }
-            outs.fill(0.0);
-            for j in keys {
-                let seen: [bool; QUERIES] =
-                    std::array::from_fn(|t| t < n && (lo[t]..=pos[t]).contains(&j));
-                let p = std::array::from_fn(|t| match seen[t] {
-                    true => scores[t * total + j] / weight[t],
-                    false => 0.0,
-                });
-                add_scaled::<W>(outs, d, &p, &seen, v, row(j));
+                scores[t * group.total + j] = dots[t] * s.scale;
             }
         }
+    }
+
+    /// `outs[t]` = the values weighted by query t's probabilities.
+    #[inline(always)]
+    fn values<W: Widen>(
+        &self,
+        h: usize,
+        group: &Group,
+        scores: &[f32],
+        sums: &[f32; QUERIES],
+        outs: &mut [f32],
+    ) {
+        outs.fill(0.0);
+        for j in group.keys() {
+            let seen: [bool; QUERIES] = std::array::from_fn(|t| group.sees(t, j));
+            let p = std::array::from_fn(|t| match seen[t] {
+                true => scores[t * group.total + j] / sums[t],
+                false => 0.0,
+            });
+            add_scaled::<W>(outs, self.s.head_dim, &p, &seen, self.v, self.row(h, j));
+        }
+    }
+}
+
+/// Up to [`QUERIES`] consecutive queries of a head: query t (t < n) is at
+/// position `pos[t]` and reads keys `lo[t]..=pos[t]`.
+struct Group {
+    first: usize,
+    n: usize,
+    pos: [usize; QUERIES],
+    lo: [usize; QUERIES],
+    /// Positions of a score row (cached and new).
+    total: usize,
+}
+
+impl Group {
+    fn new(s: &AttentionShape, first: usize, n: usize) -> Self {
+        let pos: [usize; QUERIES] = std::array::from_fn(|t| s.offset + first + t.min(n - 1));
+        let lo = pos.map(|p| s.window.map_or(0, |w| (p + 1).saturating_sub(w)));
+        let total = s.offset + s.seq;
+        Self {
+            first,
+            n,
+            pos,
+            lo,
+            total,
+        }
+    }
+
+    /// Every key some query of the group reads.
+    fn keys(&self) -> std::ops::RangeInclusive<usize> {
+        self.lo[0]..=self.pos[self.n - 1]
+    }
+
+    fn sees(&self, t: usize, j: usize) -> bool {
+        t < self.n && (self.lo[t]..=self.pos[t]).contains(&j)
+    }
+
+    /// Each query's visible scores to exp(score - max); returns their sums.
+    #[inline(always)]
+    fn softmax(&self, scores: &mut [f32]) -> [f32; QUERIES] {
+        let mut sums = [0f32; QUERIES];
+        for (t, sum) in sums.iter_mut().enumerate().take(self.n) {
+            let visible = &mut scores[t * self.total..][self.lo[t]..=self.pos[t]];
+            let max = visible.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+            for score in visible.iter_mut() {
+                *score = (*score - max).exp();
+                *sum += *score;
+            }
+        }
+        sums
     }
 }
 
