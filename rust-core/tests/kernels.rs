@@ -1,5 +1,5 @@
 //! Our int8 kernels (`imp_core::kernels`), every ISA path this CPU runs (x86:
-//! scalar and AVX2; aarch64 under qemu: scalar, NEON and NEON `sdot`), against
+//! scalar, AVX2 and AVX-512 VNNI; aarch64 under qemu: scalar, NEON and NEON `sdot`), against
 //! candle's dequantization of the same blocks.
 //!
 //! - Integer exactness: blocks whose scales are powers of two and activations
@@ -207,6 +207,35 @@ fn a_rows_result_does_not_depend_on_its_neighbours() {
                     "{dtype:?} {isa:?} row {i}"
                 );
             }
+        }
+    }
+}
+
+/// Long rows on one thread: a prompt's kernels may unpack a chunk of
+/// weight rows ahead in several pieces (AVX-512: as many rows as fit
+/// 256 KiB unpacked, two of 256 blocks here), each piece's outputs in
+/// their own columns; every row still matches the row computed alone.
+#[test]
+fn long_rows_in_pieces_give_each_row_its_own_result() {
+    let mut rng = Rng(5);
+    let (n, k, m) = (64, 256 * 256, 9);
+    let weights: Vec<f32> = (0..n * k).map(|_| rng.uniform()).collect();
+    let wt = Tensor::from_vec(weights, (n, k), &Device::Cpu).unwrap();
+    let bytes = QTensor::quantize(&wt, GgmlDType::Q4K)
+        .unwrap()
+        .data()
+        .unwrap()
+        .to_vec();
+    let x: Vec<f32> = (0..m * k).map(|_| rng.uniform()).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    for &isa in &Isa::available() {
+        let all = pool.install(|| run(isa, GgmlDType::Q4K, &bytes, (n, k), &x));
+        for (i, xr) in x.chunks(k).enumerate() {
+            let alone = run(isa, GgmlDType::Q4K, &bytes, (n, k), xr);
+            assert_eq!(&all[i * n..(i + 1) * n], &alone[..], "{isa:?} row {i}");
         }
     }
 }

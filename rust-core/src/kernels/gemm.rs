@@ -12,6 +12,8 @@
 use rayon::prelude::*;
 
 use super::q4k::{self, BlockQ4K};
+#[cfg(target_arch = "x86_64")]
+use super::q4k_vnni;
 use super::q6k::{self, BlockQ6K};
 use super::q8::{quantize_q8, quantize_q8k, BlockQ8, BlockQ8K, QK8_0, QK_K};
 use super::q8_0::{self, BlockQ8_0};
@@ -28,6 +30,9 @@ pub const MAX_ROWS: usize = 8;
 /// call), 4 slower; 16 rows (two calls of eight) 10.5 s against 8.1 s.
 const TILE_ROWS: usize = 8;
 
+/// Weight rows a kernel call may take at most.
+pub(super) const MAX_WEIGHT_ROWS: usize = 2;
+
 /// A weight format the integer kernels handle.
 pub(super) trait Format {
     type W: Sync;
@@ -35,11 +40,36 @@ pub(super) trait Format {
     /// Values per weight (and activation) block.
     const BLOCK: usize;
     const ZERO: Self::A;
+    /// Chunks of weight rows are whole multiples of this (for kernels
+    /// taking several weight rows a call).
+    const WEIGHT_ROWS: usize = 1;
+    /// Activation rows per kernel call.
+    const ACT_ROWS: usize = MAX_ROWS;
     fn quantize(xs: &[f32], out: &mut [Self::A]);
-    fn dot(isa: Isa, w: &[Self::W], acts: &[&[Self::A]], out: &mut [f32]);
+    /// `out[j * acts.len() + i] = dot(w[j], acts[i])`.
+    fn dot(isa: Isa, w: &[&[Self::W]], acts: &[&[Self::A]], out: &mut [f32]);
+    /// The output columns `first..` of the whole weight rows `rows`.
+    fn chunk(isa: Isa, rows: &[Self::W], first: usize, tiles: &Tiles<Self::A>) {
+        tiles.run(rows, first, 1, |w, a, o| Self::dot(isa, w, a, o))
+    }
+}
+
+/// [`Format::dot`] for kernels of one weight row.
+fn each_row<W, A>(
+    w: &[&[W]],
+    acts: &[&[A]],
+    out: &mut [f32],
+    dot: impl Fn(&[W], &[&[A]], &mut [f32]),
+) {
+    for (w, out) in w.iter().zip(out.chunks_mut(acts.len())) {
+        dot(w, acts, out);
+    }
 }
 
 pub(super) struct Q4K;
+/// `q4_K` on AVX-512 VNNI, with activations in [`q4k_vnni`]'s lane order.
+#[cfg(target_arch = "x86_64")]
+pub(super) struct Q4KVnni;
 pub(super) struct Q6K;
 pub(super) struct Q8_0;
 
@@ -51,8 +81,27 @@ impl Format for Q4K {
     fn quantize(xs: &[f32], out: &mut [BlockQ8K]) {
         quantize_q8k(xs, out)
     }
-    fn dot(isa: Isa, w: &[BlockQ4K], acts: &[&[BlockQ8K]], out: &mut [f32]) {
-        q4k::dot(isa, w, acts, out)
+    fn dot(isa: Isa, w: &[&[BlockQ4K]], acts: &[&[BlockQ8K]], out: &mut [f32]) {
+        each_row(w, acts, out, |w, a, o| q4k::dot(isa, w, a, o))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Format for Q4KVnni {
+    type W = BlockQ4K;
+    type A = q4k_vnni::BlockQ8KLanes;
+    const BLOCK: usize = QK_K;
+    const ZERO: q4k_vnni::BlockQ8KLanes = q4k_vnni::BlockQ8KLanes::ZERO;
+    const WEIGHT_ROWS: usize = q4k_vnni::WEIGHT_ROWS;
+    const ACT_ROWS: usize = q4k_vnni::ACT_ROWS;
+    fn quantize(xs: &[f32], out: &mut [q4k_vnni::BlockQ8KLanes]) {
+        q4k_vnni::quantize(xs, out)
+    }
+    fn dot(isa: Isa, w: &[&[BlockQ4K]], acts: &[&[q4k_vnni::BlockQ8KLanes]], out: &mut [f32]) {
+        q4k_vnni::dot_blocks(isa, w, acts, out)
+    }
+    fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<Self::A>) {
+        q4k_vnni::chunk(isa, rows, first, tiles)
     }
 }
 
@@ -64,8 +113,8 @@ impl Format for Q6K {
     fn quantize(xs: &[f32], out: &mut [BlockQ8K]) {
         quantize_q8k(xs, out)
     }
-    fn dot(isa: Isa, w: &[BlockQ6K], acts: &[&[BlockQ8K]], out: &mut [f32]) {
-        q6k::dot(isa, w, acts, out)
+    fn dot(isa: Isa, w: &[&[BlockQ6K]], acts: &[&[BlockQ8K]], out: &mut [f32]) {
+        each_row(w, acts, out, |w, a, o| q6k::dot(isa, w, a, o))
     }
 }
 
@@ -77,8 +126,8 @@ impl Format for Q8_0 {
     fn quantize(xs: &[f32], out: &mut [BlockQ8]) {
         quantize_q8(xs, out)
     }
-    fn dot(isa: Isa, w: &[BlockQ8_0], acts: &[&[BlockQ8]], out: &mut [f32]) {
-        q8_0::dot(isa, w, acts, out)
+    fn dot(isa: Isa, w: &[&[BlockQ8_0]], acts: &[&[BlockQ8]], out: &mut [f32]) {
+        each_row(w, acts, out, |w, a, o| q8_0::dot(isa, w, a, o))
     }
 }
 
@@ -122,33 +171,75 @@ pub(super) fn matmul<F: Format>(
     // Enough chunks to balance the threads, few enough that each runs a
     // cache-sized share of the weight against every tile.
     let threads = rayon::current_num_threads().max(1);
-    let chunk = n.div_ceil(threads * 8).clamp(4, 256);
-    let dst = Out(out.as_mut_ptr());
+    // Whole groups of weight rows per chunk.
+    let chunk = n
+        .div_ceil(threads * 8)
+        .clamp(4, 256)
+        .next_multiple_of(F::WEIGHT_ROWS);
+    let tiles = Tiles {
+        acts: &acts,
+        m,
+        n,
+        blocks,
+        act_rows: F::ACT_ROWS,
+        dst: Out(out.as_mut_ptr()),
+    };
     w.par_chunks(chunk * blocks)
         .enumerate()
-        .for_each(move |(c, rows)| {
-            let dst = dst;
-            let first = c * chunk;
-            for tile in (0..m).step_by(TILE_ROWS) {
-                let tile_end = (tile + TILE_ROWS).min(m);
-                for (j, wrow) in rows.chunks_exact(blocks).enumerate() {
-                    let mut i = tile;
-                    while i < tile_end {
-                        let r = (tile_end - i).min(MAX_ROWS);
-                        let mut a: [&[F::A]; MAX_ROWS] = [&[]; MAX_ROWS];
-                        for (t, slot) in a[..r].iter_mut().enumerate() {
-                            *slot = &acts[(i + t) * blocks..(i + t + 1) * blocks];
-                        }
-                        let mut res = [0f32; MAX_ROWS];
-                        F::dot(isa, wrow, &a[..r], &mut res[..r]);
-                        for (t, &v) in res[..r].iter().enumerate() {
-                            // SAFETY: row i + t < m, column first + j < n; this
-                            // task alone owns columns first..first + chunk.
-                            unsafe { *dst.0.add((i + t) * n + first + j) = v };
-                        }
-                        i += r;
+        .for_each(|(c, rows)| F::chunk(isa, rows, c * chunk, &tiles));
+}
+
+/// One matmul's activations and output, run a chunk of weight rows at a time.
+pub(super) struct Tiles<'a, A> {
+    acts: &'a [A],
+    pub(super) m: usize,
+    n: usize,
+    /// Blocks per row.
+    pub(super) blocks: usize,
+    act_rows: usize,
+    dst: Out,
+}
+
+impl<A> Tiles<'_, A> {
+    /// Output columns `first..` for the whole weight rows `rows`, in the
+    /// block form `dot` reads, against every tile of activation rows;
+    /// `weight_rows` (at most [`MAX_WEIGHT_ROWS`]) per call of `dot`.
+    pub(super) fn run<B>(
+        &self,
+        rows: &[B],
+        first: usize,
+        weight_rows: usize,
+        dot: impl Fn(&[&[B]], &[&[A]], &mut [f32]),
+    ) {
+        let (m, n, blocks) = (self.m, self.n, self.blocks);
+        for tile in (0..m).step_by(TILE_ROWS) {
+            let tile_end = (tile + TILE_ROWS).min(m);
+            for (g, group) in rows.chunks(blocks * weight_rows).enumerate() {
+                let mut ws: [&[B]; MAX_WEIGHT_ROWS] = [&[]; MAX_WEIGHT_ROWS];
+                let nw = group.len() / blocks;
+                for (slot, row) in ws.iter_mut().zip(group.chunks_exact(blocks)) {
+                    *slot = row;
+                }
+                let column = first + g * weight_rows;
+                let mut i = tile;
+                while i < tile_end {
+                    let r = (tile_end - i).min(self.act_rows);
+                    let mut a: [&[A]; MAX_ROWS] = [&[]; MAX_ROWS];
+                    for (t, slot) in a[..r].iter_mut().enumerate() {
+                        *slot = &self.acts[(i + t) * blocks..(i + t + 1) * blocks];
                     }
+                    let mut res = [0f32; MAX_WEIGHT_ROWS * MAX_ROWS];
+                    dot(&ws[..nw], &a[..r], &mut res[..nw * r]);
+                    for (j, res) in res[..nw * r].chunks_exact(r).enumerate() {
+                        for (t, &v) in res.iter().enumerate() {
+                            // SAFETY: row i + t < m, column + j < n; each
+                            // column belongs to one chunk, run by one task.
+                            unsafe { *self.dst.0.add((i + t) * n + column + j) = v };
+                        }
+                    }
+                    i += r;
                 }
             }
-        });
+        }
+    }
 }

@@ -6,8 +6,9 @@
 
 use std::sync::OnceLock;
 
-/// A kernel path. Every path computes the same integer sums; they differ only
-/// in the order the per-block float products are added (see `tests`).
+/// A kernel path. Every path computes the same integer sums per block (per
+/// sub-block for q4_K on AVX-512 VNNI, whose scales apply in float); they
+/// differ only in the order the float products are added (see `tests`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
     /// Portable Rust, for any CPU; the reference the others are tested against.

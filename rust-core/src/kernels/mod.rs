@@ -6,7 +6,8 @@
 //!
 //! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
-//! side (scalar reference, AVX2, NEON, NEON `sdot`); [`gemm`] tiles and
+//! side (scalar reference, AVX2, NEON, NEON `sdot`); `q4k_vnni` is q4_K on
+//! AVX-512 VNNI, with activations in its own order; [`gemm`] tiles and
 //! threads them; [`dense`] multiplies float (f16) weights a panel at a time
 //! (`dense_avx2` and `dense_avx512` are its x86 kernels);
 //! [`fallback`] serves the other block types; [`gelu`] is the
@@ -96,6 +97,8 @@ pub mod gelu;
 pub mod gemm;
 pub mod isa;
 pub mod q4k;
+#[cfg(target_arch = "x86_64")]
+pub mod q4k_vnni;
 pub mod q6k;
 pub mod q8;
 pub mod q8_0;
@@ -159,6 +162,8 @@ pub fn matmul_t(
         true
     }
     match dtype {
+        #[cfg(target_arch = "x86_64")]
+        GgmlDType::Q4K if isa == Isa::Avx512Vnni => run::<gemm::Q4KVnni>(isa, bytes, n, k, x, out),
         GgmlDType::Q4K => run::<gemm::Q4K>(isa, bytes, n, k, x, out),
         GgmlDType::Q6K => run::<gemm::Q6K>(isa, bytes, n, k, x, out),
         GgmlDType::Q8_0 => run::<gemm::Q8_0>(isa, bytes, n, k, x, out),

@@ -60,7 +60,7 @@ fn scale_words(packed: &[u8; 12]) -> [u32; 4] {
     ]
 }
 
-row_kernels!(BlockQ4K, BlockQ8K, avx512);
+row_kernels!(BlockQ4K, BlockQ8K);
 
 fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     let mut out = [0f32; R];
@@ -99,19 +99,19 @@ fn scalar<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
 
 /// What the x86 paths take from a block besides its values.
 #[cfg(target_arch = "x86_64")]
-struct Header {
+pub(super) struct Header {
     /// The eight scales as i16.
-    scales8: std::arch::x86_64::__m128i,
+    pub(super) scales8: std::arch::x86_64::__m128i,
     /// `dmin` times each min.
-    mins: std::arch::x86_64::__m256,
-    d: f32,
+    pub(super) mins: std::arch::x86_64::__m256,
+    pub(super) d: f32,
 }
 
-/// Inlined into the AVX2 and AVX-512 paths, whose target features it runs
-/// under (AVX2, F16C).
+/// Inlined into the AVX2 and AVX-512 ([`super::q4k_vnni`]) paths, whose
+/// target features it runs under (AVX2, F16C).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn header(wb: &BlockQ4K) -> Header {
+pub(super) unsafe fn header(wb: &BlockQ4K) -> Header {
     use std::arch::x86_64::*;
     let [scales_lo, scales_hi, mins_lo, mins_hi] = scale_words(&wb.scales);
     let packed = _mm_set_epi32(
@@ -192,64 +192,6 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> 
     let mut out = [0f32; R];
     for i in 0..R {
         out[i] = super::avx2::hsum(fsum[i]) - super::avx2::hsum(fmin[i]);
-    }
-    out
-}
-
-/// 64 values of a sub-block pair per `vpdpbusd`: the weight chunk's low
-/// nibbles (sub-block 2c) and high nibbles (2c + 1) side by side in one
-/// 512-bit register match the activations' 64 consecutive values, so each
-/// activation load is whole. Two chunks' lane sums (at most 4 * 15 * 128,
-/// within i16) are packed to i16 and multiplied by their scales with
-/// `vpdpwssd` into the block's i32 sum.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-#[allow(clippy::needless_range_loop)]
-unsafe fn avx512_impl<const R: usize>(w: &[BlockQ4K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
-    use std::arch::x86_64::*;
-    let nibble = _mm512_set1_epi8(0x0f);
-    // After `packs`, 128-bit lane k holds four sums of one sub-block, then
-    // four of another: (2c, 2c + 2) in lanes 0 and 1, (2c + 1, 2c + 3) in 2
-    // and 3. Each i16 lane's scale index, for chunks 0 and 1:
-    let pair_scales = |first: i16| {
-        let lane = |a: i16, b: i16| [a, a, a, a, b, b, b, b];
-        let (p, q) = (lane(first, first + 2), lane(first + 1, first + 3));
-        let idx: [i16; 32] = std::array::from_fn(|j| if j < 16 { p[j % 8] } else { q[j % 8] });
-        _mm512_loadu_si512(idx.as_ptr() as *const __m512i)
-    };
-    let (idx01, idx23) = (pair_scales(0), pair_scales(4));
-    let zero = _mm512_setzero_si512();
-    let mut fsum = [_mm512_setzero_ps(); R];
-    let mut fmin = [_mm256_setzero_ps(); R];
-    for (b, wb) in w.iter().enumerate() {
-        let h = header(wb);
-        let scales16 = _mm512_castsi128_si512(h.scales8);
-        let (s01, s23) = (
-            _mm512_permutexvar_epi16(idx01, scales16),
-            _mm512_permutexvar_epi16(idx23, scales16),
-        );
-        let q: [__m512i; 4] = std::array::from_fn(|c| {
-            let chunk = _mm256_loadu_si256(wb.qs.as_ptr().add(32 * c) as *const __m256i);
-            let both = _mm512_castsi256_si512(chunk);
-            let both = _mm512_inserti64x4(both, _mm256_srli_epi16(chunk, 4), 1);
-            _mm512_and_si512(both, nibble)
-        });
-        for i in 0..R {
-            let a = acts[i].get_unchecked(b);
-            let x = |c: usize| _mm512_loadu_si512(a.qs.as_ptr().add(64 * c) as *const __m512i);
-            let p0 = _mm512_dpbusd_epi32(zero, q[0], x(0));
-            let p1 = _mm512_dpbusd_epi32(zero, q[1], x(1));
-            let p2 = _mm512_dpbusd_epi32(zero, q[2], x(2));
-            let p3 = _mm512_dpbusd_epi32(zero, q[3], x(3));
-            let isum = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(p0, p1), s01);
-            let isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(p2, p3), s23);
-            fsum[i] = _mm512_fmadd_ps(_mm512_set1_ps(h.d * a.d), _mm512_cvtepi32_ps(isum), fsum[i]);
-            fmin[i] = add_mins(fmin[i], &h, a);
-        }
-    }
-    let mut out = [0f32; R];
-    for i in 0..R {
-        out[i] = _mm512_reduce_add_ps(fsum[i]) - super::avx2::hsum(fmin[i]);
     }
     out
 }

@@ -75,7 +75,7 @@ fn abs_max(xs: &[f32]) -> f32 {
 
 /// Quantizes `xs` into `qs` with one scale; returns the scale.
 #[inline(always)]
-fn quantize_block(xs: &[f32], qs: &mut [i8]) -> f32 {
+pub(super) fn quantize_block(xs: &[f32], qs: &mut [i8]) -> f32 {
     let amax = abs_max(xs);
     if amax == 0.0 || !amax.is_finite() {
         qs.fill(0);
