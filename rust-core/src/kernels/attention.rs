@@ -108,10 +108,28 @@ impl Job<'_> {
         let mut scores = vec![0f32; QUERIES * (s.offset + s.seq)];
         for (g, outs) in out.chunks_mut(QUERIES * d).enumerate() {
             let group = Group::new(s, g * QUERIES, outs.len() / d);
-            self.scores::<W>(h, &group, &mut scores);
-            let sums = group.softmax(&mut scores);
-            self.values::<W>(h, &group, &scores, &sums, outs);
+            match group.n {
+                1 => self.group::<W, 1>(h, &group, &mut scores, outs),
+                2 => self.group::<W, 2>(h, &group, &mut scores, outs),
+                3 => self.group::<W, 3>(h, &group, &mut scores, outs),
+                _ => self.group::<W, QUERIES>(h, &group, &mut scores, outs),
+            }
         }
+    }
+
+    /// The `N` queries of `group` (`N == group.n`): the count is a constant
+    /// so that each query's running sums stay in registers.
+    #[inline(always)]
+    fn group<W: Widen, const N: usize>(
+        &self,
+        h: usize,
+        group: &Group,
+        scores: &mut [f32],
+        outs: &mut [f32],
+    ) {
+        self.scores::<W, N>(h, group, scores);
+        group.softmax(scores);
+        self.values::<W, N>(h, group, scores, outs);
     }
 
     /// Row j of head `h`'s keys or values.
@@ -121,38 +139,42 @@ impl Job<'_> {
 
     /// Scaled scores of each query of `group` against the keys it reads.
     #[inline(always)]
-    fn scores<W: Widen>(&self, h: usize, group: &Group, scores: &mut [f32]) {
-        let (s, n, d) = (self.s, group.n, self.s.head_dim);
-        let queries: [&[f32]; QUERIES] =
-            std::array::from_fn(|t| &self.q[(h * s.seq + group.first + t.min(n - 1)) * d..][..d]);
+    fn scores<W: Widen, const N: usize>(&self, h: usize, group: &Group, scores: &mut [f32]) {
+        let (s, d) = (self.s, self.s.head_dim);
+        let queries: [&[f32]; N] =
+            std::array::from_fn(|t| &self.q[(h * s.seq + group.first + t) * d..][..d]);
         for j in group.keys() {
-            let dots = dot::<W>(&queries[..n], self.k, self.row(h, j), d);
-            for t in 0..n {
-                scores[t * group.total + j] = dots[t] * s.scale;
+            let dots = dot::<W, N>(&queries, self.k, self.row(h, j), d);
+            for (t, dot) in dots.iter().enumerate() {
+                scores[t * group.total + j] = dot * s.scale;
             }
         }
     }
 
     /// `outs[t]` = the values weighted by query t's probabilities.
     #[inline(always)]
-    fn values<W: Widen>(
+    fn values<W: Widen, const N: usize>(
         &self,
         h: usize,
         group: &Group,
         scores: &[f32],
-        sums: &[f32; QUERIES],
         outs: &mut [f32],
     ) {
+        let d = self.s.head_dim;
         outs.fill(0.0);
+        let mut outs: [&mut [f32]; N] = split(outs, d);
         for j in group.keys() {
-            let seen: [bool; QUERIES] = std::array::from_fn(|t| group.sees(t, j));
-            let p = std::array::from_fn(|t| match seen[t] {
-                true => scores[t * group.total + j] / sums[t],
-                false => 0.0,
-            });
-            add_scaled::<W>(outs, self.s.head_dim, &p, &seen, self.v, self.row(h, j));
+            let seen: [bool; N] = std::array::from_fn(|t| group.sees(t, j));
+            let p: [f32; N] = std::array::from_fn(|t| scores[t * group.total + j]);
+            add_scaled::<W, N>(&mut outs, &p, &seen, self.v, self.row(h, j), d);
         }
     }
+}
+
+/// `outs` as `N` rows of `d`.
+fn split<const N: usize>(outs: &mut [f32], d: usize) -> [&mut [f32]; N] {
+    let mut rows = outs.chunks_exact_mut(d);
+    std::array::from_fn(|_| rows.next().expect("N rows"))
 }
 
 /// Up to [`QUERIES`] consecutive queries of a head: query t (t < n) is at
@@ -189,110 +211,127 @@ impl Group {
         t < self.n && (self.lo[t]..=self.pos[t]).contains(&j)
     }
 
-    /// Each query's visible scores to exp(score - max); returns their sums.
+    /// Each query's visible scores to probabilities: exp(score - max)
+    /// divided by their sum (a division per score, as the reference's
+    /// softmax does).
     #[inline(always)]
-    fn softmax(&self, scores: &mut [f32]) -> [f32; QUERIES] {
-        let mut sums = [0f32; QUERIES];
-        for (t, sum) in sums.iter_mut().enumerate().take(self.n) {
+    fn softmax(&self, scores: &mut [f32]) {
+        for t in 0..self.n {
             let visible = &mut scores[t * self.total..][self.lo[t]..=self.pos[t]];
             let max = visible.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+            let mut sum = 0f32;
             for score in visible.iter_mut() {
                 *score = (*score - max).exp();
-                *sum += *score;
+                sum += *score;
+            }
+            for score in visible.iter_mut() {
+                *score /= sum;
             }
         }
-        sums
     }
 }
 
-/// Each query's dot product with `buf[start..start + d]` (at most
-/// [`QUERIES`]; the rest of the result is 0), in eight
+/// Each query's dot product with `buf[start..start + d]`, in eight
 /// independent lanes (vectorised by the compiler), the tail added last.
 #[inline(always)]
-fn dot<W: Widen>(queries: &[&[f32]], buf: KvBuf, start: usize, d: usize) -> [f32; QUERIES] {
-    let mut lanes = [[0f32; 8]; QUERIES];
+fn dot<W: Widen, const N: usize>(
+    queries: &[&[f32]; N],
+    buf: KvBuf,
+    start: usize,
+    d: usize,
+) -> [f32; N] {
+    let mut lanes = [[0f32; 8]; N];
     let whole = d / 8 * 8;
-    let mut tails = [0f32; QUERIES];
-    let mut step = |c: usize, y: [f32; 8]| {
-        for (lanes, query) in lanes.iter_mut().zip(queries) {
-            let x: &[f32; 8] = query[c..c + 8].try_into().unwrap();
-            for l in 0..8 {
-                lanes[l] += x[l] * y[l];
-            }
-        }
-    };
+    let mut tail = [0f32; 8];
     match buf {
         KvBuf::F32(b) => {
             let key = &b[start..start + d];
             for c in (0..whole).step_by(8) {
-                step(c, key[c..c + 8].try_into().unwrap());
+                step(&mut lanes, queries, c, key[c..c + 8].try_into().unwrap());
             }
-            for (tail, query) in tails.iter_mut().zip(queries) {
-                *tail = query[whole..]
-                    .iter()
-                    .zip(&key[whole..])
-                    .map(|(x, y)| x * y)
-                    .sum();
-            }
+            tail[..d - whole].copy_from_slice(&key[whole..]);
         }
         KvBuf::F16(b) => {
             let key = &b[start..start + d];
             for c in (0..whole).step_by(8) {
-                step(c, W::eight(&key[c..c + 8]));
+                step(&mut lanes, queries, c, W::eight(&key[c..c + 8]));
             }
-            for (tail, query) in tails.iter_mut().zip(queries) {
-                *tail = query[whole..]
-                    .iter()
-                    .zip(&key[whole..])
-                    .map(|(x, y)| x * y.to_f32())
-                    .sum();
+            for (t, y) in tail.iter_mut().zip(&key[whole..]) {
+                *t = y.to_f32();
             }
         }
     }
-    std::array::from_fn(|t| lanes[t].iter().sum::<f32>() + tails[t])
+    std::array::from_fn(|t| {
+        let tail: f32 = queries[t][whole..]
+            .iter()
+            .zip(&tail)
+            .map(|(x, y)| x * y)
+            .sum();
+        lanes[t].iter().sum::<f32>() + tail
+    })
+}
+
+/// `lanes[t] += queries[t][c..c + 8] * y`, lane by lane. A function, not
+/// a closure: closures are compiled without the caller's target features
+/// unless inlined, and for four queries this one was not.
+#[inline(always)]
+fn step<const N: usize>(lanes: &mut [[f32; 8]; N], queries: &[&[f32]; N], c: usize, y: [f32; 8]) {
+    for (lanes, query) in lanes.iter_mut().zip(queries) {
+        let x: &[f32; 8] = query[c..c + 8].try_into().unwrap();
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
 }
 
 /// `outs[t] += p[t] * buf[start..start + d]` for each query t that `seen`.
 #[inline(always)]
-fn add_scaled<W: Widen>(
-    outs: &mut [f32],
-    d: usize,
-    p: &[f32; QUERIES],
-    seen: &[bool; QUERIES],
+fn add_scaled<W: Widen, const N: usize>(
+    outs: &mut [&mut [f32]; N],
+    p: &[f32; N],
+    seen: &[bool; N],
     buf: KvBuf,
     start: usize,
+    d: usize,
 ) {
-    let mut add = |c: usize, x: &[f32]| {
-        for ((o, &p), _) in outs
-            .chunks_exact_mut(d)
-            .zip(p)
-            .zip(seen)
-            .filter(|(_, &s)| s)
-        {
-            for (o, &x) in o[c..c + x.len()].iter_mut().zip(x) {
-                *o += p * x;
-            }
-        }
-    };
     let whole = d / 8 * 8;
     match buf {
         KvBuf::F32(b) => {
             let value = &b[start..start + d];
             for c in (0..whole).step_by(8) {
-                add(c, &value[c..c + 8]);
+                add(outs, p, seen, c, &value[c..c + 8]);
             }
-            add(whole, &value[whole..]);
+            add(outs, p, seen, whole, &value[whole..]);
         }
         KvBuf::F16(b) => {
             let value = &b[start..start + d];
             for c in (0..whole).step_by(8) {
-                add(c, &W::eight(&value[c..c + 8]));
+                add(outs, p, seen, c, &W::eight(&value[c..c + 8]));
             }
             let mut tail = [0f32; 8];
             for (t, x) in tail.iter_mut().zip(&value[whole..]) {
                 *t = x.to_f32();
             }
-            add(whole, &tail[..d - whole]);
+            add(outs, p, seen, whole, &tail[..d - whole]);
+        }
+    }
+}
+
+/// `outs[t][c..c + x.len()] += p[t] * x` for each query t that `seen` (a
+/// function for the reason [`step`] is).
+#[inline(always)]
+fn add<const N: usize>(
+    outs: &mut [&mut [f32]; N],
+    p: &[f32; N],
+    seen: &[bool; N],
+    c: usize,
+    x: &[f32],
+) {
+    for t in 0..N {
+        if seen[t] {
+            for (o, &x) in outs[t][c..c + x.len()].iter_mut().zip(x) {
+                *o += p[t] * x;
+            }
         }
     }
 }
