@@ -214,6 +214,10 @@ impl<A> Tiles<'_, A> {
         let (m, n, blocks) = (self.m, self.n, self.blocks);
         for tile in (0..m).step_by(TILE_ROWS) {
             let tile_end = (tile + TILE_ROWS).min(m);
+            let mut a: [&[A]; TILE_ROWS] = [&[]; TILE_ROWS];
+            for (t, slot) in a[..tile_end - tile].iter_mut().enumerate() {
+                *slot = &self.acts[(tile + t) * blocks..(tile + t + 1) * blocks];
+            }
             for (g, group) in rows.chunks(blocks * weight_rows).enumerate() {
                 let mut ws: [&[B]; MAX_WEIGHT_ROWS] = [&[]; MAX_WEIGHT_ROWS];
                 let nw = group.len() / blocks;
@@ -224,12 +228,8 @@ impl<A> Tiles<'_, A> {
                 let mut i = tile;
                 while i < tile_end {
                     let r = (tile_end - i).min(self.act_rows);
-                    let mut a: [&[A]; MAX_ROWS] = [&[]; MAX_ROWS];
-                    for (t, slot) in a[..r].iter_mut().enumerate() {
-                        *slot = &self.acts[(i + t) * blocks..(i + t + 1) * blocks];
-                    }
                     let mut res = [0f32; MAX_WEIGHT_ROWS * MAX_ROWS];
-                    dot(&ws[..nw], &a[..r], &mut res[..nw * r]);
+                    dot(&ws[..nw], &a[i - tile..i - tile + r], &mut res[..nw * r]);
                     for (j, res) in res[..nw * r].chunks_exact(r).enumerate() {
                         for (t, &v) in res.iter().enumerate() {
                             // SAFETY: row i + t < m, column + j < n; each

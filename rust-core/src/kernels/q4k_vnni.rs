@@ -37,6 +37,17 @@ use super::Isa;
 /// (and so in 32-bit lanes 2p and 2p + 1 of its product).
 const ORDER: [usize; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
 
+/// Each 32-bit lane's sub-block, `ORDER[j / 2]`.
+const LANE_ORDER: [i32; 16] = {
+    let mut lanes = [0i32; 16];
+    let mut j = 0;
+    while j < 16 {
+        lanes[j] = ORDER[j / 2] as i32;
+        j += 1;
+    }
+    lanes
+};
+
 /// 256 quantized activations in `ORDER`: chunk c's byte 8p + t is value
 /// `32 * ORDER[p] + 8c + t`. Aligned so that each chunk is one cache line
 /// (320 bytes a block).
@@ -179,8 +190,7 @@ impl Block for BlockQ4K {
     #[inline(always)]
     unsafe fn unpack(&self) -> Unpacked {
         let nibble = _mm512_set1_epi8(0x0f);
-        let lane_order: [i32; 16] = std::array::from_fn(|j| ORDER[j / 2] as i32);
-        let by_lane = _mm512_loadu_si512(lane_order.as_ptr() as *const __m512i);
+        let by_lane = _mm512_loadu_si512(LANE_ORDER.as_ptr() as *const __m512i);
         let h = header(self);
         let scales = _mm256_mul_ps(
             _mm256_set1_ps(h.d),

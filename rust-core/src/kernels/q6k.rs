@@ -157,6 +157,25 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> 
     out
 }
 
+/// After `packs`, 128-bit lane k of half h holds four sums of group
+/// 8h + k, then four of group 8h + 4 + k: each i16 lane's scale index. A
+/// constant: built in the kernel, its 64 closure calls ran on every call,
+/// once per LM-head row (3% of a decode step's samples).
+#[cfg(target_arch = "x86_64")]
+const GROUP_SCALES: [[i16; 32]; 2] = {
+    let mut idx = [[0i16; 32]; 2];
+    let mut h = 0;
+    while h < 2 {
+        let mut j = 0;
+        while j < 32 {
+            idx[h][j] = (8 * h + j / 8 + if j % 8 < 4 { 0 } else { 4 }) as i16;
+            j += 1;
+        }
+        h += 1;
+    }
+    idx
+};
+
 /// 64 values per `vpdpbusd`: values 0-63 and 64-127 of each half in one
 /// 512-bit register each, against the activations' 64 consecutive values.
 /// A product's 16 lane sums cover four groups of 16 values (at most
@@ -167,16 +186,7 @@ unsafe fn avx2_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> 
 #[allow(clippy::needless_range_loop)]
 unsafe fn avx512_impl<const R: usize>(w: &[BlockQ6K], acts: &[&[BlockQ8K]; R]) -> [f32; R] {
     use std::arch::x86_64::*;
-    // After `packs`, 128-bit lane k of half h holds four sums of group
-    // 8h + k, then four of group 8h + 4 + k: each i16 lane's scale index.
-    let group_scales = |h: i16| {
-        let idx: [i16; 32] = std::array::from_fn(|j| {
-            let k = (j / 8) as i16;
-            8 * h + k + if j % 8 < 4 { 0 } else { 4 }
-        });
-        _mm512_loadu_si512(idx.as_ptr() as *const __m512i)
-    };
-    let idx = [group_scales(0), group_scales(1)];
+    let idx = GROUP_SCALES.map(|idx| _mm512_loadu_si512(idx.as_ptr() as *const __m512i));
     let zero = _mm512_setzero_si512();
     let mut fsum = [_mm256_setzero_ps(); R];
     for (b, wb) in w.iter().enumerate() {
