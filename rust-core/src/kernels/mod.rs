@@ -105,6 +105,8 @@ pub mod q8_0;
 mod widen;
 
 #[cfg(target_arch = "x86_64")]
+mod attention_avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod dense_avx2;

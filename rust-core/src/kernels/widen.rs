@@ -8,6 +8,10 @@ use super::Isa;
 
 /// How eight f16 values become f32, chosen by the caller's ISA path.
 pub(super) trait Widen {
+    /// Code instantiated with this conversion runs on the AVX2 path (AVX2,
+    /// FMA and F16C present).
+    #[cfg(target_arch = "x86_64")]
+    const AVX2: bool = false;
     fn eight(src: &[f16]) -> [f32; 8];
 }
 
@@ -32,6 +36,7 @@ pub(super) struct F16c;
 
 #[cfg(target_arch = "x86_64")]
 impl Widen for F16c {
+    const AVX2: bool = true;
     #[inline(always)]
     fn eight(src: &[f16]) -> [f32; 8] {
         use std::arch::x86_64::*;
