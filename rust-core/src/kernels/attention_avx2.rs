@@ -1,5 +1,5 @@
-//! The AVX2 inner loops of one query's attention (a decode step) over an
-//! f16 cache, where the portable loops in [`super::attention`] left the
+//! The AVX2 inner loops of a query's attention over an f16 cache (every
+//! query of a prompt, one at a time; a decode step's one), where the portable loops in [`super::attention`] left the
 //! compiler spilling its lanes: eight keys' dot products at once, reduced
 //! with `vhaddps`, and each eight values of the output summed over all keys
 //! in one register. Every sum is formed in the portable path's order (lanes
@@ -9,7 +9,9 @@
 //!
 //! `examples/attention_speed.rs --offset 300` (Zen 4, 2 threads, 32 heads
 //! of 80): a decode step's layer 0.167 ms with the portable loops, 0.088 ms
-//! with these (0.32 and 0.16-0.18 ms at 600 positions).
+//! with these (0.32 and 0.16-0.18 ms at 600 positions); a 236-position
+//! prompt's layer 10.6 ms with the portable loops taking four queries a
+//! pass, 6.8 ms with these taking one.
 
 use std::arch::x86_64::*;
 use std::ops::RangeInclusive;
