@@ -1,7 +1,8 @@
 //! `y = x W^T` over block-quantized weights: the activations are quantized
 //! once, then the weight rows are split among the threads of the current
 //! rayon pool (the engine's), and each thread runs its rows against tiles of
-//! activation rows, a whole tile per call of the block kernels.
+//! activation rows, a whole tile per call of the block kernels (AVX-512
+//! q4_K: half a tile against two weight rows, see `Format::chunk`).
 //!
 //! Tiling keeps a chunk of weight rows and a tile of activation rows in the
 //! caches together; every output is computed by the same kernel code whatever
