@@ -137,6 +137,18 @@ impl Job<'_> {
         (h * self.s.capacity + j) * self.s.head_dim
     }
 
+    /// Head `h`'s rows of `buf` when `attention_avx2` takes them: on the
+    /// AVX2 path, an f16 cache, a head size of whole eight-lane steps.
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_rows<'b, W: Widen>(&self, buf: KvBuf<'b>, h: usize) -> Option<&'b [f16]> {
+        match buf {
+            KvBuf::F16(cache) if W::AVX2 && self.s.head_dim.is_multiple_of(8) => {
+                Some(&cache[self.row(h, 0)..self.row(h + 1, 0)])
+            }
+            _ => None,
+        }
+    }
+
     /// Scaled scores of each query of `group` against the keys it reads.
     #[inline(always)]
     fn scores<W: Widen, const N: usize>(&self, h: usize, group: &Group, scores: &mut [f32]) {
@@ -144,8 +156,7 @@ impl Job<'_> {
         let queries: [&[f32]; N] =
             std::array::from_fn(|t| &self.q[(h * s.seq + group.first + t) * d..][..d]);
         #[cfg(target_arch = "x86_64")]
-        if let (true, KvBuf::F16(cache)) = (W::AVX2 && d.is_multiple_of(8), self.k) {
-            let cache = &cache[self.row(h, 0)..self.row(h + 1, 0)];
+        if let Some(cache) = self.avx2_rows::<W>(self.k, h) {
             for (t, query) in queries.iter().enumerate() {
                 let row = &mut scores[t * group.total..][..group.total];
                 // SAFETY: `W::AVX2` code runs only on the AVX2 path (AVX2, FMA, F16C).
@@ -174,8 +185,7 @@ impl Job<'_> {
     ) {
         let d = self.s.head_dim;
         #[cfg(target_arch = "x86_64")]
-        if let (true, KvBuf::F16(cache)) = (W::AVX2 && d.is_multiple_of(8), self.v) {
-            let cache = &cache[self.row(h, 0)..self.row(h + 1, 0)];
+        if let Some(cache) = self.avx2_rows::<W>(self.v, h) {
             for (t, out) in outs.chunks_exact_mut(d).enumerate() {
                 let p = &scores[t * group.total..][..group.total];
                 // SAFETY: as in `scores`.
@@ -230,13 +240,12 @@ impl Group {
     }
 
     /// The keys query t reads.
-    #[cfg(target_arch = "x86_64")]
     fn seen(&self, t: usize) -> std::ops::RangeInclusive<usize> {
         self.lo[t]..=self.pos[t]
     }
 
     fn sees(&self, t: usize, j: usize) -> bool {
-        t < self.n && (self.lo[t]..=self.pos[t]).contains(&j)
+        t < self.n && self.seen(t).contains(&j)
     }
 
     /// Each query's visible scores to probabilities: exp(score - max)
@@ -245,7 +254,7 @@ impl Group {
     #[inline(always)]
     fn softmax(&self, scores: &mut [f32]) {
         for t in 0..self.n {
-            let visible = &mut scores[t * self.total..][self.lo[t]..=self.pos[t]];
+            let visible = &mut scores[t * self.total..][self.seen(t)];
             let max = visible.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
             let mut sum = 0f32;
             for score in visible.iter_mut() {

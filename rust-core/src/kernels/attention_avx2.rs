@@ -1,6 +1,7 @@
 //! The AVX2 inner loops of a query's attention over an f16 cache (every
-//! query of a prompt, one at a time; a decode step's one), where the portable loops in [`super::attention`] left the
-//! compiler spilling its lanes: eight keys' dot products at once, reduced
+//! query of a prompt, one at a time; a decode step's one), where the
+//! portable loops in [`super::attention`] left the compiler spilling its
+//! lanes: eight keys' dot products at once, reduced
 //! with `vhaddps`, and each eight values of the output summed over all keys
 //! in one register. Every sum is formed in the portable path's order (lanes
 //! by multiply then add, then `((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 +

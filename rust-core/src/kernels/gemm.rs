@@ -47,24 +47,8 @@ pub(super) trait Format {
     /// Activation rows per kernel call.
     const ACT_ROWS: usize = MAX_ROWS;
     fn quantize(xs: &[f32], out: &mut [Self::A]);
-    /// `out[j * acts.len() + i] = dot(w[j], acts[i])`.
-    fn dot(isa: Isa, w: &[&[Self::W]], acts: &[&[Self::A]], out: &mut [f32]);
     /// The output columns `first..` of the whole weight rows `rows`.
-    fn chunk(isa: Isa, rows: &[Self::W], first: usize, tiles: &Tiles<Self::A>) {
-        tiles.run(rows, first, 1, |w, a, o| Self::dot(isa, w, a, o))
-    }
-}
-
-/// [`Format::dot`] for kernels of one weight row.
-fn each_row<W, A>(
-    w: &[&[W]],
-    acts: &[&[A]],
-    out: &mut [f32],
-    dot: impl Fn(&[W], &[&[A]], &mut [f32]),
-) {
-    for (w, out) in w.iter().zip(out.chunks_mut(acts.len())) {
-        dot(w, acts, out);
-    }
+    fn chunk(isa: Isa, rows: &[Self::W], first: usize, tiles: &Tiles<Self::A>);
 }
 
 pub(super) struct Q4K;
@@ -82,8 +66,8 @@ impl Format for Q4K {
     fn quantize(xs: &[f32], out: &mut [BlockQ8K]) {
         quantize_q8k(xs, out)
     }
-    fn dot(isa: Isa, w: &[&[BlockQ4K]], acts: &[&[BlockQ8K]], out: &mut [f32]) {
-        each_row(w, acts, out, |w, a, o| q4k::dot(isa, w, a, o))
+    fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<BlockQ8K>) {
+        tiles.run_rows(rows, first, |w, a, o| q4k::dot(isa, w, a, o))
     }
 }
 
@@ -98,9 +82,6 @@ impl Format for Q4KVnni {
     fn quantize(xs: &[f32], out: &mut [q4k_vnni::BlockQ8KLanes]) {
         q4k_vnni::quantize(xs, out)
     }
-    fn dot(isa: Isa, w: &[&[BlockQ4K]], acts: &[&[q4k_vnni::BlockQ8KLanes]], out: &mut [f32]) {
-        q4k_vnni::dot_blocks(isa, w, acts, out)
-    }
     fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<Self::A>) {
         q4k_vnni::chunk(isa, rows, first, tiles)
     }
@@ -114,8 +95,8 @@ impl Format for Q6K {
     fn quantize(xs: &[f32], out: &mut [BlockQ8K]) {
         quantize_q8k(xs, out)
     }
-    fn dot(isa: Isa, w: &[&[BlockQ6K]], acts: &[&[BlockQ8K]], out: &mut [f32]) {
-        each_row(w, acts, out, |w, a, o| q6k::dot(isa, w, a, o))
+    fn chunk(isa: Isa, rows: &[BlockQ6K], first: usize, tiles: &Tiles<BlockQ8K>) {
+        tiles.run_rows(rows, first, |w, a, o| q6k::dot(isa, w, a, o))
     }
 }
 
@@ -127,8 +108,8 @@ impl Format for Q8_0 {
     fn quantize(xs: &[f32], out: &mut [BlockQ8]) {
         quantize_q8(xs, out)
     }
-    fn dot(isa: Isa, w: &[&[BlockQ8_0]], acts: &[&[BlockQ8]], out: &mut [f32]) {
-        each_row(w, acts, out, |w, a, o| q8_0::dot(isa, w, a, o))
+    fn chunk(isa: Isa, rows: &[BlockQ8_0], first: usize, tiles: &Tiles<BlockQ8>) {
+        tiles.run_rows(rows, first, |w, a, o| q8_0::dot(isa, w, a, o))
     }
 }
 
@@ -202,6 +183,16 @@ pub(super) struct Tiles<'a, A> {
 }
 
 impl<A> Tiles<'_, A> {
+    /// [`Tiles::run`] for a kernel of one weight row a call.
+    pub(super) fn run_rows<B>(
+        &self,
+        rows: &[B],
+        first: usize,
+        dot: impl Fn(&[B], &[&[A]], &mut [f32]),
+    ) {
+        self.run(rows, first, 1, |w, a, o| dot(w[0], a, o))
+    }
+
     /// Output columns `first..` for the whole weight rows `rows`, in the
     /// block form `dot` reads, against every tile of activation rows;
     /// `weight_rows` (at most [`MAX_WEIGHT_ROWS`]) per call of `dot`.

@@ -103,7 +103,7 @@ pub(super) const ACT_ROWS: usize = 4;
 /// within Zen 4's 1 MiB L2 beside the activations.
 const PREPARED_BYTES: usize = 256 << 10;
 
-/// A q4_K block unpacked for the kernel: what [`unpack`] computes from the
+/// A q4_K block unpacked for the kernel: what [`Block::unpack`] computes from the
 /// file's block, stored, so that a prompt's tiles unpack each block once.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -137,12 +137,6 @@ pub(super) fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<Blo
             tiles.run(prepared, first + p * piece, WEIGHT_ROWS, dot::<PreparedQ4K>);
         }
     });
-}
-
-/// [`super::gemm::Format::dot`] on the file's blocks.
-pub(super) fn dot_blocks(isa: Isa, w: &[&[BlockQ4K]], acts: &[&[BlockQ8KLanes]], out: &mut [f32]) {
-    assert_eq!(isa, Isa::Avx512Vnni, "the lane layout is AVX-512's");
-    dot(w, acts, out)
 }
 
 /// `out[j * acts.len() + i] = dot(w[j], acts[i])`, from either block form.
