@@ -295,3 +295,55 @@ fn a_strip_decoder_that_strips_from_the_end_is_refused() {
         );
     }
 }
+
+/// Found by the tokenizer fuzz target (CI, one flipped bit): tokenizers 0.22
+/// reads a TemplateProcessing without validating it, and its `encode` then
+/// panics on a template piece naming a special token the processor does not
+/// define, or on a single-sequence template that places sequence B. Both are
+/// refused at load, also inside a Sequence processor and under a misspelt
+/// `type` (tokenizers reads post-processors untagged, so it still becomes a
+/// template).
+#[test]
+fn a_post_processor_template_that_would_panic_in_encode_is_refused() {
+    use imp_core::text::tokenizer::ImpTokenizer;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny-imp-phi3");
+    let text = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+    ImpTokenizer::from_json(&text)
+        .expect("the fixture loads as it is")
+        .encode_opening("hi")
+        .expect("and encodes with its template");
+    let template = fixture["post_processor"].clone();
+    type Edit = fn(&mut serde_json::Value);
+    let broken: [(&str, Edit); 4] = [
+        ("single", |t| {
+            t["single"][0]["SpecialToken"]["id"] = "<r>".into()
+        }),
+        ("pair", |t| {
+            t["pair"][2]["SpecialToken"]["id"] = "<r>".into()
+        }),
+        ("second sequence", |t| {
+            t["single"][1]["Sequence"]["id"] = "B".into()
+        }),
+        ("single", |t| {
+            t["type"] = "TemplateProcessinf".into();
+            t["single"][0]["SpecialToken"]["id"] = "<r>".into();
+        }),
+    ];
+    for (says, breaks) in broken {
+        let mut processor = template.clone();
+        breaks(&mut processor);
+        let sequence = serde_json::json!({"type": "Sequence", "processors": [processor.clone()]});
+        for post_processor in [processor, sequence] {
+            let mut json = fixture.clone();
+            json["post_processor"] = post_processor;
+            let err = ImpTokenizer::from_json(&json.to_string())
+                .err()
+                .expect("must not load");
+            assert!(
+                matches!(&err, ImpError::Tokenizer(m) if m.contains(says)),
+                "{says}: {err}"
+            );
+        }
+    }
+}

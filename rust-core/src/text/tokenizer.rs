@@ -146,23 +146,30 @@ impl ImpTokenizer {
 }
 
 /// A `tokenizer.json` text, checked for what makes tokenizers 0.22 panic
-/// instead of failing (both found by fuzzing): a `decoder` section that is
+/// instead of failing (all found by fuzzing): a `decoder` section that is
 /// not valid JSON (`expect("Helper")` in its deserializer), so the whole text
-/// is parsed as JSON first; and a Strip decoder that strips from the end
-/// (`stop` > 0), which indexes before a token's first character when the
-/// token is shorter than `stop`. No Imp tokenizer strips from the end.
+/// is parsed as JSON first; a Strip decoder that strips from the end; and a
+/// post-processor template that tokenizers does not validate when it reads
+/// one (see `check_post_processor`).
 fn parse_json(text: &str) -> std::result::Result<Tokenizer, String> {
     #[derive(serde::Deserialize)]
     struct Sections {
         decoder: Option<serde_json::Value>,
+        post_processor: Option<serde_json::Value>,
     }
     let sections: Sections = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if let Some(decoder) = &sections.decoder {
         check_decoder(decoder)?;
     }
+    if let Some(processor) = &sections.post_processor {
+        check_post_processor(processor)?;
+    }
     text.parse().map_err(|e: tokenizers::Error| e.to_string())
 }
 
+/// A Strip decoder that strips from the end (`stop` > 0) indexes before a
+/// token's first character when the token is shorter than `stop`. No Imp
+/// tokenizer strips from the end.
 fn check_decoder(decoder: &serde_json::Value) -> std::result::Result<(), String> {
     let field = |name: &str| decoder.get(name);
     match field("type").and_then(|t| t.as_str()) {
@@ -176,6 +183,35 @@ fn check_decoder(decoder: &serde_json::Value) -> std::result::Result<(), String>
             .try_for_each(check_decoder),
         _ => Ok(()),
     }
+}
+
+/// A template that names a special token it does not define (a map index)
+/// or puts a second sequence in the single-sequence template (an index past
+/// the one encoding) panics in `encode`. Checked by shape, not by `type`:
+/// tokenizers reads a post-processor untagged, so any object with templates
+/// may become a TemplateProcessing.
+fn check_post_processor(processor: &serde_json::Value) -> std::result::Result<(), String> {
+    if let Some(processors) = processor.get("processors").and_then(|p| p.as_array()) {
+        processors.iter().try_for_each(check_post_processor)?;
+    }
+    let defined = processor.get("special_tokens").and_then(|t| t.as_object());
+    for name in ["single", "pair"] {
+        let pieces = processor.get(name).and_then(|t| t.as_array());
+        for piece in pieces.into_iter().flatten() {
+            let id = |kind: &str| piece.get(kind)?.get("id")?.as_str();
+            if let Some(token) = id("SpecialToken") {
+                if !defined.is_some_and(|d| d.contains_key(token)) {
+                    return Err(format!(
+                        "post-processor template {name:?} uses special token {token:?}, which it does not define"
+                    ));
+                }
+            }
+            if name == "single" && id("Sequence") == Some("B") {
+                return Err("post-processor template \"single\" places a second sequence".into());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
