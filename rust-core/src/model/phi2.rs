@@ -66,8 +66,14 @@ impl Block for Phi2Block {
         layer: usize,
     ) -> Result<Tensor> {
         let normed = self.input_layernorm.forward(xs)?;
-        let attn = self.self_attn.forward(&normed, rotary, cache, layer)?;
-        let mlp = self.mlp.forward(&normed)?;
-        (attn + mlp)? + xs
+        // The two branches read the same input and meet only in the sum, so
+        // they run as one parallel region: a thread that finishes its share
+        // of one branch's products takes the other's, instead of waiting at
+        // each of the four products (and the steps between them) in turn.
+        let (attn, mlp) = rayon::join(
+            || self.self_attn.forward(&normed, rotary, cache, layer),
+            || self.mlp.forward(&normed),
+        );
+        (attn? + mlp?)? + xs
     }
 }
