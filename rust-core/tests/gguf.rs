@@ -515,6 +515,43 @@ fn llama_cpp_pair_loads_and_answers() {
     assert!(e.contains("mmproj"), "{e}");
 }
 
+/// A mapped pair is read into memory as it loads: progress rises per file
+/// read (text, then mmproj), through the model's layers, to 1.0 once the
+/// system prompt has run; cancelling during the reading stops the load.
+#[test]
+fn loading_a_mapped_pair_reports_its_reading_and_can_be_cancelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, text, mmproj) = convert_pair(tmp.path(), GgmlDType::Q8_0);
+    let options = EngineOptions {
+        mmproj: Some(mmproj.clone()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let engine = Engine::load_with_progress(&text, &options, &mut |f| {
+        seen.push(f);
+        true
+    })
+    .unwrap();
+    let text_share = std::fs::metadata(&text).unwrap().len() as f32
+        / (std::fs::metadata(&text).unwrap().len() + std::fs::metadata(&mmproj).unwrap().len())
+            as f32;
+    assert!((seen[0] - 0.9 * text_share).abs() < 1e-6, "{seen:?}");
+    assert_eq!(seen[1], 0.9, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert_eq!(*seen.last().unwrap(), 1.0);
+    assert!(!engine.system_prefix().ids.is_empty());
+
+    let mut calls = 0;
+    let err = Engine::load_with_progress(&text, &options, &mut |_| {
+        calls += 1;
+        false
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, imp_core::ImpError::Cancelled), "{err}");
+    assert_eq!(calls, 1, "stopped at the first file read");
+}
+
 /// Files from other tools carry only ggml's token arrays: the tokenizer rebuilt
 /// from them encodes the reference's probes to the reference's ids.
 #[test]

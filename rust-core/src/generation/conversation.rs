@@ -168,11 +168,10 @@ impl Conversation {
     fn prefill_ahead(&mut self) -> Result<()> {
         let start = Instant::now();
         let model = self.engine.model();
-        let system = self.engine.system_prefix()?;
-        if model.sequence_len(&system.ids) + 2 >= model.config().context_length {
+        let system = self.engine.system_prefix();
+        let Some(mut cache) = system.cache()? else {
             return Ok(());
-        }
-        let mut cache = system.cache()?;
+        };
         model.forward(&self.image, &mut cache)?;
         self.cache = cache;
         self.ahead = Some(system.ids.clone());
@@ -180,8 +179,8 @@ impl Conversation {
         Ok(())
     }
 
-    /// Time spent when the conversation started prefilling the system prompt
-    /// (the engine's first conversation only) and the picture.
+    /// Time spent when the conversation started prefilling its picture after
+    /// the engine's system prompt.
     pub fn ahead_ms(&self) -> f64 {
         self.ahead_ms
     }

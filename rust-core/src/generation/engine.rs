@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{ImpError, Result};
-use crate::generation::prefix::{PrefixSlot, SystemPrefix};
+use crate::generation::prefix::SystemPrefix;
 use crate::model::ImpModel;
 use crate::picture::preprocess::ImagePreprocessor;
 use crate::source::model_info::{LoadOptions, ModelInfo};
@@ -42,8 +42,8 @@ struct Inner {
     preprocessor: ImagePreprocessor,
     pool: rayon::ThreadPool,
     info: ModelInfo,
-    /// The system prompt's KV, computed once for all conversations.
-    system: PrefixSlot,
+    /// The system prompt's KV, computed at load for all conversations.
+    system: SystemPrefix,
 }
 
 impl Drop for Inner {
@@ -99,12 +99,23 @@ impl Engine {
                 });
             }
         }
-        let model =
-            pool.install(|| ImpModel::load_with_progress(&source, &load_options, &mut *progress))?;
+        // A mapped file's reading is nearly all of its load; a checkpoint's
+        // conversion all of its. The system prompt's run takes the last step.
+        let read_share = if source.mapped_bytes() > 0 { 0.9 } else { 0.0 };
+        source.read_ahead(&mut |f| progress(f * read_share))?;
+        let model = pool.install(|| {
+            ImpModel::load_with_progress(&source, &load_options, &mut |f| {
+                progress(read_share + f * (0.95 - read_share))
+            })
+        })?;
         let tokenizer = source.tokenizer()?;
         check_tokenizer(&model, &tokenizer)?;
         let template = source.chat_template(model.config())?;
         let stop_ids = stop_ids(&model, &tokenizer, template);
+        let system = pool.install(|| SystemPrefix::compute(&model, &tokenizer, template))?;
+        if !progress(1.0) {
+            return Err(ImpError::Cancelled);
+        }
         let config = model.config();
         let preprocessor = ImagePreprocessor {
             image_size: config.vision.image_size,
@@ -119,7 +130,7 @@ impl Engine {
             preprocessor,
             pool,
             info,
-            system: PrefixSlot::default(),
+            system,
         })))
     }
 
@@ -159,12 +170,10 @@ impl Engine {
         self.0.pool.current_num_threads()
     }
 
-    /// The opening prompt's system part and its KV, computed on first use
-    /// (call from inside [`Engine::run`]) and shared by every conversation.
-    pub fn system_prefix(&self) -> Result<Arc<SystemPrefix>> {
-        self.0
-            .system
-            .get_or_compute(&self.0.model, &self.0.tokenizer, self.0.template)
+    /// The opening prompt's system part and its KV, computed at load and
+    /// shared by every conversation.
+    pub fn system_prefix(&self) -> &SystemPrefix {
+        &self.0.system
     }
 
     /// Runs `f` on the engine's inference threads.

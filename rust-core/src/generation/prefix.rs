@@ -3,7 +3,7 @@
 //!
 //! Every opening prompt is `system text + <image> + question + turn end`. The
 //! system part (everything before `<image>`, Phi-3's BOS included) is the same
-//! for every conversation: its KV is computed once per engine ([`SystemPrefix`])
+//! for every conversation: its KV is computed once, at load ([`SystemPrefix`]),
 //! and copied into each new conversation, which then prefills its picture's
 //! patches at once (the apps hand the picture over at capture). When the
 //! question comes, only its own tokens remain to run.
@@ -15,8 +15,6 @@
 //! but a tokenizer that merged across it would fall back to prefilling the
 //! whole prompt from scratch, never to different ids).
 
-use std::sync::{Arc, Mutex};
-
 use crate::error::{ImpError, Result};
 use crate::model::kv_cache::KvCache;
 use crate::model::ImpModel;
@@ -27,41 +25,42 @@ use crate::text::tokenizer::ImpTokenizer;
 pub struct SystemPrefix {
     /// The opening prompt's ids up to and including `<image>`.
     pub ids: Vec<u32>,
-    /// The KV of `ids` without the image token.
-    cache: KvCache,
+    /// The KV of `ids` without the image token; `None` when the opening
+    /// prompt leaves no room in the context for a question and an answer.
+    cache: Option<KvCache>,
 }
 
 impl SystemPrefix {
-    /// A fresh cache holding the system part, for one conversation to extend.
-    pub fn cache(&self) -> Result<KvCache> {
-        Ok(self.cache.duplicate()?)
-    }
-}
-
-/// Computed on first use (inside the engine's pool), then kept by the engine.
-#[derive(Default)]
-pub struct PrefixSlot(Mutex<Option<Arc<SystemPrefix>>>);
-
-impl PrefixSlot {
-    pub fn get_or_compute(
-        &self,
+    /// Runs the system part through the model (call inside the engine's
+    /// pool). The engine does this at load, so that no conversation, the
+    /// first included, waits for it.
+    pub fn compute(
         model: &ImpModel,
         tokenizer: &ImpTokenizer,
         template: ChatTemplate,
-    ) -> Result<Arc<SystemPrefix>> {
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(prefix) = slot.as_ref() {
-            return Ok(prefix.clone());
-        }
+    ) -> Result<Self> {
         let ids = opening_ids_before_question(model, tokenizer, template)?;
+        if model.sequence_len(&ids) + 2 >= model.config().context_length {
+            return Ok(Self { ids, cache: None });
+        }
         let system = &ids[..ids.len() - 1];
         let mut cache = KvCache::default();
         if !system.is_empty() {
             model.forward(&model.embed_prompt(system, None)?, &mut cache)?;
         }
-        let prefix = Arc::new(SystemPrefix { ids, cache });
-        *slot = Some(prefix.clone());
-        Ok(prefix)
+        Ok(Self {
+            ids,
+            cache: Some(cache),
+        })
+    }
+
+    /// A fresh cache holding the system part, for one conversation to extend,
+    /// or `None` if nothing should be prefilled ahead.
+    pub fn cache(&self) -> Result<Option<KvCache>> {
+        Ok(match &self.cache {
+            Some(cache) => Some(cache.duplicate()?),
+            None => None,
+        })
     }
 }
 

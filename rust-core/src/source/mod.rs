@@ -194,6 +194,18 @@ impl ModelSource {
         }
     }
 
+    /// Reads the mapped files into memory (see [`crate::weights::read_ahead`]);
+    /// nothing for a checkpoint, which loading converts and so reads anyway.
+    pub fn read_ahead(&self, progress: &mut dyn FnMut(f32) -> bool) -> Result<()> {
+        match self {
+            ModelSource::Checkpoint { .. } => Ok(()),
+            ModelSource::Gguf { file } | ModelSource::LlamaCppPair { files: file } => {
+                let maps: Vec<_> = file.iter().map(|f| &**f.mmap()).collect();
+                crate::weights::read_ahead::read_ahead(&maps, progress)
+            }
+        }
+    }
+
     /// Bytes of the memory-mapped files (file-backed, reclaimable), 0 for a
     /// checkpoint whose weights are converted to f32 in anonymous memory.
     pub fn mapped_bytes(&self) -> u64 {
