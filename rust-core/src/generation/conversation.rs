@@ -41,6 +41,13 @@ impl CancelToken {
     }
 }
 
+/// Positions a conversation's cache is sized for past the picture when it
+/// starts: a question's turn and a default-length answer, so that answers
+/// of the usual length never grow the cache half-way through.
+const TURN_POSITIONS: usize = 32 + DEFAULT_MAX_NEW_TOKENS;
+
+const DEFAULT_MAX_NEW_TOKENS: usize = 256;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerationParams {
     pub max_new_tokens: usize,
@@ -52,7 +59,7 @@ pub struct GenerationParams {
 impl Default for GenerationParams {
     fn default() -> Self {
         Self {
-            max_new_tokens: 256,
+            max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
             sampling: SamplingParams::default(),
             logprobs: 0,
         }
@@ -172,6 +179,7 @@ impl Conversation {
         let Some(mut cache) = system.cache()? else {
             return Ok(());
         };
+        cache.reserve(model.sequence_len(&system.ids) + TURN_POSITIONS);
         model.forward(&self.image, &mut cache)?;
         self.cache = cache;
         self.ahead = Some(system.ids.clone());

@@ -244,6 +244,8 @@ fn time_to_first_token(engine: &Engine, question: &str) -> Result<(f64, f64)> {
     let mut cold = engine.start_conversation_rgb(&photo)?;
     ask(&mut cold)?;
     let cold_s = t.elapsed().as_secs_f64();
+    // The apps hold one conversation at a time: a new picture replaces it.
+    drop(cold);
     let mut ahead = engine.start_conversation_rgb(&photo)?;
     let t = Instant::now();
     ask(&mut ahead)?;
@@ -328,10 +330,10 @@ fn one_run(
         config.image_token_index,
         seed,
     );
-    let mut cache = KvCache::default();
     let t = Instant::now();
     let embeds = model.embed_prompt(&ids, Some(&image))?;
     let prompt_positions = embeds.dim(0)?;
+    let mut cache = KvCache::with_capacity(prompt_positions + options.gen_tokens);
     let mut logits = model.forward(&embeds, &mut cache)?;
     let prompt_s = t.elapsed().as_secs_f64();
 
