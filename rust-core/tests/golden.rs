@@ -395,6 +395,48 @@ fn the_prefix_prefilled_ahead_starts_every_opening_prompt() {
     }
 }
 
+/// A conversation's cache goes back to the engine when it ends and the next
+/// conversation starts in it: that conversation answers exactly as the first
+/// did (what the buffers held past the system prompt is never read), and so
+/// does one started while another holds the spare (a fresh copy).
+#[test]
+fn a_conversation_in_a_reused_cache_answers_as_the_first() {
+    let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
+    let params = GenerationParams {
+        max_new_tokens: 8,
+        logprobs: 1,
+        ..Default::default()
+    };
+    let answer = |conversation: &mut imp_core::Conversation, question: &str| {
+        let mut tokens = Vec::new();
+        conversation
+            .ask(question, &params, &CancelToken::new(), &mut |t| {
+                tokens.push((t.id, t.top_logprobs[0].1.to_bits()))
+            })
+            .unwrap();
+        tokens
+    };
+    for model in MODELS {
+        let engine = Engine::load(&fixtures().join(model), &EngineOptions::default()).unwrap();
+        let mut first = engine.start_conversation(&photo).unwrap();
+        let expected = answer(&mut first, "What is in this picture?");
+        answer(&mut first, "And what colour is it, in many words?");
+        drop(first);
+        let mut reused = engine.start_conversation(&photo).unwrap();
+        let mut fresh = engine.start_conversation(&photo).unwrap();
+        assert_eq!(
+            answer(&mut reused, "What is in this picture?"),
+            expected,
+            "{model}"
+        );
+        assert_eq!(
+            answer(&mut fresh, "What is in this picture?"),
+            expected,
+            "{model}"
+        );
+    }
+}
+
 /// The first answer with the picture prefilled ahead is the answer of the
 /// whole prompt in one pass: same greedy tokens, first logits within float
 /// rounding (the float path's gemm may add in another order for fewer rows;

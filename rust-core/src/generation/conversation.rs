@@ -41,12 +41,7 @@ impl CancelToken {
     }
 }
 
-/// Positions a conversation's cache is sized for past the picture when it
-/// starts: a question's turn and a default-length answer, so that answers
-/// of the usual length never grow the cache half-way through.
-const TURN_POSITIONS: usize = 32 + DEFAULT_MAX_NEW_TOKENS;
-
-const DEFAULT_MAX_NEW_TOKENS: usize = 256;
+pub(crate) const DEFAULT_MAX_NEW_TOKENS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerationParams {
@@ -154,6 +149,14 @@ pub struct Conversation {
     ahead_ms: f64,
 }
 
+/// The cache goes back to the engine for the next conversation.
+impl Drop for Conversation {
+    fn drop(&mut self) {
+        let cache = std::mem::take(&mut self.cache);
+        self.engine.system_prefix().take_back(cache);
+    }
+}
+
 impl Conversation {
     fn new(engine: Engine, image: Tensor, vision_ms: f64) -> Self {
         Self {
@@ -179,7 +182,6 @@ impl Conversation {
         let Some(mut cache) = system.cache()? else {
             return Ok(());
         };
-        cache.reserve(model.sequence_len(&system.ids) + TURN_POSITIONS);
         model.forward(&self.image, &mut cache)?;
         self.cache = cache;
         self.ahead = Some(system.ids.clone());

@@ -15,11 +15,18 @@
 //! but a tokenizer that merged across it would fall back to prefilling the
 //! whole prompt from scratch, never to different ids).
 
+use std::sync::Mutex;
+
 use crate::error::{ImpError, Result};
 use crate::model::kv_cache::KvCache;
 use crate::model::ImpModel;
 use crate::text::chat_template::ChatTemplate;
 use crate::text::tokenizer::ImpTokenizer;
+
+/// Positions a conversation's cache is sized for past the picture when it
+/// starts: a question's turn and a default-length answer, so that answers
+/// of the usual length never grow the cache half-way through.
+pub const TURN_POSITIONS: usize = 32 + crate::generation::conversation::DEFAULT_MAX_NEW_TOKENS;
 
 /// The system part of the opening prompt and its KV, shared by conversations.
 pub struct SystemPrefix {
@@ -28,39 +35,88 @@ pub struct SystemPrefix {
     /// The KV of `ids` without the image token; `None` when the opening
     /// prompt leaves no room in the context for a question and an answer.
     cache: Option<KvCache>,
+    /// Positions of a conversation's cache: the opening prompt up to the
+    /// question and [`TURN_POSITIONS`].
+    capacity: usize,
+    /// One conversation's cache, kept for the next. Allocated at load, so
+    /// that the first conversation does not pay for fresh memory (its first
+    /// touch: page faults and zeroing), and taken back when a conversation
+    /// ends; the apps hold one conversation at a time.
+    spare: Mutex<Option<KvCache>>,
 }
 
 impl SystemPrefix {
-    /// Runs the system part through the model (call inside the engine's
-    /// pool). The engine does this at load, so that no conversation, the
-    /// first included, waits for it.
+    /// Runs the system part through the model and allocates one
+    /// conversation's cache (call inside the engine's pool). The engine does
+    /// this at load, so that no conversation, the first included, waits for it.
     pub fn compute(
         model: &ImpModel,
         tokenizer: &ImpTokenizer,
         template: ChatTemplate,
     ) -> Result<Self> {
         let ids = opening_ids_before_question(model, tokenizer, template)?;
-        if model.sequence_len(&ids) + 2 >= model.config().context_length {
-            return Ok(Self { ids, cache: None });
+        let context = model.config().context_length;
+        let opening = model.sequence_len(&ids);
+        let capacity = (opening + TURN_POSITIONS).min(context);
+        if opening + 2 >= context {
+            return Ok(Self::without_cache(ids, capacity));
         }
         let system = &ids[..ids.len() - 1];
         let mut cache = KvCache::default();
         if !system.is_empty() {
             model.forward(&model.embed_prompt(system, None)?, &mut cache)?;
         }
+        let mut spare = cache.duplicate()?;
+        spare.allocate(capacity)?;
         Ok(Self {
             ids,
             cache: Some(cache),
+            capacity,
+            spare: Mutex::new(Some(spare)),
         })
     }
 
-    /// A fresh cache holding the system part, for one conversation to extend,
-    /// or `None` if nothing should be prefilled ahead.
+    fn without_cache(ids: Vec<u32>, capacity: usize) -> Self {
+        Self {
+            ids,
+            cache: None,
+            capacity,
+            spare: Mutex::new(None),
+        }
+    }
+
+    /// A cache holding the system part, for one conversation to extend (the
+    /// spare if there is one), or `None` if nothing should be prefilled ahead.
     pub fn cache(&self) -> Result<Option<KvCache>> {
-        Ok(match &self.cache {
-            Some(cache) => Some(cache.duplicate()?),
-            None => None,
-        })
+        let Some(system) = &self.cache else {
+            return Ok(None);
+        };
+        let mut cache = match self.slot().take() {
+            Some(mut spare) => {
+                spare.restart_from(system)?;
+                spare
+            }
+            None => system.duplicate()?,
+        };
+        cache.reserve(self.capacity);
+        Ok(Some(cache))
+    }
+
+    /// Keeps a finished conversation's cache as the spare, unless there is one
+    /// or it grew past twice a conversation's size (a long chat's cache is
+    /// not held while idle).
+    pub fn take_back(&self, cache: KvCache) {
+        let size = cache.capacity();
+        if self.cache.is_some() && size >= self.capacity && size <= 2 * self.capacity {
+            let mut slot = self.slot();
+            if slot.is_none() {
+                *slot = Some(cache);
+            }
+        }
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<KvCache>> {
+        self.spare.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

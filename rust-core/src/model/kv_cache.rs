@@ -38,6 +38,44 @@ impl KvCache {
         self.len += seq;
     }
 
+    /// Positions the buffers hold before they must grow (0 before the first
+    /// append).
+    pub fn capacity(&self) -> usize {
+        match self.layers.first() {
+            Some(Some((k, _))) => k.dims().get(1).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Grows the buffers of every layer written so far to `positions` now,
+    /// touching their memory (see [`KvCache::reserve`] for why).
+    pub fn allocate(&mut self, positions: usize) -> Result<()> {
+        for layer in 0..self.layers.len() {
+            let Some((k, _)) = self.layers[layer].clone() else {
+                continue;
+            };
+            if k.dim(1)? < positions {
+                self.grow(layer, &k, positions)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties the cache down to a copy of `prefix`'s positions, keeping its
+    /// buffers: a new sequence that starts as `prefix` did, in memory already
+    /// touched.
+    pub fn restart_from(&mut self, prefix: &KvCache) -> Result<()> {
+        self.len = 0;
+        for (layer, theirs) in prefix.layers.iter().enumerate() {
+            if let Some((k, v)) = theirs {
+                let head = |t: &Tensor| t.narrow(1, 0, prefix.len)?.contiguous();
+                self.append(layer, &head(k)?, &head(v)?, usize::MAX)?;
+            }
+        }
+        self.len = prefix.len;
+        Ok(())
+    }
+
     /// Positions already in the cache.
     pub fn len(&self) -> usize {
         self.len
@@ -74,6 +112,22 @@ impl KvCache {
         })
     }
 
+    /// New buffers of `capacity` positions for `layer`, shaped like `like`,
+    /// holding the cached positions.
+    fn grow(&mut self, layer: usize, like: &Tensor, capacity: usize) -> Result<()> {
+        let (heads, _, head_dim) = like.dims3()?;
+        let fresh = || Tensor::zeros((heads, capacity, head_dim), like.dtype(), like.device());
+        let (new_k, new_v) = (fresh()?, fresh()?);
+        if let Some((old_k, old_v)) = &self.layers[layer] {
+            if self.len > 0 {
+                new_k.slice_set(&old_k.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
+                new_v.slice_set(&old_v.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
+            }
+        }
+        self.layers[layer] = Some((new_k, new_v));
+        Ok(())
+    }
+
     /// Writes `k`, `v` (heads, seq, head_dim) after the cached positions of
     /// `layer`; returns views of all positions so far. `limit` caps the growth.
     pub(crate) fn append(
@@ -97,16 +151,7 @@ impl KvCache {
                 .next_power_of_two()
                 .max(self.reserved)
                 .clamp(64, limit.max(needed));
-            let (heads, _, head_dim) = k.dims3()?;
-            let fresh = || Tensor::zeros((heads, grown, head_dim), k.dtype(), k.device());
-            let (new_k, new_v) = (fresh()?, fresh()?);
-            if let Some((old_k, old_v)) = &self.layers[layer] {
-                if offset > 0 {
-                    new_k.slice_set(&old_k.narrow(1, 0, offset)?.contiguous()?, 1, 0)?;
-                    new_v.slice_set(&old_v.narrow(1, 0, offset)?.contiguous()?, 1, 0)?;
-                }
-            }
-            self.layers[layer] = Some((new_k, new_v));
+            self.grow(layer, k, grown)?;
         }
         let Some((buf_k, buf_v)) = &self.layers[layer] else {
             unreachable!("allocated above")
@@ -163,6 +208,28 @@ mod tests {
 
     fn capacity(cache: &KvCache) -> usize {
         cache.layers[0].as_ref().unwrap().0.dim(1).unwrap()
+    }
+
+    #[test]
+    fn a_restarted_cache_holds_the_prefix_in_its_own_buffers() {
+        let mut prefix = KvCache::default();
+        prefix
+            .append(0, &positions(&[1.0, 2.0]), &positions(&[1.0, 2.0]), 1000)
+            .unwrap();
+        prefix.advance(2);
+        let mut used = KvCache::with_capacity(100);
+        let old: Vec<f32> = (10..40).map(|i| i as f32).collect();
+        used.append(0, &positions(&old), &positions(&old), 1000)
+            .unwrap();
+        used.advance(old.len());
+
+        used.restart_from(&prefix).unwrap();
+        assert_eq!((used.len(), used.capacity()), (2, 100));
+        let (k, v) = used
+            .append(0, &positions(&[3.0]), &positions(&[3.0]), 1000)
+            .unwrap();
+        assert_eq!(column(&k), [1.0, 2.0, 3.0]);
+        assert_eq!(column(&v), [1.0, 2.0, 3.0]);
     }
 
     #[test]
