@@ -66,8 +66,8 @@ impl SystemPrefix {
         if !system.is_empty() {
             model.forward(&model.embed_prompt(system, None)?, &mut cache)?;
         }
-        let mut spare = cache.duplicate()?;
-        spare.allocate(capacity)?;
+        let mut spare = KvCache::with_capacity(capacity);
+        spare.restart_from(&cache)?;
         Ok(Self {
             ids,
             cache: Some(cache),

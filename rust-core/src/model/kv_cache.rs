@@ -47,20 +47,6 @@ impl KvCache {
         }
     }
 
-    /// Grows the buffers of every layer written so far to `positions` now,
-    /// touching their memory (see [`KvCache::reserve`] for why).
-    pub fn allocate(&mut self, positions: usize) -> Result<()> {
-        for layer in 0..self.layers.len() {
-            let Some((k, _)) = self.layers[layer].clone() else {
-                continue;
-            };
-            if k.dim(1)? < positions {
-                self.grow(layer, &k, positions)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Empties the cache down to a copy of `prefix`'s positions, keeping its
     /// buffers: a new sequence that starts as `prefix` did, in memory already
     /// touched.
@@ -206,10 +192,6 @@ mod tests {
         assert_eq!(k, [0.0, 1.0, 7.0]);
     }
 
-    fn capacity(cache: &KvCache) -> usize {
-        cache.layers[0].as_ref().unwrap().0.dim(1).unwrap()
-    }
-
     #[test]
     fn a_restarted_cache_holds_the_prefix_in_its_own_buffers() {
         let mut prefix = KvCache::default();
@@ -238,17 +220,17 @@ mod tests {
         let ones = positions(&[1.0; 10]);
         cache.append(0, &ones, &ones, 1000).unwrap();
         cache.advance(10);
-        assert_eq!(capacity(&cache), 300);
+        assert_eq!(cache.capacity(), 300);
         for _ in 0..29 {
             cache.append(0, &ones, &ones, 1000).unwrap();
             cache.advance(10);
         }
-        assert_eq!(capacity(&cache), 300, "300 positions fit without growing");
+        assert_eq!(cache.capacity(), 300, "300 positions fit without growing");
         let (k, _) = cache.append(0, &ones, &ones, 1000).unwrap();
-        assert_eq!((capacity(&cache), k.dim(1).unwrap()), (512, 310));
+        assert_eq!((cache.capacity(), k.dim(1).unwrap()), (512, 310));
 
         let mut capped = KvCache::with_capacity(5000);
         capped.append(0, &ones, &ones, 1000).unwrap();
-        assert_eq!(capacity(&capped), 1000, "never past the context");
+        assert_eq!(capped.capacity(), 1000, "never past the context");
     }
 }
