@@ -7,7 +7,7 @@
 #   tests/aarch64.sh --lib --test golden ...   a subset (cargo's target flags)
 #
 # CI runs the subset that executes ARM code paths (run-all.sh); the rest adds
-# no ARM coverage for its time under qemu (tests/gguf.rs alone takes about
+# no ARM coverage for its time under qemu (imp-tools's tests/gguf.rs, not run here, takes about
 # 8 min there: it converts and runs float models through candle's f32 gemm).
 set -euo pipefail
 cd "$(dirname "$0")/.."

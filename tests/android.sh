@@ -2,7 +2,7 @@
 # The Android app without Gradle: installs the toolchain (first run only,
 # cached in /opt/imp-android), builds and checks android-app/build/imp.apk,
 # then runs the app's Robolectric tests with screenshots and the Rust core.
-# See tests/android/*.sh for each part and README.md ("Building the Android app").
+# See android-app/build-logic/*.sh for each part and README.md ("Building the Android app").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -11,7 +11,7 @@ timed() {
   "$@"
   echo "android: $(basename "$2") took $((SECONDS - t)) s"
 }
-timed bash tests/android/toolchain.sh
-timed bash tests/android/build-apk.sh
-timed bash tests/android/test.sh
+timed bash android-app/build-logic/toolchain.sh
+timed bash android-app/build-logic/build-apk.sh
+timed bash android-app/build-logic/test.sh
 echo "android: done in $((SECONDS - start)) s: android-app/build/imp.apk, android-app/build/screenshots/"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KOTLIN=$(bash tests/toolchains/kotlin.sh)
-version() { python3 tests/android/catalog.py version "$1"; }
+version() { python3 android-app/build-logic/catalog.py version "$1"; }
 CONSOLE=$KOTLIN/lib/junit-platform-console-standalone-$(version junit-platform).jar
 MODULE=android-app/imp-kotlin
 OUT=$MODULE/build

@@ -20,8 +20,8 @@ cd "$(dirname "$0")/.."
 ANDROID_ABIS=(arm64-v8a armeabi-v7a x86_64)
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
 # The app's minSdk (android-app/gradle/libs.versions.toml), which the Gradle-free
-# APK build (tests/android/native.sh) links its bionic stubs for as well.
-ANDROID_API=$(python3 tests/android/catalog.py version minSdk)
+# APK build (android-app/build-logic/native.sh) links its bionic stubs for as well.
+ANDROID_API=$(python3 android-app/build-logic/catalog.py version minSdk)
 # iOS device first, then the simulators (Apple silicon, Intel).
 IOS_TARGETS=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios)
 IOS_MIN_VERSION=16.0

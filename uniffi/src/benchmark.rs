@@ -1,11 +1,11 @@
 //! The on-device benchmark: the paper's Table 4 protocol, the same code and
-//! record as `imp bench` (`imp_core::tools::bench`).
+//! record as `imp bench` (`imp_tools::bench`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use imp_core::tools::bench::{self, BenchModel, BenchOptions, BenchProgress};
-use imp_core::tools::convert::QuantPolicy;
+use imp_tools::bench::{self, BenchModel, BenchOptions, BenchProgress};
+use imp_tools::convert::QuantPolicy;
 
 use crate::cancellation::CancelHandle;
 use crate::error::ImpFfiError;

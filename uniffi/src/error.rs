@@ -87,6 +87,15 @@ impl From<imp_store::StoreError> for ImpFfiError {
             E::InsufficientSpace { .. } => Self::NoSpace {
                 reason: reason("There isn't enough free storage for this model."),
             },
+            E::Refused(_) => Self::NetworkFailed {
+                reason: reason("This address isn't safe to download from."),
+            },
+            E::Busy(_) => Self::NetworkFailed {
+                reason: reason("This model is already being downloaded."),
+            },
+            E::Offline(_) => Self::NetworkFailed {
+                reason: reason("Downloads are switched off and the model isn't on this device."),
+            },
             E::Network { .. } | E::Http { .. } => Self::NetworkFailed {
                 reason: reason(
                     "The download couldn't get through; it will resume where it stopped.",

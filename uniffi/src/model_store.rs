@@ -74,10 +74,24 @@ impl From<&imp_store::catalog::CatalogEntry> for CatalogEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum ModelOrigin {
-    Download { url: String },
-    Import { from: String },
-    InPlace { path: String },
-    Converted { from: String },
+    Download {
+        url: String,
+    },
+    Import {
+        from: String,
+    },
+    InPlace {
+        path: String,
+    },
+    Converted {
+        from: String,
+    },
+    /// The authors' checkpoint at `commit`, verified and converted here.
+    Hub {
+        repo: String,
+        revision: String,
+        commit: String,
+    },
     Adopted,
 }
 
@@ -88,6 +102,16 @@ impl From<store::Origin> for ModelOrigin {
             store::Origin::Import { from } => Self::Import { from },
             store::Origin::InPlace { path } => Self::InPlace { path },
             store::Origin::Converted { from } => Self::Converted { from },
+            store::Origin::Hub {
+                repo,
+                revision,
+                commit,
+                ..
+            } => Self::Hub {
+                repo,
+                revision,
+                commit,
+            },
             store::Origin::Adopted => Self::Adopted,
         }
     }

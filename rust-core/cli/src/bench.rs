@@ -1,12 +1,12 @@
-//! `imp bench`: the paper's Table 4 protocol (`imp_core::tools::bench`, the
+//! `imp bench`: the paper's Table 4 protocol (`imp_tools::bench`, the
 //! same code the apps' benchmark screens run) on any model file, or on random
 //! weights of a published shape.
 
 use anyhow::Result;
 use clap::Args;
-use imp_core::tools::bench::{run_benchmark, BenchModel, BenchOptions, BenchProgress, BenchRecord};
-use imp_core::tools::convert::QuantPolicy;
 use imp_core::CancelToken;
+use imp_tools::bench::{run_benchmark, BenchModel, BenchOptions, BenchProgress, BenchRecord};
+use imp_tools::convert::QuantPolicy;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -2,10 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use imp_core::tools::convert::{convert, ConvertOptions, ConvertReport, QuantPolicy};
-use imp_core::tools::memory_watch::MemoryWatch;
 use imp_core::weights::gguf::parse_dtype;
 use imp_core::{CancelToken, LoadOptions, ModelInfo};
+use imp_tools::convert::{convert, ConvertOptions, ConvertReport, QuantPolicy};
+use imp_tools::memory_watch::MemoryWatch;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ pub struct ConvertArgs {
 pub fn run(args: &ConvertArgs) -> Result<()> {
     let text = dtype(&args.quant, "--quant")?;
     let vision = dtype(&args.vision_quant, "--vision-quant")?;
-    let dir = hub::resolve_model(&args.model)?;
+    let dir = hub::checkpoint_dir(&args.model)?;
     let sibling = |suffix: &str| {
         let stem = args.out.file_stem().unwrap_or_default().to_string_lossy();
         args.out.with_file_name(format!("{stem}-{suffix}.gguf"))

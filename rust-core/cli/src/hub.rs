@@ -1,117 +1,112 @@
-//! `--model` as a Hugging Face hub repo id: the files Imp needs are fetched once
-//! into the standard hub cache (HF_HOME), with a progress bar and resumable
-//! downloads; HF_ENDPOINT points elsewhere, HF_HUB_OFFLINE=1 uses the cache only.
+//! `--model` as a hub repo id, through the store's hub source (the code the
+//! apps use): the checkpoint is fetched into the desktop's hub cache
+//! (`HF_HUB_CACHE`, `HF_HOME/hub`, `~/.cache/huggingface/hub`), where it
+//! stays for `--float` and for other hub clients, and converted once to q4_k
+//! into the store. `HF_ENDPOINT` points elsewhere, `HF_HUB_OFFLINE=1` uses
+//! what is on this computer only.
 
-use anyhow::{bail, Context, Result};
-use hf_hub::api::sync::{ApiBuilder, ApiRepo};
-use hf_hub::{Cache, Repo, RepoType};
-use std::path::{Path, PathBuf};
+use anyhow::{Context, Result};
+use imp_core::CancelToken;
+use imp_store::hub::{check_repo_id, CheckpointCache};
+use imp_store::model_store::{HubModel, HubSettings, InstallProgress, InstallStage, ModelStore};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
 
-const TOKENIZER_FILES: [&str; 5] = [
-    "vocab.json",
-    "merges.txt",
-    "added_tokens.json",
-    "special_tokens_map.json",
-    "tokenizer_config.json",
-];
+/// The desktop's hub settings: its shared cache, kept after conversion.
+pub fn desktop() -> HubSettings {
+    HubSettings {
+        endpoint: None,
+        cache: CheckpointCache::desktop_default(),
+        keep_checkpoints: true,
+    }
+}
 
-/// A local directory as is, or a repo id resolved to its cached snapshot.
-pub fn resolve_model(model: &str) -> Result<PathBuf> {
-    let path = Path::new(model);
+/// A local checkpoint directory as is, or a repo id's float checkpoint in
+/// the desktop hub cache (store at its default place: nothing is installed).
+pub fn checkpoint_dir(model: &str) -> Result<PathBuf> {
+    let path = std::path::Path::new(model);
     if path.exists() {
         return Ok(path.to_path_buf());
     }
     if !looks_like_repo_id(model) {
-        bail!("{model}: no such model directory (nor a hub repo id like MILVLG/Imp-v1.5-3B-196)");
+        anyhow::bail!(
+            "{model}: no such model directory (nor a hub repo id like MILVLG/Imp-v1.5-3B-196)"
+        );
     }
-    let repo = Repo::new(model.to_string(), RepoType::Model);
-    if offline() {
-        return from_cache(model, repo);
-    }
-    let api = ApiBuilder::from_env()
-        .build()
-        .context("cannot set up the hub client")?
-        .repo(repo);
-    download(model, &api)
+    let store = crate::models::open(None, None)?.with_hub(desktop());
+    float_checkpoint(&store, model)
 }
 
-fn looks_like_repo_id(s: &str) -> bool {
-    let mut parts = s.split('/');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| {
-            !p.is_empty()
-                && !p.starts_with('.')
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        })
+pub fn looks_like_repo_id(s: &str) -> bool {
+    check_repo_id(s).is_ok()
+}
+
+/// What installing `repo` means: its catalogue entry's id when it has one
+/// (so `imp ask` and `imp models download` share the model), else
+/// `{name}-q4_k`.
+pub fn model_for(store: &ModelStore, repo: &str) -> Result<HubModel> {
+    if let Some(entry) = store
+        .catalog()
+        .models
+        .iter()
+        .find(|m| m.source.repo == repo)
+    {
+        return Ok(store.hub_model(&entry.id)?);
+    }
+    let name = repo.rsplit('/').next().unwrap_or("model").to_lowercase();
+    Ok(HubModel {
+        repo: repo.to_string(),
+        revision: "main".into(),
+        id: format!("{name}-q4_k"),
+        catalog_id: None,
+    })
+}
+
+/// Downloads, verifies, converts and installs, with a bar per stage.
+pub fn install(store: &ModelStore, model: &HubModel) -> Result<PathBuf> {
+    let bar = stage_bar();
+    let installed = store.install_from_hub(
+        model,
+        &mut |p| show(&bar, &model.repo, p),
+        &CancelToken::new(),
+    );
+    bar.finish_and_clear();
+    Ok(installed
+        .with_context(|| format!("cannot install {} from the hub", model.repo))?
+        .path)
+}
+
+/// The float checkpoint's directory in the hub cache.
+pub fn float_checkpoint(store: &ModelStore, repo: &str) -> Result<PathBuf> {
+    let bar = stage_bar();
+    let fetched = store.fetch_checkpoint(
+        repo,
+        "main",
+        &mut |p| show(&bar, repo, p),
+        &CancelToken::new(),
+    );
+    bar.finish_and_clear();
+    Ok(fetched
+        .with_context(|| format!("cannot download {repo} from the hub"))?
+        .dir)
+}
+
+fn stage_bar() -> ProgressBar {
+    ProgressBar::new(1000).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent}%, {elapsed}")
+            .expect("static template")
+            .progress_chars("=> "),
+    )
+}
+
+fn show(bar: &ProgressBar, repo: &str, p: InstallProgress) {
+    let stage = match p.stage {
+        InstallStage::Downloading => "downloading",
+        InstallStage::Converting => "converting to q4_k once",
+        InstallStage::Verifying => "verifying",
     };
-    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
-}
-
-fn offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-fn download(model: &str, api: &ApiRepo) -> Result<PathBuf> {
-    let info = api
-        .info()
-        .with_context(|| format!("cannot list the files of {model} on the hub"))?;
-    let listed: Vec<String> = info.siblings.into_iter().map(|s| s.rfilename).collect();
-    let has = |f: &str| listed.iter().any(|l| l == f);
-    let fetch = |f: &str| {
-        api.get(f)
-            .with_context(|| format!("downloading {f} from {model}"))
-    };
-    let config = fetch("config.json")?;
-    if has("model.safetensors.index.json") {
-        let index = fetch("model.safetensors.index.json")?;
-        for shard in shards(&index)? {
-            fetch(&shard)?;
-        }
-    } else {
-        let weights: Vec<&String> = listed
-            .iter()
-            .filter(|f| f.ends_with(".safetensors"))
-            .collect();
-        if weights.is_empty() {
-            bail!("{model} has no .safetensors weights on the hub");
-        }
-        for f in weights {
-            fetch(f)?;
-        }
-    }
-    if has("tokenizer.json") {
-        fetch("tokenizer.json")?;
-    } else {
-        for f in TOKENIZER_FILES.iter().filter(|f| has(f)) {
-            fetch(f)?;
-        }
-    }
-    Ok(config.parent().context("cache layout")?.to_path_buf())
-}
-
-fn shards(index: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(index)?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", index.display()))?;
-    let map = json["weight_map"]
-        .as_object()
-        .context("model.safetensors.index.json has no weight_map")?;
-    let mut files: Vec<String> = map
-        .values()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    files.sort();
-    files.dedup();
-    Ok(files)
-}
-
-fn from_cache(model: &str, repo: Repo) -> Result<PathBuf> {
-    let cached = Cache::from_env().repo(repo);
-    let config = cached
-        .get("config.json")
-        .with_context(|| format!("{model} is not in the hub cache and HF_HUB_OFFLINE is set"))?;
-    Ok(config.parent().context("cache layout")?.to_path_buf())
+    bar.set_message(format!("{stage} {repo}"));
+    bar.set_position((p.fraction * 1000.0) as u64);
 }
 
 #[cfg(test)]

@@ -141,49 +141,29 @@ impl SessionArgs {
     /// A local path as is; a hub repo id as its q4_k conversion in the store
     /// (made once), or its float checkpoint with --float.
     fn model_path(&self) -> Result<PathBuf> {
-        let local = std::path::Path::new(&self.model).exists();
-        if local || self.float || self.mmproj.is_some() {
-            return hub::resolve_model(&self.model);
+        let path = std::path::Path::new(&self.model);
+        if path.exists() {
+            return Ok(path.to_path_buf());
         }
-        let store = models::open(self.store.as_ref(), None)?;
-        if let Some(model) = store.converted_from(&self.model)? {
-            return Ok(model.path);
+        if !hub::looks_like_repo_id(&self.model) {
+            anyhow::bail!(
+                "{}: no such model directory or file (nor a hub repo id like MILVLG/Imp-v1.5-3B-196)",
+                self.model
+            );
         }
-        let checkpoint = hub::resolve_model(&self.model)?;
-        let id = format!(
-            "{}-q4_k",
-            self.model
-                .rsplit('/')
-                .next()
-                .unwrap_or("model")
-                .to_lowercase()
-        );
-        let partial = store.scratch_dir().join(format!("{id}.gguf"));
+        let store = models::open(self.store.as_ref(), None)?.with_hub(hub::desktop());
+        if self.float || self.mmproj.is_some() {
+            return hub::float_checkpoint(&store, &self.model);
+        }
+        let model = hub::model_for(&store, &self.model)?;
+        if let Some(installed) = store.converted_from(&self.model)? {
+            return Ok(installed.path);
+        }
         eprintln!(
-            "imp: converting {} to q4_k once (kept in {}; --float runs the float32 checkpoint)",
-            self.model,
-            store
-                .scratch_dir()
-                .parent()
-                .unwrap_or(store.scratch_dir())
-                .display()
+            "imp: converting {} to q4_k once (kept in the store; --float runs the float32 checkpoint)",
+            self.model
         );
-        let options = imp_core::tools::convert::ConvertOptions {
-            policy: imp_core::tools::convert::QuantPolicy {
-                text: candle_core::quantized::GgmlDType::Q4K,
-                vision: candle_core::quantized::GgmlDType::F16,
-            },
-            name: self.model.clone(),
-            llama_cpp: None,
-        };
-        let converted = convert::convert_with_bar(&checkpoint, &partial, &options, &self.model)
-            .and_then(|_| {
-                Ok(store.install_converted(&partial, &id, &self.model, &CancelToken::new())?)
-            });
-        if converted.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        Ok(converted?.path)
+        hub::install(&store, &model)
     }
 }
 

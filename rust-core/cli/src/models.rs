@@ -25,7 +25,9 @@ pub struct ModelsArgs {
 enum ModelsCommand {
     /// The catalogue, what is installed, and downloads that did not finish.
     List,
-    /// Download a catalogue model (by id) or any URL, verify it and install it.
+    /// Download a catalogue model (by id: its published file, else the
+    /// authors' checkpoint from the hub, converted here) or any URL, verify it
+    /// and install it.
     Download {
         /// A catalogue id or an http(s) URL.
         what: String,
@@ -82,6 +84,20 @@ pub fn run(args: &ModelsArgs) -> Result<()> {
                     quantization: quant.clone(),
                 }
             };
+            let from_hub = match &source {
+                DownloadSource::Catalog { id, .. } => store.catalog().entry(id)?.files.is_empty(),
+                DownloadSource::Url { .. } => false,
+            };
+            if from_hub {
+                // No converted file is published: made here from the
+                // authors' checkpoint, as a phone does.
+                let store = store.with_hub(crate::hub::desktop());
+                let path = crate::hub::install(&store, &store.hub_model(what)?)?;
+                let model = store.installed()?.into_iter().find(|m| m.path == path);
+                let model = model.context("the installed model is not listed")?;
+                println!("installed {}", describe(&model));
+                return Ok(());
+            }
             let bar = bytes_bar(&format!("downloading {what}"));
             let model = store.download(&source, &mut |p| show(&bar, p), &cancel);
             bar.finish_and_clear();

@@ -7,7 +7,6 @@
 //! apps download and verify it.
 
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 
 use crate::error::{Result, StoreError};
 
@@ -83,20 +82,16 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// A catalogue published at `url` (e.g. a newer one than the bundled).
+    /// A catalogue published at `url` (e.g. a newer one than the bundled):
+    /// https (or this device), within the downloads' timeouts, at most 4 MiB.
     pub fn fetch(url: &str) -> Result<Self> {
-        let response = ureq::get(url).call().map_err(|e| StoreError::Network {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
-        // A catalogue is a few kB; refuse anything absurd rather than buffer it.
-        let mut text = String::new();
-        Read::read_to_string(&mut response.into_reader().take(4 << 20), &mut text).map_err(
-            |e| StoreError::Network {
-                url: url.to_string(),
-                reason: e.to_string(),
-            },
-        )?;
+        let options = crate::download::DownloadOptions {
+            retries: 2,
+            ..Default::default()
+        };
+        let bytes =
+            crate::download::fetch_bytes(url, &options, &imp_core::CancelToken::new(), 4 << 20)?;
+        let text = String::from_utf8(bytes).map_err(|e| StoreError::Catalog(e.to_string()))?;
         Self::from_json(&text)
     }
 

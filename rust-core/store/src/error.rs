@@ -27,13 +27,26 @@ pub enum StoreError {
     Http { url: String, status: u16 },
     #[error("not enough free space: {needed_mb} MB needed, {available_mb} MB free")]
     InsufficientSpace { needed_mb: u64, available_mb: u64 },
-    /// The bytes are not the file the catalogue (or the caller) vouches for.
-    #[error("{file}: SHA-256 {actual} does not match the expected {expected}; the download was discarded")]
+    /// The bytes are not the file the catalogue, the hub (or the caller)
+    /// vouches for.
+    #[error("{file}: {kind} {actual} does not match the expected {expected}; the download was discarded")]
     ChecksumMismatch {
         file: String,
+        /// Which checksum: `SHA-256` or `git blob SHA-1`.
+        kind: String,
         expected: String,
         actual: String,
     },
+    /// A URL this build will not fetch (plain http off this device, a step
+    /// down from https).
+    #[error("{0}")]
+    Refused(String),
+    /// Someone else is writing the same file (another download of it).
+    #[error("{0}")]
+    Busy(String),
+    /// `HF_HUB_OFFLINE` is set and what is needed is not on this device.
+    #[error("{0}")]
+    Offline(String),
     #[error("{file}: {size} bytes, expected {expected}")]
     SizeMismatch {
         file: String,

@@ -5,9 +5,9 @@
 
 use imp_core::config::ImpConfig;
 use imp_core::source::model_info::{estimated_memory, kv_value_bytes};
-use imp_core::tools::convert::{planned_tensor_bytes, QuantPolicy};
-use imp_core::tools::synthetic::preset_config;
 use imp_store::catalog::Catalog;
+use imp_tools::convert::{planned_tensor_bytes, QuantPolicy};
+use imp_tools::synthetic::preset_config;
 
 /// The synthetic preset of the same shape as a catalogue variant.
 fn preset(variant: &str) -> &str {

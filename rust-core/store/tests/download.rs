@@ -85,8 +85,18 @@ fn url_source(url: String) -> DownloadSource {
     }
 }
 
+/// Partial files and their resume records (lock files stay, empty).
 fn partials(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("downloads")).unwrap().count()
+    std::fs::read_dir(dir.join("downloads"))
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".lock")
+        })
+        .count()
 }
 
 #[test]

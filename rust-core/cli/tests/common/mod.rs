@@ -23,7 +23,12 @@ pub fn imp() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // No test may reach the real hub: offline unless a test serves its own
+    // loopback hub (it then sets HF_ENDPOINT and removes HF_HUB_OFFLINE), and
+    // a closed loopback port should it forget the second.
     cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::null());
     cmd

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use imp_core::tools::convert::{convert, ConvertOptions, QuantPolicy};
+use imp_tools::convert::{convert, ConvertOptions, QuantPolicy};
 
 /// How the server treats the next requests.
 #[derive(Debug, Clone, Default)]

@@ -106,8 +106,8 @@ class CoreConversationTest {
 
 /**
  * The JVM's attempts to reach the network (connect, sendto, sendmsg to an
- * internet address; name lookups), counted by tests/android/network-watch.c,
- * which tests/android/test.sh preloads. The Rust core calls the same libc
+ * internet address; name lookups), counted by android-app/build-logic/network-watch.c,
+ * which android-app/build-logic/test.sh preloads. The Rust core calls the same libc
  * functions, so its attempts count too. Without the preload the lookup fails
  * and so do the tests that use it.
  */

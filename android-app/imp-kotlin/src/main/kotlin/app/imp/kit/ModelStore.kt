@@ -146,6 +146,7 @@ sealed interface ModelOrigin {
     data class Import(val from: String) : ModelOrigin
     data class InPlace(val path: String) : ModelOrigin
     data class Converted(val from: String) : ModelOrigin
+    data class Hub(val repo: String, val revision: String, val commit: String) : ModelOrigin
     data object Adopted : ModelOrigin
 
     companion object {
@@ -154,6 +155,7 @@ sealed interface ModelOrigin {
             is FfiModelOrigin.Import -> Import(o.from)
             is FfiModelOrigin.InPlace -> InPlace(o.path)
             is FfiModelOrigin.Converted -> Converted(o.from)
+            is FfiModelOrigin.Hub -> Hub(o.repo, o.revision, o.commit)
             is FfiModelOrigin.Adopted -> Adopted
         }
     }

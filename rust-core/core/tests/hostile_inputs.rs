@@ -1,0 +1,350 @@
+//! Inputs built to hurt: decompression bombs (small files claiming more pixels
+//! than the decoder's limits allow) and pictures that would make
+//! preprocessing allocate far more than they hold, with the heap measured by
+//! a counting allocator; and inputs the fuzzers found (see rust-core/fuzz),
+//! each kept here as a regression test.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use candle_core::Device;
+use imp_core::config::AspectMode;
+use imp_core::picture::preprocess::{decode_rgb, ImagePreprocessor};
+use imp_core::picture::resample::{pad_to_square, resize_bicubic, resize_padded_square, Rgb8};
+use imp_core::ImpError;
+
+/// Counts live heap bytes and their high-water mark.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+            PEAK.fetch_max(live, Ordering::SeqCst);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+            PEAK.fetch_max(live, Ordering::SeqCst);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        System.dealloc(p, layout);
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let q = System.realloc(p, layout, new_size);
+        if !q.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+            let live = LIVE.fetch_add(new_size, Ordering::SeqCst) + new_size;
+            PEAK.fetch_max(live, Ordering::SeqCst);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// One measurement at a time: the tests of this file share the counters.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+/// Runs `f` and returns its result with the heap it added at its peak.
+fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let out = f();
+    (out, PEAK.load(Ordering::SeqCst) - base)
+}
+
+const MB: usize = 1 << 20;
+
+fn seed(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds/image")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every bomb in the image seeds is refused as an unusable picture before the
+/// decoder reserves its claimed size: a few MB at most.
+#[test]
+fn decompression_bombs_are_refused_before_allocating() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/image");
+    let mut bombs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("bomb-"))
+        .collect();
+    bombs.sort();
+    assert!(bombs.len() >= 6, "{bombs:?}");
+    for name in bombs {
+        let bytes = seed(&name);
+        assert!(bytes.len() < 1024, "{name}: a bomb is a small file");
+        let (result, peak) = peak_heap(|| decode_rgb(&bytes));
+        match result {
+            Err(ImpError::InvalidImage(_)) => {}
+            Err(e) => panic!("{name}: {e}"),
+            Ok(rgb) => panic!("{name}: decoded as {}x{}", rgb.width, rgb.height),
+        }
+        assert!(peak < 4 * MB, "{name}: {} MB allocated", peak / MB);
+    }
+}
+
+fn png(img: image::DynamicImage) -> Vec<u8> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut bytes = Vec::new();
+    let encoder = PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, FilterType::Sub);
+    img.write_with_encoder(encoder).unwrap();
+    bytes
+}
+
+/// A picture the limits allow never costs more than its decoded pixels plus
+/// the model-sized buffers: a transparent picture is composited in place, and
+/// padding a strip to a square (Phi-3's `pad`) does not build the square.
+#[test]
+fn preprocessing_does_not_multiply_the_decoded_picture() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    // 1024 x 1024 RGBA: 4 MiB decoded, 3 MiB as RGB.
+    let rgba = image::RgbaImage::from_fn(1024, 1024, |x, y| {
+        image::Rgba([x as u8, y as u8, (x ^ y) as u8, (x + y) as u8])
+    });
+    let bytes = png(rgba.into());
+    let (rgb, peak) = peak_heap(|| decode_rgb(&bytes).unwrap());
+    assert_eq!((rgb.width, rgb.height), (1024, 1024));
+    // The decoded picture and the PNG decoder's own buffers (about 0.9 MiB);
+    // compositing into a second buffer would add 3 MiB or more.
+    assert!(peak <= 5 * MB + MB / 2, "{} KiB to decode", peak >> 10);
+    drop(rgb);
+
+    // A 4096 x 1 strip: 12 KiB of pixels, a 48 MiB square once padded (at
+    // the side limit, 16384 x 1 would make 805 MB).
+    let strip = image::RgbImage::from_fn(4096, 1, |x, _| image::Rgb([x as u8, 7, 200]));
+    let bytes = png(strip.into());
+    assert!(bytes.len() < 16 * 1024);
+    for aspect in [AspectMode::Pad, AspectMode::Squash] {
+        let pre = ImagePreprocessor {
+            image_size: 196,
+            aspect,
+        };
+        let (pixels, peak) = peak_heap(|| pre.preprocess_bytes(&bytes, &Device::Cpu).unwrap());
+        assert_eq!(pixels.dims(), [3, 196, 196]);
+        assert!(peak < 4 * MB, "{aspect:?}: {} MB", peak / MB);
+    }
+}
+
+/// The padded resize equals resizing the padded square, which it never makes.
+#[test]
+fn padding_without_the_square_is_exact() {
+    let wide = Rgb8 {
+        width: 90,
+        height: 5,
+        data: (0..90 * 5 * 3).map(|i| (i * 37 % 251) as u8).collect(),
+    };
+    let tall = Rgb8 {
+        width: 4,
+        height: 61,
+        data: (0..4 * 61 * 3).map(|i| (i * 53 % 241) as u8).collect(),
+    };
+    // Shrunk, kept and enlarged squares.
+    for (picture, size) in [
+        (&wide, 37),
+        (&wide, 90),
+        (&wide, 131),
+        (&tall, 20),
+        (&tall, 61),
+    ] {
+        for fill in [127, 255] {
+            let want = resize_bicubic(&pad_to_square(picture, fill), size, size);
+            assert!(resize_padded_square(picture, fill, size) == want, "{size}");
+        }
+    }
+}
+
+/// The headroom estimates (`model::headroom`) are upper bounds of what a step
+/// holds at once, so reserving them before the step makes running out of
+/// memory an error: checked on the float path of a fixture, prompt and decode
+/// steps, with and without the KV cache growing, and the vision tower.
+#[test]
+fn headroom_estimates_cover_what_each_step_allocates() {
+    use imp_core::model::headroom::{forward_bytes, vision_bytes};
+    use imp_core::model::language_model::KvCache;
+    use imp_core::model::ImpModel;
+    // What a step allocates whatever its size (candle's small tensors; about
+    // 70 KiB), left out of the estimates.
+    const FIXED: usize = 256 << 10;
+    // Once per thread, on its first matmul, the `gemm` crate allocates
+    // packing buffers it sizes from the CPU's caches and keeps (1.1 MB
+    // measured on a 1 MiB-L2 AVX-512 core). A fresh model's first picture
+    // pays them: they must fit in the 2 MiB of slack `headroom::ensure` adds
+    // to every estimate.
+    const FIRST_CALLS: usize = 2 << 20;
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-imp-196-msft");
+    let model = ImpModel::load(&dir).unwrap();
+    let config = model.config().clone();
+    let photo = std::fs::read(dir.join("../images/photo.png")).unwrap();
+    let pre = ImagePreprocessor {
+        image_size: config.vision.image_size,
+        aspect: config.image_aspect_ratio,
+    };
+    let pixels = pre.preprocess_bytes(&photo, &Device::Cpu).unwrap();
+    let encode = || {
+        peak_heap(|| {
+            let features = model.vision_features(&pixels).unwrap();
+            model.project(&features).unwrap()
+        })
+    };
+    let estimate = vision_bytes(&config) as usize;
+    let (_, first) = encode();
+    assert!(
+        first <= estimate + FIRST_CALLS,
+        "first vision pass: {first} bytes, estimated {estimate}"
+    );
+    let (image, peak) = encode();
+    assert!(
+        peak <= estimate + FIXED,
+        "vision: {peak} bytes, estimated {estimate}"
+    );
+
+    let mut cache = KvCache::default();
+    let lm = model.language_model();
+    // The image's 196 positions and a prompt, then decode steps: the cache
+    // grows from nothing, at 256 and at 512 positions.
+    let mut steps = vec![
+        (model
+            .embed_prompt(&[1, 2, config.image_token_index, 3], Some(&image))
+            .unwrap()),
+    ];
+    let token = model.embed_prompt(&[5], None).unwrap();
+    let prompt = model.embed_prompt(&[7; 100], None).unwrap();
+    steps.extend([
+        token.clone(),
+        prompt.clone(),
+        prompt.clone(),
+        token.clone(),
+        prompt,
+        token,
+    ]);
+    for embeds in steps {
+        let (past, seq) = (cache.len(), embeds.dim(0).unwrap());
+        let (_, peak) = peak_heap(|| lm.forward_embeds(&embeds, &mut cache).unwrap());
+        let estimate = forward_bytes(&config, past, seq) as usize;
+        assert!(
+            peak <= estimate + FIXED,
+            "{seq} positions after {past}: {peak} bytes, estimated {estimate}"
+        );
+    }
+}
+
+/// Found by the gguf fuzz target: a tokenizer.json (here inside a GGUF) whose
+/// `decoder` section is not valid JSON made tokenizers 0.22 panic
+/// (`expect("Helper")` in its decoder's deserializer) instead of failing.
+#[test]
+fn a_malformed_tokenizer_json_is_an_error_not_a_panic() {
+    use imp_core::text::tokenizer::ImpTokenizer;
+    let json = r#"{"version": "1.0", "decoder": {"type": "ByteLevel\q"}}"#;
+    let err = ImpTokenizer::from_json(json).err().expect("must not load");
+    assert!(matches!(err, ImpError::Tokenizer(_)), "{err}");
+    // The same file in a checkpoint directory.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), json).unwrap();
+    let err = ImpTokenizer::from_dir(dir.path())
+        .err()
+        .expect("must not load");
+    assert!(matches!(err, ImpError::Tokenizer(_)), "{err}");
+}
+
+/// Found by the tokenizer fuzz target: tokenizers 0.22's Strip decoder with
+/// `stop` > 0 subtracts past a token's start when the token is shorter than
+/// `stop` (an overflow panic, or an out-of-bounds index in release builds),
+/// so such a decoder, alone or inside a Sequence, is refused at load.
+#[test]
+fn a_strip_decoder_that_strips_from_the_end_is_refused() {
+    use imp_core::text::tokenizer::ImpTokenizer;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-imp-phi3");
+    let text = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    ImpTokenizer::from_json(&text).expect("the fixture loads as it is");
+    let strip = serde_json::json!({"type": "Strip", "content": "\u{2581}", "start": 0, "stop": 2});
+    for decoder in [
+        strip.clone(),
+        serde_json::json!({"type": "Sequence", "decoders": [{"type": "Fuse"}, strip]}),
+    ] {
+        json["decoder"] = decoder;
+        let err = ImpTokenizer::from_json(&json.to_string())
+            .err()
+            .expect("must not load");
+        assert!(
+            matches!(&err, ImpError::Tokenizer(m) if m.contains("Strip")),
+            "{err}"
+        );
+    }
+}
+
+/// Found by the tokenizer fuzz target (CI, one flipped bit): tokenizers 0.22
+/// reads a TemplateProcessing without validating it, and its `encode` then
+/// panics on a template piece naming a special token the processor does not
+/// define, or on a single-sequence template that places sequence B. Both are
+/// refused at load, also inside a Sequence processor and under a misspelt
+/// `type` (tokenizers reads post-processors untagged, so it still becomes a
+/// template).
+#[test]
+fn a_post_processor_template_that_would_panic_in_encode_is_refused() {
+    use imp_core::text::tokenizer::ImpTokenizer;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-imp-phi3");
+    let text = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+    ImpTokenizer::from_json(&text)
+        .expect("the fixture loads as it is")
+        .encode_opening("hi")
+        .expect("and encodes with its template");
+    let template = fixture["post_processor"].clone();
+    type Edit = fn(&mut serde_json::Value);
+    let broken: [(&str, Edit); 4] = [
+        ("single", |t| {
+            t["single"][0]["SpecialToken"]["id"] = "<r>".into()
+        }),
+        ("pair", |t| {
+            t["pair"][2]["SpecialToken"]["id"] = "<r>".into()
+        }),
+        ("second sequence", |t| {
+            t["single"][1]["Sequence"]["id"] = "B".into()
+        }),
+        ("single", |t| {
+            t["type"] = "TemplateProcessinf".into();
+            t["single"][0]["SpecialToken"]["id"] = "<r>".into();
+        }),
+    ];
+    for (says, breaks) in broken {
+        let mut processor = template.clone();
+        breaks(&mut processor);
+        let sequence = serde_json::json!({"type": "Sequence", "processors": [processor.clone()]});
+        for post_processor in [processor, sequence] {
+            let mut json = fixture.clone();
+            json["post_processor"] = post_processor;
+            let err = ImpTokenizer::from_json(&json.to_string())
+                .err()
+                .expect("must not load");
+            assert!(
+                matches!(&err, ImpError::Tokenizer(m) if m.contains(says)),
+                "{says}: {err}"
+            );
+        }
+    }
+}
