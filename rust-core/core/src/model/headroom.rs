@@ -44,7 +44,7 @@ pub fn ensure(bytes: u64, rows: usize, what: &'static str) -> Result<()> {
 
 /// Allocator rounding, candle's small tensors and gemm's packing buffers, and
 /// for 16 rows or more the dequantised weight tile of the mapped path (16 MB).
-fn slack(rows: usize) -> u64 {
+pub fn slack(rows: usize) -> u64 {
     if rows >= 16 {
         24 * MIB
     } else {
