@@ -41,6 +41,7 @@ pub use history::{
 pub use image::ImageSource;
 pub use model_info::ModelInfo;
 pub use model_store::{
-    CatalogEntry, DeviceProfile, DownloadSource, FitVerdict, ImportMode, InstalledModel, ModelFit,
-    ModelOrigin, ModelStore, PendingDownload, PublishedFile, TransferListener, Verification,
+    CatalogEntry, DeviceProfile, DownloadSource, FitVerdict, ImportMode, InstallListener,
+    InstallProgress, InstallStage, InstalledModel, ModelFit, ModelOrigin, ModelStore,
+    PendingDownload, PublishedFile, TransferListener, Verification,
 };

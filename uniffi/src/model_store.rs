@@ -21,6 +21,48 @@ pub trait TransferListener: Send + Sync {
     fn on_progress(&self, done: u64, total: Option<u64>);
 }
 
+/// Told how far an install from the hub is, from its worker thread.
+#[uniffi::export(with_foreign)]
+pub trait InstallListener: Send + Sync {
+    fn on_progress(&self, progress: InstallProgress);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum InstallStage {
+    /// The checkpoint's files, each verified as it completes.
+    Downloading,
+    /// Turned into the 4-bit file this app runs.
+    Converting,
+    /// The new file checked before it is listed.
+    Verifying,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct InstallProgress {
+    pub stage: InstallStage,
+    /// Within the stage: bytes (downloading, verifying) or tensors.
+    pub done: u64,
+    pub total: Option<u64>,
+    /// 0 to 1 over the whole install, never going back: the one figure to show
+    /// and to announce.
+    pub fraction: f64,
+}
+
+impl From<store::InstallProgress> for InstallProgress {
+    fn from(p: store::InstallProgress) -> Self {
+        Self {
+            stage: match p.stage {
+                store::InstallStage::Downloading => InstallStage::Downloading,
+                store::InstallStage::Converting => InstallStage::Converting,
+                store::InstallStage::Verifying => InstallStage::Verifying,
+            },
+            done: p.done,
+            total: p.total,
+            fraction: p.fraction,
+        }
+    }
+}
+
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PublishedFile {
     pub file_name: String,
@@ -37,6 +79,8 @@ pub struct CatalogEntry {
     pub variant: String,
     pub source_repo: String,
     pub source_revision: String,
+    /// What installing it from the hub downloads.
+    pub download_bytes: Option<u64>,
     pub image_size: u32,
     pub memory_bytes: u64,
     pub good_for: String,
@@ -53,6 +97,7 @@ impl From<&imp_store::catalog::CatalogEntry> for CatalogEntry {
             variant: e.variant.clone(),
             source_repo: e.source.repo.clone(),
             source_revision: e.source.revision.clone(),
+            download_bytes: e.source.download_bytes,
             image_size: e.image_size,
             memory_bytes: e.memory_bytes,
             good_for: e.good_for.clone(),
@@ -243,12 +288,33 @@ impl ModelStore {
     /// `catalog_json` (e.g. a newer one the app fetched).
     #[uniffi::constructor]
     pub fn open(dir: String, catalog_json: Option<String>) -> Result<Arc<Self>, ImpFfiError> {
+        Self::open_with_hub(dir, catalog_json, None)
+    }
+
+    /// `open`, with the hub at `hub_endpoint` (a mirror, or the tests'
+    /// loopback hub) instead of huggingface.co: https, or http on this device.
+    #[uniffi::constructor]
+    pub fn open_with_hub(
+        dir: String,
+        catalog_json: Option<String>,
+        hub_endpoint: Option<String>,
+    ) -> Result<Arc<Self>, ImpFfiError> {
         guarded(|| {
             let catalog = match catalog_json {
                 Some(json) => Catalog::from_json(&json)?,
                 None => Catalog::bundled(),
             };
-            let store = Store::open(Path::new(&dir), catalog)?;
+            let dir = Path::new(&dir);
+            let mut hub = store::HubSettings::private_to(dir);
+            hub.endpoint = match hub_endpoint {
+                Some(url) => Some(imp_store::hub::HubEndpoint::new(&url, false)?),
+                // The phone has no environment to read: the hub itself.
+                None => Some(imp_store::hub::HubEndpoint::new(
+                    imp_store::hub::HubEndpoint::DEFAULT,
+                    false,
+                )?),
+            };
+            let store = Store::open(dir, catalog)?.with_hub(hub);
             Ok(Arc::new(Self {
                 store: Arc::new(store),
             }))
@@ -342,6 +408,63 @@ impl ModelStore {
         .await
     }
 
+    /// Makes a catalogue model on this device from its authors' checkpoint
+    /// on the hub: downloaded and verified file by file, converted, checked
+    /// and installed; the checkpoint is deleted afterwards. Resumes where an
+    /// earlier call stopped; an installed model is returned as it is.
+    pub async fn install_from_hub(
+        &self,
+        catalog_id: String,
+        listener: Option<Arc<dyn InstallListener>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<InstalledModel, ImpFfiError> {
+        let store = self.store.clone();
+        on_worker("imp-install", move || {
+            let model = store.hub_model(&catalog_id)?;
+            let installed = store.install_from_hub(
+                &model,
+                &mut report_install(&listener),
+                &token_of(&cancel),
+            )?;
+            Ok(installed.into())
+        })
+        .await
+    }
+
+    /// "Add a model": any public hub repository holding an Imp checkpoint,
+    /// at `revision` (default `main`), installed under `{name}-q4_k`.
+    pub async fn install_hub_repo(
+        &self,
+        repo: String,
+        revision: Option<String>,
+        listener: Option<Arc<dyn InstallListener>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<InstalledModel, ImpFfiError> {
+        let store = self.store.clone();
+        on_worker("imp-install", move || {
+            imp_store::hub::check_repo_id(&repo)?;
+            let name = repo.rsplit('/').next().unwrap_or("model").to_lowercase();
+            let model = store::HubModel {
+                revision: revision.unwrap_or_else(|| "main".into()),
+                id: format!("{name}-q4_k"),
+                catalog_id: store
+                    .catalog()
+                    .models
+                    .iter()
+                    .find(|m| m.source.repo == repo)
+                    .map(|m| m.id.clone()),
+                repo,
+            };
+            let installed = store.install_from_hub(
+                &model,
+                &mut report_install(&listener),
+                &token_of(&cancel),
+            )?;
+            Ok(installed.into())
+        })
+        .await
+    }
+
     /// Installs a `.gguf` the person has (copied in, or used in place).
     pub async fn import_file(
         &self,
@@ -411,5 +534,98 @@ fn report(
             last = Some(std::time::Instant::now());
             l.on_progress(p.done, p.total);
         }
+    }
+}
+
+/// Forwards install progress at most every 100 ms, at each change of stage
+/// and at the end.
+fn report_install(
+    listener: &Option<Arc<dyn InstallListener>>,
+) -> impl FnMut(store::InstallProgress) + '_ {
+    let mut last: Option<(std::time::Instant, store::InstallStage)> = None;
+    move |p| {
+        let Some(l) = listener else { return };
+        let due = match last {
+            None => true,
+            Some((at, stage)) => {
+                stage != p.stage || p.fraction >= 1.0 || at.elapsed().as_millis() >= 100
+            }
+        };
+        if due {
+            last = Some((std::time::Instant::now(), p.stage));
+            l.on_progress(p.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block_on::block_on;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<InstallProgress>>);
+
+    impl InstallListener for Seen {
+        fn on_progress(&self, progress: InstallProgress) {
+            self.0.lock().unwrap().push(progress);
+        }
+    }
+
+    fn hub_with_entry(entry: &str) -> imp_test_hub::HubServer {
+        let server = imp_test_hub::HubServer::start();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny-imp-384");
+        let repo = Catalog::bundled().entry(entry).unwrap().source.repo.clone();
+        server.add(&repo, imp_test_hub::Repo::from_dir(&fixture).unwrap());
+        server
+    }
+
+    #[test]
+    fn a_catalogue_model_installs_from_the_hub_with_one_rising_figure() {
+        let server = hub_with_entry("imp-3b");
+        let dir = tempfile_dir();
+        let store = ModelStore::open_with_hub(dir.clone(), None, Some(server.endpoint())).unwrap();
+        let seen = Arc::new(Seen::default());
+        let listener: Arc<dyn InstallListener> = seen.clone();
+        let model =
+            block_on(store.install_from_hub("imp-3b".into(), Some(listener), None)).unwrap();
+        assert!(
+            matches!(model.origin, ModelOrigin::Hub { .. }),
+            "{:?}",
+            model.origin
+        );
+        assert!(model.verified && model.problem.is_none());
+        let seen = seen.0.lock().unwrap();
+        assert!(seen.windows(2).all(|w| w[0].fraction <= w[1].fraction));
+        assert_eq!(seen.last().unwrap().fraction, 1.0);
+        assert_eq!(store.installed().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_cancelled_install_lists_nothing_and_plain_http_elsewhere_is_refused() {
+        let server = hub_with_entry("imp-3b");
+        let dir = tempfile_dir();
+        let store = ModelStore::open_with_hub(dir.clone(), None, Some(server.endpoint())).unwrap();
+        let cancel = Arc::new(CancelHandle::new());
+        cancel.cancel();
+        let err = block_on(store.install_from_hub("imp-3b".into(), None, Some(cancel)));
+        assert!(matches!(err, Err(ImpFfiError::Cancelled)), "{err:?}");
+        assert!(store.installed().unwrap().is_empty());
+        let refused =
+            ModelStore::open_with_hub(dir.clone(), None, Some("http://example.org".into()));
+        assert!(refused.is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn tempfile_dir() -> String {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "imp-ffi-hub-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        dir.display().to_string()
     }
 }

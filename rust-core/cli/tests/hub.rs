@@ -275,3 +275,97 @@ fn a_hub_model_is_converted_once_then_used_from_the_store() {
     let listed = String::from_utf8_lossy(&list.stdout);
     assert!(listed.contains("tiny-imp-196-q4_k ("), "{listed}");
 }
+
+/// Killed at random points of the download and the conversion (SIGKILL, as
+/// a phone kills an app), `imp models download` run again and again finishes
+/// with the very file an uninterrupted run installs, and no listing ever
+/// shows a model that is not that file. The seed changes each run and is
+/// printed; `IMP_KILL_SEED=N` replays one.
+#[test]
+fn killed_anywhere_then_resumed_installs_the_same_bytes() {
+    let seed: u64 = std::env::var("IMP_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("IMP_KILL_SEED={seed}");
+    let mut state = seed | 1;
+    let mut next = move || {
+        // xorshift64: enough to spread the kill points.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let slow = Faults {
+        // About a second for the weights: most kills land in transfers, the
+        // later ones in the conversion.
+        bytes_per_second: Some(512 << 10),
+        ..Default::default()
+    };
+    let (server, _) = serve("tiny-imp-384", "MILVLG/Imp-v1.5-3B-Phi2", slow);
+    let clean = tempfile::tempdir().unwrap();
+    let out = models_download(&server.endpoint(), clean.path(), "imp-3b", false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = std::fs::read(clean.path().join("store/models/imp-3b.gguf")).unwrap();
+
+    let home = tempfile::tempdir().unwrap();
+    let installed = home.path().join("store/models/imp-3b.gguf");
+    let mut kills = 0;
+    for attempt in 0..40 {
+        let mut child = imp()
+            .env("HF_ENDPOINT", server.endpoint())
+            .env("HF_HOME", home.path())
+            .env_remove("HF_HUB_OFFLINE")
+            .args(["models", "download", "imp-3b", "--store"])
+            .arg(home.path().join("store"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait_ms = next() % 400;
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        let finished = child.try_wait().unwrap();
+        if finished.is_none() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            kills += 1;
+        }
+        println!(
+            "attempt {attempt}: {wait_ms} ms, {}",
+            if finished.is_none() {
+                "killed"
+            } else {
+                "ended"
+            }
+        );
+        // Whatever the moment, a listed model is the whole file.
+        if installed.exists() {
+            assert_eq!(
+                std::fs::read(&installed).unwrap(),
+                expected,
+                "attempt {attempt}"
+            );
+        }
+        if finished.is_some_and(|s| s.success()) {
+            break;
+        }
+    }
+    assert!(kills >= 2, "only {kills} runs were killed (seed {seed})");
+    // A last uninterrupted run completes whatever is left.
+    let out = models_download(&server.endpoint(), home.path(), "imp-3b", false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&installed).unwrap(), expected, "seed {seed}");
+}

@@ -1,10 +1,11 @@
 //! The models a person can pick (`models/catalog.json`), read through a typed
 //! loader that refuses anything the apps could not act on.
 //!
-//! No converted Imp file is published anywhere yet, so entries list no files;
-//! such an entry tells the person how to make one ([`CatalogEntry::how_to_get`]).
-//! When a file is published, its URL, size and SHA-256 go in `files` and the
-//! apps download and verify it.
+//! No converted Imp file is published anywhere, so entries list no files: a
+//! phone makes its own from the authors' checkpoint on the hub
+//! (`ModelStore::install_from_hub`), and [`CatalogEntry::how_to_get`] says so
+//! in words for the person. When a file is published, its URL, size and
+//! SHA-256 go in `files` and the apps download and verify it.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,8 +53,12 @@ pub struct CatalogEntry {
 pub struct SourceCheckpoint {
     /// A hub repository, e.g. `MILVLG/Imp-v1.5-3B-196`.
     pub repo: String,
-    /// A branch, tag or commit of that repository.
+    /// A branch, tag or commit of that repository (`main` where no public
+    /// page shows a commit id; the commit downloaded is recorded at install).
     pub revision: String,
+    /// What a phone downloads of it: the float weights, config and tokenizer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bytes: Option<u64>,
 }
 
 /// A converted file someone published, and what proves it is that file.
@@ -140,14 +145,18 @@ impl CatalogEntry {
         })
     }
 
-    /// How to get a file when none is published: convert the checkpoint on a
-    /// computer and import the result.
+    /// How this model gets onto the device when no converted file is
+    /// published, in words for the person (no commands).
     pub fn how_to_get(&self) -> String {
-        format!(
-            "convert it on a computer with `imp convert --model {} --out {}-q4_k.gguf` \
-             (about 15 minutes and 7 GB of disk), then import the .gguf file",
-            self.source.repo, self.id
-        )
+        match self.source.download_bytes {
+            Some(bytes) => format!(
+                "it is made on this device from its authors' version on the Hugging Face hub: \
+                 about {:.1} GB to download, then a few minutes to prepare",
+                bytes as f64 / 1e9
+            ),
+            None => "it is made on this device from its authors' version on the Hugging Face hub"
+                .to_string(),
+        }
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
@@ -242,7 +251,11 @@ mod tests {
                 entry.id
             );
             let err = entry.file(None).unwrap_err().to_string();
-            assert!(err.contains("imp convert --model MILVLG/"), "{err}");
+            assert!(err.contains("Hugging Face hub"), "{err}");
+            assert!(
+                !err.contains('`') && !err.contains("imp "),
+                "no command: {err}"
+            );
         }
     }
 

@@ -44,3 +44,25 @@ fn memory_and_image_size_match_the_engine() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// What a phone downloads is the float checkpoint: two bytes a parameter
+/// (f16 or bf16, as MILVLG publishes them) plus config, tokenizer and the
+/// safetensors headers (at most 16 MB).
+#[test]
+fn download_sizes_match_the_checkpoints() {
+    let mut wrong = Vec::new();
+    for entry in Catalog::bundled().models {
+        let config = ImpConfig::from_json(&preset_config(preset(&entry.variant)).unwrap()).unwrap();
+        let info = imp_core::ModelInfo::from_config(&config, "f16".into());
+        let low = 2 * info.parameter_count();
+        let high = low + (16 << 20);
+        match entry.source.download_bytes {
+            Some(bytes) if (low..=high).contains(&bytes) => {}
+            other => wrong.push(format!(
+                "{}: download_bytes {other:?} outside {low}..={high}",
+                entry.id
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -42,6 +42,8 @@ pub struct Faults {
     pub unavailable: usize,
     /// Redirect LFS files to this base URL instead of our own CDN path.
     pub cdn_base: Option<String>,
+    /// Send bodies at about this many bytes a second (a slow network).
+    pub bytes_per_second: Option<usize>,
 }
 
 /// One request as served.
@@ -267,6 +269,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     };
     let delay = state.lock().unwrap().faults.first_byte_delay;
     std::thread::sleep(delay);
+    let pace = state.lock().unwrap().faults.bytes_per_second;
     let answer = {
         let mut st = state.lock().unwrap();
         if st.faults.unavailable > 0 {
@@ -276,7 +279,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
             route(&request, &mut st)
         }
     };
-    let sent = write_answer(&mut stream, &request, &answer);
+    let sent = write_answer(&mut stream, &request, &answer, pace);
     state.lock().unwrap().log.push(Served {
         method: request.method.clone(),
         path: request.path.clone(),
@@ -420,7 +423,12 @@ fn cdn(sha: &str, request: &Request, st: &mut State) -> Answer {
 }
 
 /// Writes the answer (no body for HEAD); returns the body bytes sent.
-fn write_answer(stream: &mut TcpStream, request: &Request, answer: &Answer) -> usize {
+fn write_answer(
+    stream: &mut TcpStream,
+    request: &Request,
+    answer: &Answer,
+    pace: Option<usize>,
+) -> usize {
     let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", answer.status);
     if let Some(len) = answer.length {
         head.push_str(&format!("Content-Length: {len}\r\n"));
@@ -433,12 +441,18 @@ fn write_answer(stream: &mut TcpStream, request: &Request, answer: &Answer) -> u
         return 0;
     }
     let end = answer.cut_at.unwrap_or(answer.body.len());
+    let chunk_size = if pace.is_some() { 4 << 10 } else { 64 << 10 };
     let mut sent = 0;
-    for chunk in answer.body[..end].chunks(64 << 10) {
+    for chunk in answer.body[..end].chunks(chunk_size) {
         if stream.write_all(chunk).is_err() {
             break;
         }
         sent += chunk.len();
+        if let Some(rate) = pace {
+            std::thread::sleep(Duration::from_secs_f64(
+                chunk.len() as f64 / rate.max(1) as f64,
+            ));
+        }
     }
     sent
 }

@@ -24,7 +24,7 @@ final class ModelStoreTests: XCTestCase {
     func testTheCatalogueAndTheFitVerdicts() throws {
         let store = try ModelStore(directory: try temporaryDirectory())
         XCTAssertEqual(store.catalog.map(\.id), ["imp-3b-196", "imp-3b", "imp-2b", "imp-4b"])
-        XCTAssertTrue(store.catalog.allSatisfy { $0.howToGet?.contains("imp convert") == true })
+        XCTAssertTrue(store.catalog.allSatisfy { $0.howToGet?.contains("Hugging Face hub") == true })
         let phone = DeviceProfile(totalRamBytes: 6_000_000_000, availableRamBytes: nil,
                                   freeStorageBytes: 64_000_000_000)
         let fits = Dictionary(uniqueKeysWithValues: try store.deviceFit(phone).map { ($0.catalogId, $0.verdict) })
@@ -59,7 +59,7 @@ final class ModelStoreTests: XCTestCase {
             XCTFail("nothing is published")
         } catch let error as ImpError {
             guard case .notDownloadable(let how) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(how.contains("imp convert"))
+            XCTAssertTrue(how.contains("Hugging Face hub"))
         }
     }
 

@@ -47,7 +47,7 @@ class ModelStoreTest {
         ModelStore.open(File(dir, "store").path).use { store ->
             val ids = store.catalog.map { it.id }
             assertEquals(listOf("imp-3b-196", "imp-3b", "imp-2b", "imp-4b"), ids)
-            assertTrue(store.catalog.all { it.files.isEmpty() && it.howToGet!!.contains("imp convert") })
+            assertTrue(store.catalog.all { it.files.isEmpty() && it.howToGet!!.contains("Hugging Face hub") })
             val phone6 = DeviceProfile(6_000_000_000, null, 64_000_000_000)
             val fits = store.deviceFit(phone6).associate { it.catalogId to it.verdict }
             assertEquals(FitVerdict.TIGHT, fits["imp-3b-196"])
@@ -56,7 +56,7 @@ class ModelStoreTest {
             val err = assertFailsWith<ImpException.NotDownloadable> {
                 store.download(DownloadSource.Catalog("imp-2b")).toList()
             }
-            assertTrue(err.message!!.contains("imp convert"))
+            assertTrue(err.message!!.contains("Hugging Face hub"))
         }
     }
 
