@@ -26,8 +26,14 @@ TEST_CP="$CP:$OUT/classes:$KOTLIN/kotlinc/lib/kotlin-test.jar:$KOTLIN/kotlinc/li
 # A small converted model for the store and benchmark tests.
 target/debug/imp convert --model tests/fixtures/tiny-imp-wide --out "$OUT/tiny-wide.gguf" --quant q8_0 2>/dev/null
 
+# A loopback hub serving the sharded 384-px fixture as the catalogue's imp-3b
+# repository, for the install-from-hub test; it ends when this script does
+# (its standard input closes).
+coproc HUB { exec target/debug/imp-test-hub "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384"; }
+read -r HUB_ENDPOINT <&"${HUB[0]}"
+
 java -Djna.library.path="$PWD/target/debug" -Dimp.fixtures="$PWD/tests/fixtures" \
-  -Dimp.gguf="$PWD/$OUT/tiny-wide.gguf" \
+  -Dimp.gguf="$PWD/$OUT/tiny-wide.gguf" -Dimp.hub="$HUB_ENDPOINT" \
   -jar "$CONSOLE" execute \
   --class-path "$TEST_CP:$OUT/test-classes:$KOTLIN/kotlinc/lib/kotlin-stdlib.jar" \
   --scan-class-path "$OUT/test-classes" --disable-banner --details=tree --fail-if-no-tests

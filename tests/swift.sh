@@ -33,6 +33,10 @@ SHA=$(sha256sum "$SERVE/tiny.gguf" | cut -d' ' -f1)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$SERVE" >/dev/null 2>&1 &
 SERVER=$!
+# And a loopback hub serving the sharded 384-px fixture as the catalogue's
+# imp-3b repository, for the install-from-hub tests; it ends with this script.
+coproc HUB { exec target/debug/imp-test-hub "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384"; }
+read -r HUB_ENDPOINT <&"${HUB[0]}"
 
 # The checkout appears inside the chroot for the duration of the tests, at a
 # path of its own (checkouts of one machine share the chroot and may test at
@@ -47,5 +51,6 @@ for PKG in "${PACKAGES[@]}"; do
   chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root \
     LD_LIBRARY_PATH="$MNT/target/debug" IMP_FIXTURES="$MNT/tests/fixtures" \
     IMP_GGUF="$MNT-serve/tiny.gguf" IMP_GGUF_URL="http://127.0.0.1:$PORT/tiny.gguf" IMP_GGUF_SHA256="$SHA" \
+    IMP_HUB="$HUB_ENDPOINT" \
     bash -c "cd $MNT/$PKG && swift test --disable-swift-testing -Xlinker -L$MNT/target/debug"
 done

@@ -49,6 +49,12 @@ android_merged_manifest=$PWD/$TEST_OBJ/AndroidManifest.xml
 android_custom_package=$(gradle_value namespace)
 EOF
 
+# A loopback hub serving the sharded 384-px fixture as the catalogue's imp-3b
+# repository, for the first-run end-to-end test; it ends with this script
+# (its standard input closes).
+coproc HUB { exec "$TARGET/debug/imp-test-hub" "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384"; }
+read -r HUB_ENDPOINT <&"${HUB[0]}"
+
 # Counts the test JVM's network attempts (android-app/build-logic/network-watch.c), for
 # the check that answering never uses the network.
 cc -shared -fPIC -O2 -o "$TEST_OBJ/libnetwork-watch.so" android-app/build-logic/network-watch.c -ldl
@@ -66,6 +72,7 @@ LD_PRELOAD="$PWD/$TEST_OBJ/libnetwork-watch.so" nice java -Xmx3g \
   -Drobolectric.graphicsMode=NATIVE \
   -Djna.library.path="$(realpath "$TARGET")/debug" -Dimp.fixtures="$PWD/tests/fixtures" \
   -Dimp.gguf="$PWD/$TEST_OBJ/tiny-wide.gguf" -Dimp.screenshots="$PWD/$BUILD/screenshots" \
+  -Dimp.hub="$HUB_ENDPOINT" \
   -jar "$JUNIT_CONSOLE" execute \
   --class-path "$TEST_OBJ/classes:$TEST_OBJ/config:$APP_CLASSES:$TEST_LIBS:$ANDROID_JAR" \
   "${SELECT[@]}" --disable-banner --details=tree --fail-if-no-tests

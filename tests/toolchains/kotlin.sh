@@ -6,7 +6,7 @@
 # Usage: kotlin.sh [DIR]   (default /opt/imp-kotlin)
 set -euo pipefail
 DIR=${1:-/opt/imp-kotlin}
-version() { python3 "$(dirname "$0")/../android/catalog.py" version "$1"; }
+version() { python3 "$(dirname "$0")/../../android-app/build-logic/catalog.py" version "$1"; }
 KOTLIN_VERSION=$(version kotlin)
 JARS=(
   "net.java.dev.jna:jna:$(version jna)"

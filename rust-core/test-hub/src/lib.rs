@@ -63,6 +63,9 @@ pub struct Repo {
     pub commit: String,
     /// Answer 401 (a gated or private repository).
     pub gated: bool,
+    /// Each file's (SHA-256, git blob SHA-1), computed once: hashing a
+    /// full-size checkpoint on every request would take longer than sending it.
+    sums: BTreeMap<String, (String, String)>,
 }
 
 impl Repo {
@@ -81,16 +84,29 @@ impl Repo {
 
     /// A repository whose commit id is derived from its contents.
     pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Self {
+        let sums: BTreeMap<String, (String, String)> = files
+            .iter()
+            .map(|(name, bytes)| (name.clone(), (sha256(bytes), git_blob_sha1(bytes))))
+            .collect();
         let mut h = sha1::Sha1::new();
-        for (name, bytes) in &files {
+        for (name, (_, blob)) in &sums {
             h.update(name.as_bytes());
-            h.update(git_blob_sha1(bytes).as_bytes());
+            h.update(blob.as_bytes());
         }
         Self {
             files,
             commit: hex(&h.finalize()),
             gated: false,
+            sums,
         }
+    }
+
+    fn sha256_of(&self, name: &str) -> &str {
+        &self.sums[name].0
+    }
+
+    fn blob_of(&self, name: &str) -> &str {
+        &self.sums[name].1
     }
 }
 
@@ -325,11 +341,11 @@ fn listing(rest: &str, st: &State) -> Answer {
         .iter()
         .map(|(file, bytes)| {
             let mut s = serde_json::json!({
-                "rfilename": file, "size": bytes.len(), "blobId": git_blob_sha1(bytes),
+                "rfilename": file, "size": bytes.len(), "blobId": repo.blob_of(file),
             });
             if is_lfs(file) {
                 s["lfs"] = serde_json::json!({
-                    "sha256": sha256(bytes), "size": bytes.len(), "pointerSize": 134,
+                    "sha256": repo.sha256_of(file), "size": bytes.len(), "pointerSize": 134,
                 });
             }
             s
@@ -358,7 +374,7 @@ fn resolve(path: &str, st: &State) -> Answer {
         return Answer::error(404, "EntryNotFound").header("X-Repo-Commit", &repo.commit);
     };
     if is_lfs(file) {
-        let sha = sha256(bytes);
+        let sha = repo.sha256_of(file);
         let base = st.faults.cdn_base.clone().unwrap_or_default();
         return Answer::empty(302)
             .header("Location", format!("{base}/cdn/{sha}"))
@@ -369,7 +385,7 @@ fn resolve(path: &str, st: &State) -> Answer {
     }
     Answer::body(200, bytes.clone())
         .header("X-Repo-Commit", &repo.commit)
-        .header("ETag", format!("\"{}\"", git_blob_sha1(bytes)))
+        .header("ETag", format!("\"{}\"", repo.blob_of(file)))
 }
 
 /// The bytes of an LFS file, by its SHA-256, with the faults that apply.
@@ -377,9 +393,9 @@ fn cdn(sha: &str, request: &Request, st: &mut State) -> Answer {
     let Some(mut bytes) = st
         .repos
         .values()
-        .flat_map(|r| r.files.values())
-        .find(|b| sha256(b) == sha)
-        .cloned()
+        .flat_map(|r| r.files.iter().map(move |(name, b)| (r, name, b)))
+        .find(|(r, name, _)| r.sha256_of(name) == sha)
+        .map(|(_, _, b)| b.clone())
     else {
         return Answer::empty(404);
     };

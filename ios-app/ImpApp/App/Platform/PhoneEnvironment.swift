@@ -60,6 +60,9 @@ private struct UnavailableLibrary: ModelLibrary {
     func discardDownload(id: String) throws(ImpError) { throw problem }
     func deviceFit(_ device: DeviceProfile) throws(ImpError) -> [ModelFit] { throw problem }
     func download(_ source: DownloadSource) -> AsyncThrowingStream<TransferEvent, Error> { failing() }
+    func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error> {
+        AsyncThrowingStream { $0.finish(throwing: problem) }
+    }
     func importFile(path: String, inPlace: Bool, expectedSHA256: String?) -> AsyncThrowingStream<TransferEvent, Error> {
         failing()
     }

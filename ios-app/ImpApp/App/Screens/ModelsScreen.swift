@@ -43,10 +43,16 @@ struct ModelsScreen: View {
             Section {
                 importRow
             } footer: {
-                Text("Make a model file on a computer with imp convert, then put it in Files.")
+                Text("A .gguf model file you already have, from Files.")
             }
         }
         .navigationTitle(firstRun ? "Welcome to Imp" : "Models")
+        // A locked screen suspends the app, which pauses the download: keep it
+        // awake while one runs (it resumes on return all the same).
+        .onChange(of: models.isBusy, initial: true) { _, busy in
+            UIApplication.shared.isIdleTimerDisabled = busy
+        }
+        .onDisappear { UIApplication.shared.isIdleTimerDisabled = false }
         .task { models.refresh() }
         .refreshable { models.refresh() }
         .fileImporter(isPresented: $importing, allowedContentTypes: [UTType(filenameExtension: "gguf") ?? .data]) {
@@ -130,6 +136,12 @@ private struct CatalogRowView: View {
             ControlButton(control: models.control(.pause(catalogId: row.id)), systemImage: "pause.circle") {
                 models.pause(row.id)
             }
+        case .preparing(_, let fraction):
+            ProgressView(value: fraction)
+                .accessibilityHidden(true)  // the summary above says the stage and percentage
+            ControlButton(control: models.control(.pause(catalogId: row.id)), systemImage: "pause.circle") {
+                models.pause(row.id)
+            }
         case .paused, .failed:
             if case .failed(let problem) = row.transfer {
                 Text(problem.message).font(.footnote)
@@ -143,8 +155,6 @@ private struct CatalogRowView: View {
                     models.discardDownload(row.id)
                 }
             }
-        case .notDownloadable(let howToGet):
-            Text(howToGet).font(.footnote)
         case .installed:
             EmptyView()
         }

@@ -7,10 +7,13 @@ public extension CatalogModel {
                      size: UInt64 = 2_400_000_000, memory: UInt64 = 2_750_000_000) -> CatalogModel {
         let file = PublishedFile(fileName: "\(id).gguf", url: "https://example.org/\(id).gguf", sizeBytes: size,
                                  sha256: String(repeating: "a", count: 64), quantization: "q4_k")
+        // With no published file, the model is made from the hub (as every
+        // shipped entry is).
         return CatalogModel(
             id: id, displayName: name, variant: "imp-phi2", sourceRepo: "MILVLG/\(id)", imageSize: 384,
             memoryBytes: memory, goodFor: "Everyday questions", files: downloadable ? [file] : [],
-            howToGet: downloadable ? nil : "Convert it on a computer with imp convert, then import the file.")
+            howToGet: downloadable ? nil : "It is made on this device from its authors' version on the Hugging Face hub.",
+            downloadBytes: downloadable ? nil : 6_400_000_000)
     }
 }
 
@@ -54,6 +57,29 @@ public final class FakeTransfer: Sendable {
     public func fail(_ error: ImpError) { continuation.finish(throwing: error) }
 }
 
+/// An install from the hub driven by the test.
+public final class FakeInstall: Sendable {
+    public let catalogId: String
+    private let continuation: AsyncThrowingStream<InstallEvent, Error>.Continuation
+    public let cancelled = Locked(false)
+
+    init(catalogId: String, continuation: AsyncThrowingStream<InstallEvent, Error>.Continuation) {
+        self.catalogId = catalogId
+        self.continuation = continuation
+    }
+
+    public func progress(_ stage: InstallStage, _ fraction: Double) {
+        continuation.yield(.progress(stage: stage, done: 0, total: nil, fraction: fraction))
+    }
+
+    public func finish(_ model: InstalledModel) {
+        continuation.yield(.installed(model))
+        continuation.finish()
+    }
+
+    public func fail(_ error: ImpError) { continuation.finish(throwing: error) }
+}
+
 /// The model store in memory. Every call that could use the network is
 /// counted in `networkCalls`.
 public final class FakeLibrary: ModelLibrary, @unchecked Sendable {
@@ -62,6 +88,7 @@ public final class FakeLibrary: ModelLibrary, @unchecked Sendable {
     public let pending = Locked<[PendingDownload]>([])
     public let fits = Locked<[ModelFit]>([])
     public let transfers = Locked<[FakeTransfer]>([])
+    public let installs = Locked<[FakeInstall]>([])
     public let removed = Locked<[String]>([])
     public let discarded = Locked<[String]>([])
     public let networkCalls = Locked(0)
@@ -93,6 +120,19 @@ public final class FakeLibrary: ModelLibrary, @unchecked Sendable {
         let id = if case .catalog(let id, _) = source { id } else { "url" }
         return transfer("download:\(id)")
     }
+
+    public func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error> {
+        networkCalls.mutate { $0 += 1 }
+        let (stream, continuation) = AsyncThrowingStream<InstallEvent, Error>.makeStream()
+        let install = FakeInstall(catalogId: catalogId, continuation: continuation)
+        continuation.onTermination = { reason in
+            if case .cancelled = reason { install.cancelled.mutate { $0 = true } }
+        }
+        installs.mutate { $0.append(install) }
+        return stream
+    }
+
+    public var lastInstall: FakeInstall? { installs.current.last }
 
     public func importFile(path: String, inPlace: Bool, expectedSHA256: String?)
         -> AsyncThrowingStream<TransferEvent, Error>

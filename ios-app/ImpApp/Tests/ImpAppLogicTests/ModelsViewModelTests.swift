@@ -33,16 +33,16 @@ final class ModelsViewModelTests: XCTestCase, @unchecked Sendable {
         vm.refresh()
         XCTAssertEqual(vm.state, .loaded)
         XCTAssertTrue(vm.isFirstRun)
-        XCTAssertEqual(vm.catalog.map(\.transfer), [
-            .available, .notDownloadable(howToGet: "Convert it on a computer with imp convert, then import the file."),
-        ])
+        // Both can be had: one by its published file, one made from the hub.
+        XCTAssertEqual(vm.catalog.map(\.transfer), [.available, .available])
         XCTAssertEqual(vm.catalog.first?.fit?.verdict, .tight)
         let summary = vm.summary(of: vm.catalog[0])
         XCTAssertTrue(summary.contains("2.4 gigabytes download"), summary)
         XCTAssertTrue(summary.contains("Tight on this phone"), summary)
         XCTAssertTrue(vm.summary(of: vm.catalog[1]).contains("Does not fit this phone"))
         XCTAssertTrue(vm.controls.contains { $0.id == .download(catalogId: "imp-3b") })
-        XCTAssertFalse(vm.controls.contains { $0.id == .download(catalogId: "imp-4b") })
+        XCTAssertTrue(vm.controls.contains { $0.id == .download(catalogId: "imp-4b") })
+        XCTAssertTrue(vm.summary(of: vm.catalog[1]).contains("6.4 gigabytes download"), vm.summary(of: vm.catalog[1]))
         XCTAssertTrue(vm.controls.contains { $0.id == .importFile })
     }
 
@@ -122,14 +122,48 @@ final class ModelsViewModelTests: XCTestCase, @unchecked Sendable {
         }
     }
 
-    func testAnEntryWithNoPublishedFileExplainsHowToGetOne() async {
+    /// An entry with no published file is made on the phone from the hub:
+    /// VoiceOver hears each stage and every tenth of the whole, not each
+    /// progress event, then that it is ready; the screen stays awake meanwhile;
+    /// the new model answers.
+    func testAnEntryWithNoPublishedFileIsMadeFromTheHub() async {
         let rig = Rig(voiceOver: true, installed: [], chosen: nil, catalog: [.fake(downloadable: false)])
+        let (vm, used) = models(rig)
+        vm.refresh()
+        vm.download("imp-3b")
+        XCTAssertEqual(rig.library.networkCalls.current, 1)
+        XCTAssertTrue(vm.isBusy)
+        guard let install = rig.library.lastInstall else { return XCTFail("no install started") }
+        XCTAssertEqual(install.catalogId, "imp-3b")
+        for i in 0...40 { install.progress(.downloading, 0.75 * Double(i) / 40) }
+        for i in 0...10 { install.progress(.converting, 0.75 + 0.22 * Double(i) / 10) }
+        install.progress(.verifying, 1.0)
+        await eventually { vm.catalog[0].transfer == .preparing(stage: .verifying, fraction: 1.0) }
+        let heard = rig.announcer.texts
+        XCTAssertEqual(heard.filter { $0.hasPrefix("Downloading Imp 3B:") }.count, 8, "\(heard)")
+        XCTAssertEqual(heard.filter { $0.hasPrefix("Preparing Imp 3B on this phone:") }.count, 3, "\(heard)")
+        let model = InstalledModel.fake()
+        rig.library.models.mutate { $0 = [model] }
+        install.finish(model)
+        await eventually { vm.catalog[0].transfer == .installed }
+        XCTAssertEqual(rig.announcer.texts.last, "Imp 3B will answer your questions.")
+        XCTAssertTrue(rig.announcer.texts.contains("Imp 3B is ready. You can take a picture and ask."))
+        XCTAssertEqual(used(), ["imp-3b"])
+        XCTAssertFalse(vm.isBusy)
+    }
+
+    func testPausingAHubInstallStopsItAndResumeStartsItAgain() async {
+        let rig = Rig(installed: [], chosen: nil, catalog: [.fake(downloadable: false)])
         let (vm, _) = models(rig)
         vm.refresh()
         vm.download("imp-3b")
-        XCTAssertEqual(rig.library.networkCalls.current, 0)
-        guard case .notDownloadable(let how) = vm.catalog[0].transfer else { return XCTFail() }
-        XCTAssertTrue(how.contains("imp convert"))
+        rig.library.lastInstall?.progress(.downloading, 0.3)
+        await eventually { vm.catalog[0].transfer == .preparing(stage: .downloading, fraction: 0.3) }
+        vm.pause("imp-3b")
+        XCTAssertEqual(vm.catalog[0].transfer, .paused(done: 0))
+        await eventually { rig.library.lastInstall?.cancelled.current == true }
+        vm.resume("imp-3b")
+        XCTAssertEqual(rig.library.installs.current.count, 2)
     }
 
     func testBackgroundSuspendsDownloadsAndForegroundResumesThem() async {

@@ -7,9 +7,12 @@ import ImpFFI
 public final class ModelStore: Sendable {
     private let store: ImpFFI.ModelStore
 
-    /// The store under `directory`; the catalogue built in, or `catalogJSON`.
-    public init(directory: String, catalogJSON: String? = nil) throws(ImpError) {
-        store = try mapErrors { try ImpFFI.ModelStore.open(dir: directory, catalogJson: catalogJSON) }
+    /// The store under `directory`; the catalogue built in, or `catalogJSON`;
+    /// the Hugging Face hub, or `hubEndpoint` (a mirror, or a test's loopback hub).
+    public init(directory: String, catalogJSON: String? = nil, hubEndpoint: String? = nil) throws(ImpError) {
+        store = try mapErrors {
+            try ImpFFI.ModelStore.openWithHub(dir: directory, catalogJson: catalogJSON, hubEndpoint: hubEndpoint)
+        }
     }
 
     public var catalog: [CatalogModel] { store.catalog().map(CatalogModel.init) }
@@ -42,6 +45,18 @@ public final class ModelStore: Sendable {
         }
     }
 
+    /// Makes a catalogue model on this phone from its authors' checkpoint on the
+    /// hub (downloaded and verified, converted, checked; resumes an earlier try):
+    /// `.progress`... then `.installed`. Ending the iteration cancels it.
+    public func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error> {
+        let store = self.store
+        return nativeWork { cancel, continuation in
+            let model = try await store.installFromHub(
+                catalogId: catalogId, listener: InstallRelay(continuation), cancel: cancel)
+            return .installed(InstalledModel(model))
+        }
+    }
+
     /// Installs a `.gguf` the person has: copied into the store, or used in place.
     public func importFile(path: String, inPlace: Bool = false, expectedSHA256: String? = nil)
         -> AsyncThrowingStream<TransferEvent, Error>
@@ -69,6 +84,13 @@ public final class ModelStore: Sendable {
     }
 }
 
+/// Where an install from the hub is: `fraction` is 0...1 over the whole
+/// install and never goes back.
+public enum InstallEvent: Sendable {
+    case progress(stage: InstallStage, done: UInt64, total: UInt64?, fraction: Double)
+    case installed(InstalledModel)
+}
+
 public enum TransferEvent: Sendable {
     case progress(doneBytes: UInt64, totalBytes: UInt64?)
     case installed(InstalledModel)
@@ -86,19 +108,22 @@ public struct CatalogModel: Sendable, Equatable {
     public let files: [PublishedFile]
     /// With no published file: how to get one, in words for the person.
     public let howToGet: String?
+    /// What installing it from the hub downloads (nil: not known).
+    public let downloadBytes: UInt64?
 
     /// For apps' test doubles and previews; the store's entries come from `ModelStore.catalog`.
     public init(id: String, displayName: String, variant: String, sourceRepo: String, imageSize: Int,
-                memoryBytes: UInt64, goodFor: String, files: [PublishedFile], howToGet: String?) {
+                memoryBytes: UInt64, goodFor: String, files: [PublishedFile], howToGet: String?,
+                downloadBytes: UInt64? = nil) {
         (self.id, self.displayName, self.variant, self.sourceRepo) = (id, displayName, variant, sourceRepo)
         (self.imageSize, self.memoryBytes, self.goodFor) = (imageSize, memoryBytes, goodFor)
-        (self.files, self.howToGet) = (files, howToGet)
+        (self.files, self.howToGet, self.downloadBytes) = (files, howToGet, downloadBytes)
     }
 
     init(_ e: CatalogEntry) {
         (id, displayName, variant, sourceRepo) = (e.id, e.displayName, e.variant, e.sourceRepo)
         (imageSize, memoryBytes, goodFor) = (Int(e.imageSize), e.memoryBytes, e.goodFor)
-        (files, howToGet) = (e.files, e.howToGet)
+        (files, howToGet, downloadBytes) = (e.files, e.howToGet, e.downloadBytes)
     }
 }
 
@@ -142,5 +167,17 @@ private final class TransferRelay: TransferListener {
 
     func onProgress(done: UInt64, total: UInt64?) {
         continuation.yield(.progress(doneBytes: done, totalBytes: total))
+    }
+}
+
+private final class InstallRelay: InstallListener {
+    private let continuation: AsyncThrowingStream<InstallEvent, Error>.Continuation
+    init(_ continuation: AsyncThrowingStream<InstallEvent, Error>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onProgress(progress: InstallProgress) {
+        continuation.yield(.progress(stage: progress.stage, done: progress.done, total: progress.total,
+                                     fraction: progress.fraction))
     }
 }

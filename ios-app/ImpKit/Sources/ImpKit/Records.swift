@@ -9,6 +9,7 @@ public typealias ModelFit = ImpFFI.ModelFit
 public typealias FitVerdict = ImpFFI.FitVerdict
 public typealias PublishedFile = ImpFFI.PublishedFile
 public typealias ModelOrigin = ImpFFI.ModelOrigin
+public typealias InstallStage = ImpFFI.InstallStage
 public typealias DownloadSource = ImpFFI.DownloadSource
 public typealias PendingDownload = ImpFFI.PendingDownload
 public typealias SavedConversation = ImpFFI.SavedConversation

@@ -33,6 +33,27 @@ final class ModelStoreTests: XCTestCase {
         XCTAssertEqual(fits["imp-4b"], .doesNotFit)
     }
 
+    /// The phone-only first run through the wrapper, on the real core and the
+    /// loopback hub tests/swift.sh starts (imp-test-hub serving the sharded
+    /// 384-px fixture as the catalogue's imp-3b repository).
+    func testACatalogueModelIsMadeFromTheHub() async throws {
+        let store = try ModelStore(directory: try temporaryDirectory(), hubEndpoint: env["IMP_HUB"]!)
+        let (end, events) = try await last(store.installFromHub(catalogId: "imp-3b"))
+        guard case .installed(let model) = end else { return XCTFail("\(String(describing: end))") }
+        let fractions = events.compactMap { e -> Double? in
+            if case .progress(_, _, _, let fraction) = e { return fraction } else { return nil }
+        }
+        XCTAssertEqual(fractions, fractions.sorted())
+        XCTAssertEqual(fractions.last, 1.0)
+        let stages = Set(events.compactMap { e -> InstallStage? in
+            if case .progress(let stage, _, _, _) = e { return stage } else { return nil }
+        })
+        XCTAssertEqual(stages, [.downloading, .converting, .verifying])
+        XCTAssertTrue(model.verified)
+        guard case .hub = model.origin else { return XCTFail("\(model.origin)") }
+        XCTAssertEqual(try store.installed().map(\.id), ["imp-3b"])
+    }
+
     func testDownloadsVerifiesAndRemoves() async throws {
         let store = try ModelStore(directory: try temporaryDirectory())
         let url = env["IMP_GGUF_URL"]!, sha = env["IMP_GGUF_SHA256"]!

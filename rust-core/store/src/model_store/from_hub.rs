@@ -205,21 +205,22 @@ impl ModelStore {
         progress: &mut dyn FnMut(InstallProgress),
         cancel: &CancelToken,
     ) -> Result<InstalledModel> {
-        let options = hub_conversion(&model.repo);
         progress(InstallStage::Converting.progress(0, None));
-        convert_cancellable(
+        converted(
             &checkpoint.dir,
             partial,
-            &options,
-            &mut |done, total| {
-                progress(InstallStage::Converting.progress(done as u64, Some(total as u64)))
-            },
+            &hub_conversion(&model.repo),
+            progress,
             cancel,
-        )
+        )?
         .map_err(|e| match e {
             imp_core::ImpError::Cancelled => StoreError::Cancelled,
+            // The rest of the output: what the plan says less what was written.
             imp_core::ImpError::Io { .. } if is_full(&e) => StoreError::InsufficientSpace {
-                needed_mb: 0,
+                needed_mb: output_room(&checkpoint.dir)
+                    .unwrap_or(0)
+                    .saturating_sub(std::fs::metadata(partial).map_or(0, |m| m.len()))
+                    .div_ceil(1 << 20),
                 available_mb: (self.free_space)(self.scratch_dir()).unwrap_or(0) >> 20,
             },
             other => StoreError::InvalidModel(format!("{}: {other}", model.repo)),
@@ -250,6 +251,48 @@ impl ModelStore {
         progress(InstallStage::Verifying.progress(size, Some(size)));
         Ok(installed)
     }
+}
+
+/// Converts on threads of the install's own, reporting progress on the
+/// calling thread. Not rayon's global pool: its threads would stay, idle, for
+/// the app's whole life; these end with the conversion.
+fn converted(
+    dir: &Path,
+    out: &Path,
+    options: &ConvertOptions,
+    progress: &mut dyn FnMut(InstallProgress),
+    cancel: &CancelToken,
+) -> Result<imp_core::Result<()>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("imp-convert-{i}"))
+        .build()
+        .map_err(|e| StoreError::InvalidArgument(format!("no threads to convert with: {e}")))?;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, usize)>();
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("imp-convert".into())
+            .spawn_scoped(scope, move || {
+                pool.install(|| {
+                    convert_cancellable(
+                        dir,
+                        out,
+                        options,
+                        &mut |done, total| {
+                            let _ = tx.send((done, total));
+                        },
+                        cancel,
+                    )
+                    .map(|_| ())
+                })
+            })
+            .map_err(|e| StoreError::InvalidArgument(format!("no thread to convert on: {e}")))?;
+        for (done, total) in rx {
+            progress(InstallStage::Converting.progress(done as u64, Some(total as u64)));
+        }
+        worker
+            .join()
+            .map_err(|_| StoreError::InvalidModel("the conversion stopped on a bug".into()))
+    })
 }
 
 /// What `imp convert --quant q4_k` does with a hub checkpoint: q4_k text,

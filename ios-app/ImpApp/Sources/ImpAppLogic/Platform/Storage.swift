@@ -16,6 +16,10 @@ public protocol ModelLibrary: Sendable {
     /// `.progress`... then `.installed`; ending the iteration pauses (the
     /// partial file is kept and downloading again resumes it).
     func download(_ source: DownloadSource) -> AsyncThrowingStream<TransferEvent, Error>
+    /// A catalogue model made on this phone from its authors' checkpoint on the
+    /// hub: `.progress` in stages... then `.installed`; ending the iteration
+    /// pauses (the downloaded files are kept and installing again resumes).
+    func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error>
     func importFile(path: String, inPlace: Bool, expectedSHA256: String?)
         -> AsyncThrowingStream<TransferEvent, Error>
     func verify(id: String) -> AsyncThrowingStream<TransferEvent, Error>

@@ -18,9 +18,9 @@ public final class ModelsViewModel: DescribesControls {
     public enum Transfer: Equatable, Sendable {
         /// Nothing downloaded; `download` offered.
         case available
-        /// No published file: how to get one, for the person.
-        case notDownloadable(howToGet: String)
         case downloading(done: UInt64, total: UInt64?)
+        /// Made on this phone from the hub's checkpoint: `fraction` of the whole.
+        case preparing(stage: InstallStage, fraction: Double)
         /// Stopped part way; `resume` continues from `done`.
         case paused(done: UInt64)
         case failed(Problem)
@@ -112,8 +112,6 @@ public final class ModelsViewModel: DescribesControls {
                     transfer = old  // a download under way (or its error) outlives a refresh
                 } else if let done = pending[entry.id] {
                     transfer = .paused(done: done)
-                } else if entry.files.isEmpty {
-                    transfer = .notDownloadable(howToGet: entry.howToGet ?? "No file is published for this model yet.")
                 } else {
                     transfer = .available
                 }
@@ -131,9 +129,7 @@ public final class ModelsViewModel: DescribesControls {
         guard let index = catalog.firstIndex(where: { $0.id == catalogId }) else { return }
         let row = catalog[index]
         guard let file = row.model.files.first else {
-            catalog[index].transfer = .notDownloadable(
-                howToGet: row.model.howToGet ?? "No file is published for this model yet.")
-            announcements.say(catalog[index].model.howToGet ?? "", interrupting: true)
+            installFromHub(row)
             return
         }
         transfers[catalogId]?.cancel()
@@ -167,6 +163,62 @@ public final class ModelsViewModel: DescribesControls {
                 self?.transferEnded(catalogId)
             } catch {
                 self?.transferFailed(catalogId, error)
+            }
+        }
+    }
+
+    /// A model with no published file, made on this phone from its authors'
+    /// checkpoint on the hub. VoiceOver hears each stage as it starts and every
+    /// tenth of the whole, not every byte, and when it is ready; the screen
+    /// stays awake while it runs (`isBusy`).
+    private func installFromHub(_ row: CatalogRow) {
+        let catalogId = row.id, name = row.model.displayName
+        transfers[catalogId]?.cancel()
+        pausedByPerson.remove(catalogId)
+        setTransfer(catalogId, .preparing(stage: .downloading, fraction: 0))
+        let stream = library.installFromHub(catalogId: catalogId)
+        transfers[catalogId] = Task { [weak self] in
+            var told: (InstallStage, Int)?
+            do {
+                for try await event in stream {
+                    guard let self else { return }
+                    switch event {
+                    case .progress(let stage, _, _, let fraction):
+                        self.setTransfer(catalogId, .preparing(stage: stage, fraction: fraction))
+                        let tenth = Int(fraction * 10)
+                        if told.map({ $0.0 != stage || $0.1 != tenth }) ?? true {
+                            told = (stage, tenth)
+                            if tenth < 10 { self.announcements.say(Self.stageText(stage, name, percent: tenth * 10)) }
+                        }
+                    case .installed(let model):
+                        self.transfers[catalogId] = nil
+                        self.setTransfer(catalogId, .installed)
+                        self.announcements.say("\(name) is ready. You can take a picture and ask.", interrupting: true)
+                        self.installedNew(model)
+                    }
+                }
+                self?.transferEnded(catalogId)
+            } catch {
+                self?.transferFailed(catalogId, error)
+            }
+        }
+    }
+
+    static func stageText(_ stage: InstallStage, _ name: String, percent: Int) -> String {
+        switch stage {
+        case .downloading: "Downloading \(name): \(percent) percent"
+        case .converting: "Preparing \(name) on this phone: \(percent) percent"
+        case .verifying: "Checking \(name): \(percent) percent"
+        }
+    }
+
+    /// A download or install is running: the screen should not lock (iOS
+    /// suspends an app whose screen locks, which pauses the work).
+    public var isBusy: Bool {
+        catalog.contains { row in
+            switch row.transfer {
+            case .downloading, .preparing: true
+            default: false
             }
         }
     }
@@ -310,8 +362,8 @@ public final class ModelsViewModel: DescribesControls {
     /// The row's VoiceOver label: what the model is and whether it fits.
     public func summary(of row: CatalogRow) -> String {
         var parts = ["\(row.model.displayName)", row.model.goodFor]
-        if let file = row.model.files.first {
-            parts.append("\(ByteSize.spoken(file.sizeBytes)) download")
+        if let size = row.model.files.first?.sizeBytes ?? row.model.downloadBytes {
+            parts.append("\(ByteSize.spoken(size)) download")
         }
         parts.append("needs \(ByteSize.spoken(row.model.memoryBytes)) of memory")
         if let fit = row.fit {
@@ -329,7 +381,7 @@ public final class ModelsViewModel: DescribesControls {
     public func transferText(_ transfer: Transfer) -> String {
         switch transfer {
         case .available: "Not downloaded"
-        case .notDownloadable: "Not available for download"
+        case .preparing(let stage, let fraction): Self.stageText(stage, "it", percent: Int(fraction * 100))
         case .downloading(let done, let total):
             if let percent = ByteSize.percent(done: done, of: total) {
                 "Downloading, \(percent) percent, \(ByteSize.text(done)) of \(ByteSize.text(total ?? 0))"
@@ -350,7 +402,7 @@ public final class ModelsViewModel: DescribesControls {
             case .available:
                 list.append(Control(.download(catalogId: row.id), label: "Download \(name)",
                                     hint: "Downloads the model and checks it before use."))
-            case .downloading:
+            case .downloading, .preparing:
                 list.append(Control(.pause(catalogId: row.id), label: "Pause \(name)",
                                     hint: "Pauses the download. It can go on later from where it stopped."))
             case .paused, .failed:
@@ -358,7 +410,7 @@ public final class ModelsViewModel: DescribesControls {
                                     hint: "Goes on with the download from where it stopped."))
                 list.append(Control(.discardDownload(catalogId: row.id), label: "Discard \(name) download",
                                     hint: "Deletes what was downloaded so far."))
-            case .notDownloadable, .installed:
+            case .installed:
                 break
             }
         }
@@ -410,9 +462,14 @@ public final class ModelsViewModel: DescribesControls {
 
     /// The download stream ended without installing: it was paused.
     private func transferEnded(_ catalogId: String) {
-        guard let index = catalog.firstIndex(where: { $0.id == catalogId }),
-            case .downloading(let done, _) = catalog[index].transfer
-        else { return }
+        guard let index = catalog.firstIndex(where: { $0.id == catalogId }) else { return }
+        let done: UInt64
+        switch catalog[index].transfer {
+        case .downloading(let bytes, _): done = bytes
+        // The hub install's files resume from the store's cache.
+        case .preparing: done = 0
+        default: return
+        }
         transfers[catalogId] = nil
         catalog[index].transfer = .paused(done: done)
         if pausedByPerson.contains(catalogId) { announcements.say("\(catalog[index].model.displayName) paused.") }

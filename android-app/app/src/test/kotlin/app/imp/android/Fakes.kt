@@ -36,6 +36,7 @@ import app.imp.kit.DownloadSource
 import app.imp.kit.EngineOptions
 import app.imp.kit.HistoryPage
 import app.imp.kit.ImpException
+import app.imp.kit.InstallEvent
 import app.imp.kit.InstalledModel
 import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
@@ -152,17 +153,49 @@ class FakeLoader(val engine: FakeEngine = FakeEngine()) : EngineLoader {
 
 fun installedModel(id: String = "imp-v1-3b-q4", problem: String? = null) = InstalledModel(
     id = id, path = "/models/$id.gguf", sizeBytes = 1_800_000_000, sha256 = "ab", verified = true,
-    catalogId = "imp-v1-3b", origin = ModelOrigin.Download("https://example.invalid/m.gguf"), installedAtMs = 0,
+    catalogId = "imp-3b-196", origin = ModelOrigin.Download("https://example.invalid/m.gguf"), installedAtMs = 0,
     details = TINY_DETAILS, problem = problem,
 )
 
+/** A catalogue entry with a published file, for the tests of that path (no shipped entry has one). */
+val PUBLISHED_ENTRY = CatalogModel(
+    "imp-v1-3b", "Imp v1 3B", "imp-v1-3b", "MILVLG/imp-v1-3b", 384, 2_000_000_000, "Everyday questions",
+    listOf(PublishedFile("imp.gguf", "https://example.invalid/imp.gguf", 1_800_000_000, "ab", "q4_0")), null,
+)
+
+/**
+ * The catalogue the app ships (models/catalog.json, read as the core reads it:
+ * id, names, repository, picture size, memory, download size), so screens and
+ * screenshots show what a person sees.
+ */
+fun shippedCatalog(): List<CatalogModel> {
+    val fixtures = File(System.getProperty("imp.fixtures") ?: error("set -Dimp.fixtures"))
+    val json = org.json.JSONObject(File(fixtures, "../../models/catalog.json").readText())
+    val models = json.getJSONArray("models")
+    return (0 until models.length()).map { i ->
+        val m = models.getJSONObject(i)
+        val source = m.getJSONObject("source")
+        CatalogModel(
+            id = m.getString("id"),
+            displayName = m.getString("display_name"),
+            variant = m.getString("variant"),
+            sourceRepo = source.getString("repo"),
+            imageSize = m.getInt("image_size"),
+            memoryBytes = m.getLong("memory_bytes"),
+            goodFor = m.getString("good_for"),
+            files = emptyList(),
+            howToGet = null,
+            downloadBytes = source.getLong("download_bytes"),
+        )
+    }
+}
+
 /** The store: what is installed is a list the test sets; downloads are scripted flows. */
-class FakeLibrary(var models: MutableList<InstalledModel> = mutableListOf(installedModel())) : ModelLibrary {
-    override val catalog: List<CatalogModel> = listOf(
-        CatalogModel("imp-v1-3b", "Imp v1 3B", "imp-v1-3b", "MILVLG/imp-v1-3b", 384, 2_000_000_000, "Everyday questions",
-            listOf(PublishedFile("imp.gguf", "https://example.invalid/imp.gguf", 1_800_000_000, "ab", "q4_0")), null,
-        ),
-    )
+class FakeLibrary(
+    var models: MutableList<InstalledModel> = mutableListOf(installedModel()),
+    override val catalog: List<CatalogModel> = shippedCatalog(),
+) : ModelLibrary {
+    var installFlow: Flow<InstallEvent> = emptyFlow()
     var pending = mutableListOf<PendingDownload>()
     var fits = listOf<ModelFit>()
     var downloadFlow: Flow<TransferEvent> = emptyFlow()
@@ -184,6 +217,11 @@ class FakeLibrary(var models: MutableList<InstalledModel> = mutableListOf(instal
     override fun download(source: DownloadSource): Flow<TransferEvent> {
         networkUsed = true
         return downloadFlow
+    }
+
+    override fun installFromHub(catalogId: String): Flow<InstallEvent> {
+        networkUsed = true
+        return installFlow
     }
 
     override fun importFile(path: String) = importFlow
@@ -325,16 +363,17 @@ class ConversationWorld(
     val voice: FakeVoice = FakeVoice(),
     val accessibility: FakeAccessibility = FakeAccessibility(),
     settings: AppSettings = AppSettings(modelId = "imp-v1-3b-q4"),
-    /** The real core's loader and history for end-to-end tests; the fakes otherwise. */
+    /** The real core's loader, history and store for end-to-end tests; the fakes otherwise. */
     engineLoader: EngineLoader = loader,
     private val history: ConversationArchive = archive,
+    modelLibrary: ModelLibrary = library,
 ) {
     val engine get() = loader.engine
     val haptics = mutableListOf<HapticEvent>()
     val copied = mutableListOf<String>()
     val shared = mutableListOf<String>()
     val settings = SettingsRepository(MemorySettingsStore(settings))
-    val session = EngineSession(engineLoader, library, this.settings, fakeDevice, MainScope(), texts).also { it.start() }
+    val session = EngineSession(engineLoader, modelLibrary, this.settings, fakeDevice, MainScope(), texts).also { it.start() }
     val pictures = PictureStore(File(dir, "pictures"), object : ContentReader {
         override fun open(uri: String) = File(uri.removePrefix("file:")).inputStream()
 

@@ -1,6 +1,8 @@
 package app.imp.android
 
 import androidx.compose.runtime.getValue
+import androidx.compose.ui.test.assertCountEquals
+import androidx.compose.ui.test.onAllNodesWithText
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performScrollTo
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
@@ -13,21 +15,28 @@ import app.imp.android.ui.models.ModelsScreen
 import app.imp.android.ui.models.ModelsUiState
 import app.imp.android.ui.models.ModelsViewModel
 import app.imp.android.ui.models.Transfer
+import app.imp.kit.CatalogModel
 import app.imp.kit.FitVerdict
+import app.imp.kit.InstallEvent
+import app.imp.kit.InstallStage
 import app.imp.kit.ModelFit
 import app.imp.kit.TransferEvent
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.flowOf
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.yield
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /** The models screen and its view model over a fake store. */
 class ModelsTest : ScreenTest() {
-    private fun world(): ConversationWorld {
-        val world = ConversationWorld(texts, temp.newFolder(), library = FakeLibrary(mutableListOf()), settings = AppSettings())
-        world.library.fits = listOf(ModelFit("imp-v1-3b", false, FitVerdict.TIGHT, 2_000_000_000, 1_800_000_000, "tight"))
+    /** A first run on the catalogue the app ships, or on [catalog]. */
+    private fun world(catalog: List<CatalogModel> = shippedCatalog()): ConversationWorld {
+        val library = FakeLibrary(mutableListOf(), catalog)
+        val world = ConversationWorld(texts, temp.newFolder(), library = library, settings = AppSettings())
+        world.library.fits = catalog.map { ModelFit(it.id, false, FitVerdict.TIGHT, it.memoryBytes, 1_800_000_000, "tight") }
         return world
     }
 
@@ -54,7 +63,9 @@ class ModelsTest : ScreenTest() {
             }
         }
         compose.onNodeWithText(compose.activity.getString(R.string.models_first_run)).assertExists()
-        compose.onNodeWithText(compose.activity.getString(R.string.fit_tight), substring = true).assertExists()
+        // Every shipped model, each with its verdict.
+        compose.onAllNodesWithText(compose.activity.getString(R.string.fit_tight), substring = true)
+            .assertCountEquals(world.library.catalog.size)
         compose.onNodeWithText(compose.activity.getString(R.string.models_import)).performScrollTo().assertExists()
         compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("models-first-run")
@@ -62,7 +73,7 @@ class ModelsTest : ScreenTest() {
 
     @Test
     fun downloadPausesResumesAndChoosesTheModel() {
-        val world = world()
+        val world = world(listOf(PUBLISHED_ENTRY))
         world.library.downloadFlow = flow {
             emit(TransferEvent.Progress(50, 100))
             awaitCancellation()
@@ -74,7 +85,7 @@ class ModelsTest : ScreenTest() {
         vm.pause("imp-v1-3b")
         assertEquals(Transfer.Paused(50), loaded(vm).catalog.single().transfer)
 
-        val model = installedModel()
+        val model = installedModel().copy(catalogId = PUBLISHED_ENTRY.id)
         world.library.downloadFlow = flow {
             emit(TransferEvent.Progress(100, 100))
             world.library.models += model
@@ -85,6 +96,80 @@ class ModelsTest : ScreenTest() {
         assertEquals(Transfer.Installed, loaded(vm).catalog.single().transfer)
         assertEquals(model.id, world.settings.settings.value.modelId)
         assertTrue(loaded(vm).installed.single().isChosen)
+    }
+
+    /**
+     * A shipped entry has no published file: Download makes it from the hub.
+     * TalkBack hears each stage and every tenth of the whole, never each
+     * progress event, then "ready"; the model becomes the one that answers.
+     */
+    @Test
+    fun aShippedModelIsMadeFromTheHubWithSpokenProgress() {
+        val world = world()
+        val entry = world.library.catalog.first()
+        val model = installedModel(entry.id).copy(catalogId = entry.id)
+        val heard = mutableListOf<String>()
+        world.library.installFlow = flow {
+            // A yield after each event, as a native progress callback gives:
+            // the screen's collectors see every announcement.
+            for (i in 0..40) {
+                emit(InstallEvent.Progress(InstallStage.DOWNLOADING, i.toLong(), 40, 0.75 * i / 40))
+                yield()
+            }
+            for (i in 0..10) {
+                emit(InstallEvent.Progress(InstallStage.CONVERTING, i.toLong(), 10, 0.75 + 0.22 * i / 10))
+                yield()
+            }
+            emit(InstallEvent.Progress(InstallStage.VERIFYING, 1, 1, 1.0))
+            world.library.models += model
+            emit(InstallEvent.Installed(model))
+        }
+        val vm = viewModel(world)
+        loaded(vm)
+        val listening = kotlinx.coroutines.MainScope().launch {
+            vm.uiState.collect { state -> state.announcement?.text?.let { if (heard.lastOrNull() != it) heard += it } }
+        }
+        vm.download(entry.id)
+        settle("the model to be installed") { loaded(vm).installed.isNotEmpty() }
+        listening.cancel()
+        assertTrue(world.library.networkUsed)
+        assertEquals(Transfer.Installed, loaded(vm).catalog.first().transfer)
+        assertEquals(model.id, world.settings.settings.value.modelId)
+        val name = entry.displayName
+        assertEquals(compose.activity.getString(R.string.models_ready, name), heard.last())
+        val prefix = { id: Int -> compose.activity.getString(id, name, 0).substringBefore(":") }
+        // 0, 10, ... 70 percent while downloading (the first three quarters),
+        // then the conversion's tenths: 41 download events became 8 words.
+        assertEquals("$heard", 8, heard.count { it.startsWith(prefix(R.string.models_stage_downloading)) })
+        assertEquals("$heard", 3, heard.count { it.startsWith(prefix(R.string.models_stage_converting)) })
+    }
+
+    @Test
+    fun preparingShowsTheStageAndItsShareOfTheWhole() {
+        val world = world()
+        val entry = world.library.catalog.first()
+        world.library.installFlow = flow {
+            emit(InstallEvent.Progress(InstallStage.CONVERTING, 300, 900, 0.86))
+            awaitCancellation()
+        }
+        val vm = viewModel(world)
+        loaded(vm)
+        compose.setContent {
+            ImpTheme {
+                val state by vm.uiState.collectAsStateWithLifecycle()
+                ModelsScreen(state, ModelsActions(onImport = {}))
+            }
+        }
+        vm.download(entry.id)
+        settle("the conversion's progress") {
+            loaded(vm).catalog.first().transfer == Transfer.Preparing(InstallStage.CONVERTING, 0.86)
+        }
+        val words = compose.activity.getString(R.string.models_stage_converting, entry.displayName, 86)
+        compose.onNodeWithText(words).performScrollTo().assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-preparing")
+        vm.pause(entry.id)
+        assertEquals(Transfer.Paused(0), loaded(vm).catalog.first().transfer)
     }
 
     @Test

@@ -75,7 +75,7 @@ class SettingsTest : ScreenTest() {
         // Resolution and threads change how the model is loaded; length and speech do not.
         settle("the reloads") { world.loader.loads.size == 3 }
         assertEquals(2, world.loader.loads.last().second.threads)
-        compose.onNodeWithText("Imp v1 3B (imp-v1-3b-q8)").performScrollTo().performClick()
+        compose.onNodeWithText("Imp 3B fast (imp-v1-3b-q8)").performScrollTo().performClick()
         settle("the other model to load") { world.loader.loads.last().first == "/models/imp-v1-3b-q8.gguf" }
         assertEquals("imp-v1-3b-q8", world.settings.settings.value.modelId)
     }

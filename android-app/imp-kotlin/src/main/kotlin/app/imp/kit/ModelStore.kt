@@ -1,5 +1,6 @@
 package app.imp.kit
 
+import app.imp.ffi.InstallListener
 import app.imp.ffi.TransferListener
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.Flow
@@ -9,6 +10,8 @@ import app.imp.ffi.DeviceProfile as FfiDeviceProfile
 import app.imp.ffi.DownloadSource as FfiDownloadSource
 import app.imp.ffi.FitVerdict as FfiFitVerdict
 import app.imp.ffi.ImportMode as FfiImportMode
+import app.imp.ffi.InstallProgress as FfiInstallProgress
+import app.imp.ffi.InstallStage as FfiInstallStage
 import app.imp.ffi.InstalledModel as FfiInstalledModel
 import app.imp.ffi.ModelOrigin as FfiModelOrigin
 import app.imp.ffi.ModelStore as FfiModelStore
@@ -20,9 +23,12 @@ import app.imp.ffi.ModelStore as FfiModelStore
  */
 class ModelStore private constructor(private val store: FfiModelStore) : Closeable {
     companion object {
-        /** The store under [dir]; the catalogue built in, or [catalogJson]. */
-        fun open(dir: String, catalogJson: String? = null): ModelStore =
-            ModelStore(mapErrors { FfiModelStore.open(dir, catalogJson) })
+        /**
+         * The store under [dir]; the catalogue built in, or [catalogJson]; the
+         * Hugging Face hub, or [hubEndpoint] (a mirror, or a test's loopback hub).
+         */
+        fun open(dir: String, catalogJson: String? = null, hubEndpoint: String? = null): ModelStore =
+            ModelStore(mapErrors { FfiModelStore.openWithHub(dir, catalogJson, hubEndpoint) })
     }
 
     val catalog: List<CatalogModel> get() = store.catalog().map(CatalogModel::from)
@@ -58,6 +64,20 @@ class ModelStore private constructor(private val store: FfiModelStore) : Closeab
         TransferEvent.Installed(InstalledModel.from(store.download(source.toFfi(), progressTo(this), cancel)))
     }
 
+    /**
+     * Makes a catalogue model on this phone from its authors' checkpoint on the
+     * hub (downloaded and verified, converted, checked; resumes an earlier try):
+     * [InstallEvent.Progress]... then [InstallEvent.Installed].
+     */
+    fun installFromHub(catalogId: String): Flow<InstallEvent> = nativeWork { cancel ->
+        InstallEvent.Installed(InstalledModel.from(store.installFromHub(catalogId, installProgressTo(this), cancel)))
+    }
+
+    /** "Add a model": a public hub repository holding an Imp checkpoint. */
+    fun installHubRepo(repo: String, revision: String? = null): Flow<InstallEvent> = nativeWork { cancel ->
+        InstallEvent.Installed(InstalledModel.from(store.installHubRepo(repo, revision, installProgressTo(this), cancel)))
+    }
+
     /** Installs a `.gguf` the person has: copied into the store, or used where it is. */
     fun import(path: String, inPlace: Boolean = false, expectedSha256: String? = null): Flow<TransferEvent> =
         nativeWork { cancel ->
@@ -77,6 +97,13 @@ class ModelStore private constructor(private val store: FfiModelStore) : Closeab
 
     override fun close() = store.close()
 
+    private fun installProgressTo(scope: kotlinx.coroutines.channels.ProducerScope<InstallEvent>) =
+        object : InstallListener {
+            override fun onProgress(progress: FfiInstallProgress) {
+                scope.trySend(InstallEvent.Progress.from(progress))
+            }
+        }
+
     private fun progressTo(scope: kotlinx.coroutines.channels.ProducerScope<TransferEvent>) = object : TransferListener {
         override fun onProgress(done: ULong, total: ULong?) {
             scope.trySend(TransferEvent.Progress(done.toLong(), total?.toLong()))
@@ -91,6 +118,30 @@ sealed interface TransferEvent {
     data class Progress(val doneBytes: Long, val totalBytes: Long?) : TransferEvent
     data class Installed(val model: InstalledModel) : TransferEvent
     data class Verified(val id: String, val sha256: String, val expected: String?, val ok: Boolean) : TransferEvent
+}
+
+/** Where an install from the hub is. */
+enum class InstallStage { DOWNLOADING, CONVERTING, VERIFYING }
+
+sealed interface InstallEvent {
+    /** [fraction] is 0..1 over the whole install and never goes back. */
+    data class Progress(val stage: InstallStage, val done: Long, val total: Long?, val fraction: Double) :
+        InstallEvent {
+        internal companion object {
+            fun from(p: FfiInstallProgress) = Progress(
+                stage = when (p.stage) {
+                    FfiInstallStage.DOWNLOADING -> InstallStage.DOWNLOADING
+                    FfiInstallStage.CONVERTING -> InstallStage.CONVERTING
+                    FfiInstallStage.VERIFYING -> InstallStage.VERIFYING
+                },
+                done = p.done.toLong(),
+                total = p.total?.toLong(),
+                fraction = p.fraction,
+            )
+        }
+    }
+
+    data class Installed(val model: InstalledModel) : InstallEvent
 }
 
 sealed interface DownloadSource {
@@ -115,6 +166,8 @@ data class CatalogModel(
     val files: List<PublishedFile>,
     /** With no published file: how to get one, in words for the person. */
     val howToGet: String?,
+    /** What installing it from the hub downloads (null: not known). */
+    val downloadBytes: Long? = null,
 ) {
     internal companion object {
         fun from(e: app.imp.ffi.CatalogEntry) = CatalogModel(
@@ -129,6 +182,7 @@ data class CatalogModel(
                 PublishedFile(it.fileName, it.url, it.sizeBytes.toLong(), it.sha256, it.quantization)
             },
             howToGet = e.howToGet,
+            downloadBytes = e.downloadBytes?.toLong(),
         )
     }
 }

@@ -112,6 +112,32 @@ class ModelStoreTest {
         }
     }
 
+    /**
+     * The phone-only first run through the wrapper, on the real core and the
+     * loopback hub tests/kotlin.sh starts (imp-test-hub serving the sharded
+     * 384-px fixture as the catalogue's imp-3b repository).
+     */
+    @Test
+    fun aCatalogueModelIsMadeFromTheHubAndAnswers() = runBlocking<Unit> {
+        val hub = System.getProperty("imp.hub") ?: error("set -Dimp.hub (tests/kotlin.sh starts one)")
+        ModelStore.open(File(dir, "hub-store").path, hubEndpoint = hub).use { store ->
+            // Stopped after the first progress: nothing is listed, and the
+            // next try goes on.
+            store.installFromHub("imp-3b").filterIsInstance<InstallEvent.Progress>().first()
+            assertTrue(store.installed().isEmpty())
+            val events = store.installFromHub("imp-3b").toList()
+            val progress = events.filterIsInstance<InstallEvent.Progress>()
+            assertTrue(progress.zipWithNext().all { (a, b) -> a.fraction <= b.fraction })
+            assertEquals(InstallStage.entries.toSet(), progress.map { it.stage }.toSet())
+            assertEquals(1.0, progress.last().fraction)
+            val model = (events.last() as InstallEvent.Installed).model
+            assertTrue(model.verified && model.origin is ModelOrigin.Hub)
+            assertEquals("imp-3b", model.catalogId)
+            assertEquals(listOf("imp-3b"), store.installed().map { it.id })
+            ImpEngine.load(model.path).use { engine -> assertEquals("q4_k", engine.details.weightsDtype) }
+        }
+    }
+
     @Test
     fun importsAFileTheUserHas() = runBlocking<Unit> {
         ModelStore.open(File(dir, "store").path).use { store ->

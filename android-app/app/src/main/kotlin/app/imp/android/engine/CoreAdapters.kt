@@ -14,6 +14,7 @@ import app.imp.kit.DownloadSource
 import app.imp.kit.EngineOptions
 import app.imp.kit.HistoryPage
 import app.imp.kit.ImpEngine
+import app.imp.kit.InstallEvent
 import app.imp.kit.InstalledModel
 import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
@@ -52,8 +53,13 @@ private class CoreConversation(private val conversation: Conversation) : Picture
 }
 
 /** The store under the app's files: models in [storeDir], picked files copied to [importDirectory]. */
-class CoreModelLibrary(storeDir: File, override val importDirectory: File) : ModelLibrary {
-    private val store = ModelStore.open(storeDir.also { it.mkdirs() }.path)
+class CoreModelLibrary(
+    storeDir: File,
+    override val importDirectory: File,
+    /** The hub's address; null for huggingface.co (tests give their loopback hub). */
+    hubEndpoint: String? = null,
+) : ModelLibrary {
+    private val store = ModelStore.open(storeDir.also { it.mkdirs() }.path, hubEndpoint = hubEndpoint)
 
     override val catalog: List<CatalogModel> by lazy { store.catalog }
 
@@ -66,6 +72,8 @@ class CoreModelLibrary(storeDir: File, override val importDirectory: File) : Mod
     override suspend fun deviceFit(device: DeviceProfile): List<ModelFit> = store.deviceFit(device)
 
     override fun download(source: DownloadSource): Flow<TransferEvent> = store.download(source)
+
+    override fun installFromHub(catalogId: String): Flow<InstallEvent> = store.installFromHub(catalogId)
 
     override fun importFile(path: String): Flow<TransferEvent> = store.import(path, inPlace = true)
 

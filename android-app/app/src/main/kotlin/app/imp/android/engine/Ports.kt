@@ -10,6 +10,7 @@ import app.imp.kit.DeviceProfile
 import app.imp.kit.DownloadSource
 import app.imp.kit.EngineOptions
 import app.imp.kit.HistoryPage
+import app.imp.kit.InstallEvent
 import app.imp.kit.InstalledModel
 import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
@@ -57,6 +58,12 @@ interface ModelLibrary {
     suspend fun deviceFit(device: DeviceProfile): List<ModelFit>
 
     fun download(source: DownloadSource): Flow<TransferEvent>
+
+    /**
+     * Makes a catalogue model on this phone from its authors' checkpoint on the
+     * hub (for entries with no published file): progress in stages, then Installed.
+     */
+    fun installFromHub(catalogId: String): Flow<InstallEvent>
 
     /**
      * Installs a `.gguf` the app copied into its own storage ([ModelLibrary.importDirectory]),

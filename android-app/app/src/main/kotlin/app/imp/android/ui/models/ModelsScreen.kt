@@ -30,6 +30,7 @@ import app.imp.android.ui.common.SpokenText
 import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 import app.imp.kit.FitVerdict
+import app.imp.kit.InstallStage
 
 data class ModelsActions(
     val onDownload: (String) -> Unit = {},
@@ -107,7 +108,7 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
             Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(6.dp)) {
                 Text(row.model.displayName, style = MaterialTheme.typography.titleSmall)
                 Text(row.model.goodFor, style = MaterialTheme.typography.bodyMedium)
-                val size = row.model.files.firstOrNull()?.sizeBytes
+                val size = row.model.files.firstOrNull()?.sizeBytes ?: row.model.downloadBytes
                 Text(
                     SpokenText.sentences(
                         listOfNotNull(
@@ -137,8 +138,31 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
                             Text(stringResource(R.string.models_pause))
                         }
                     }
+                    is Transfer.Preparing -> {
+                        LinearProgressIndicator(progress = { t.fraction.toFloat() }, modifier = Modifier.fillMaxWidth())
+                        Text(
+                            stringResource(
+                                when (t.stage) {
+                                    InstallStage.DOWNLOADING -> R.string.models_stage_downloading
+                                    InstallStage.CONVERTING -> R.string.models_stage_converting
+                                    InstallStage.VERIFYING -> R.string.models_stage_verifying
+                                },
+                                row.model.displayName,
+                                (t.fraction * 100).toInt(),
+                            ),
+                        )
+                        OutlinedButton(onClick = { actions.onPause(row.id) }, modifier = Modifier.touchTarget()) {
+                            Text(stringResource(R.string.models_pause))
+                        }
+                    }
                     is Transfer.Paused -> Button(onClick = { actions.onDownload(row.id) }, modifier = Modifier.touchTarget()) {
-                        Text(stringResource(R.string.models_resume, ByteSize.text(t.done)))
+                        Text(
+                            if (t.done > 0) {
+                                stringResource(R.string.models_resume, ByteSize.text(t.done))
+                            } else {
+                                stringResource(R.string.models_resume_plain)
+                            },
+                        )
                     }
                     is Transfer.Failed -> {
                         Text(t.problem.announcement)
@@ -146,7 +170,6 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
                             Text(stringResource(R.string.recovery_try_again))
                         }
                     }
-                    is Transfer.NotDownloadable -> Text(t.howToGet)
                     Transfer.Installed -> Text(stringResource(R.string.models_on_phone))
                 }
             }

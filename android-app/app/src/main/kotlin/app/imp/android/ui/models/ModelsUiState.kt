@@ -3,6 +3,7 @@ package app.imp.android.ui.models
 import app.imp.android.engine.Problem
 import app.imp.android.speech.Announcement
 import app.imp.kit.CatalogModel
+import app.imp.kit.InstallStage
 import app.imp.kit.InstalledModel
 import app.imp.kit.ModelFit
 
@@ -11,10 +12,10 @@ sealed interface Transfer {
     /** Nothing downloaded; Download offered. */
     data object Available : Transfer
 
-    /** No published file: how to make one, in words for the person. */
-    data class NotDownloadable(val howToGet: String) : Transfer
-
     data class Downloading(val done: Long, val total: Long?) : Transfer
+
+    /** Made on this phone from the hub's checkpoint: [fraction] of the whole, in [stage]. */
+    data class Preparing(val stage: InstallStage, val fraction: Double) : Transfer
 
     /** Stopped part way (paused, or the app was closed); Resume goes on from [done]. */
     data class Paused(val done: Long) : Transfer

@@ -2,6 +2,7 @@ package app.imp.android.ui.models
 
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
+import app.imp.android.R
 import app.imp.android.engine.EngineSession
 import app.imp.android.engine.ModelLibrary
 import app.imp.android.engine.Problem
@@ -12,6 +13,8 @@ import app.imp.android.settings.SettingsRepository
 import app.imp.android.speech.Announcer
 import app.imp.kit.DownloadSource
 import app.imp.kit.ImpException
+import app.imp.kit.InstallEvent
+import app.imp.kit.InstallStage
 import app.imp.kit.TransferEvent
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Job
@@ -69,9 +72,16 @@ class ModelsViewModel(
         }
     }
 
-    /** Starts or resumes the download of a catalogue model. */
+    /**
+     * Starts or resumes getting a catalogue model: its published file, or with
+     * none, made on this phone from the authors' checkpoint on the hub.
+     */
     fun download(catalogId: String) {
         if (jobs[catalogId]?.isActive == true) return
+        if (library.catalog.firstOrNull { it.id == catalogId }?.files?.isEmpty() == true) {
+            installFromHub(catalogId)
+            return
+        }
         val from = (transfers[catalogId] as? Transfer.Paused)?.done ?: 0
         transfers[catalogId] = Transfer.Downloading(from, null)
         jobs[catalogId] = viewModelScope.launch {
@@ -97,6 +107,52 @@ class ModelsViewModel(
             refreshState()
         }
         refreshState()
+    }
+
+    /**
+     * The hub install. TalkBack hears each stage as it starts and every tenth of
+     * the whole, not every byte, and "ready" at the end.
+     */
+    private fun installFromHub(catalogId: String) {
+        val name = library.catalog.first { it.id == catalogId }.displayName
+        transfers[catalogId] = Transfer.Preparing(InstallStage.DOWNLOADING, 0.0)
+        jobs[catalogId] = viewModelScope.launch {
+            var told: Pair<InstallStage, Int>? = null
+            try {
+                library.installFromHub(catalogId).collect { event ->
+                    when (event) {
+                        is InstallEvent.Progress -> {
+                            transfers[catalogId] = Transfer.Preparing(event.stage, event.fraction)
+                            val tenth = (event.fraction * 10).toInt()
+                            if (told == null || told!!.first != event.stage || told!!.second != tenth) {
+                                if (tenth < 10) announcer.say(texts.get(stageText(event.stage), name, tenth * 10))
+                                told = event.stage to tenth
+                            }
+                        }
+                        is InstallEvent.Installed -> {
+                            transfers[catalogId] = Transfer.Installed
+                            announcer.say(texts.get(R.string.models_ready, name), interrupting = true)
+                            installed(event.model.id)
+                        }
+                    }
+                    refreshState()
+                }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                val problem = Problem.from(e, ProblemContext.Transfer, texts)
+                transfers[catalogId] = Transfer.Failed(problem)
+                announcer.say(problem.announcement, interrupting = true)
+            }
+            refreshState()
+        }
+        refreshState()
+    }
+
+    private fun stageText(stage: InstallStage): Int = when (stage) {
+        InstallStage.DOWNLOADING -> R.string.models_stage_downloading
+        InstallStage.CONVERTING -> R.string.models_stage_converting
+        InstallStage.VERIFYING -> R.string.models_stage_verifying
     }
 
     /** Stops a download; what arrived is kept for Resume. */
@@ -223,7 +279,6 @@ class ModelsViewModel(
             val transfer = transfers[c.id]?.takeIf { it != Transfer.Installed || lastInstalled.any { m -> m.catalogId == c.id } }
                 ?: when {
                     lastInstalled.any { it.catalogId == c.id } -> Transfer.Installed
-                    c.files.isEmpty() -> Transfer.NotDownloadable(c.howToGet.orEmpty())
                     else -> Transfer.Available
                 }
             CatalogRow(c, lastFits.firstOrNull { it.catalogId == c.id }, transfer)
