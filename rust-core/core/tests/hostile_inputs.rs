@@ -189,8 +189,8 @@ fn headroom_estimates_cover_what_each_step_allocates() {
     const FIXED: usize = 256 << 10;
     // Once per thread, on its first matmul, the `gemm` crate allocates
     // packing buffers it sizes from the CPU's caches and keeps (1.1 MB
-    // measured on a 1 MiB-L2 Zen 4 core, 3.7 MB on a 2 MiB-L2 Sapphire
-    // Rapids one). A fresh model's first picture pays them: they must fit in
+    // measured on a 1 MiB-L2 Zen 4 core, 3.7 MB on a 2 MiB-L2 Intel Xeon
+    // one). A fresh model's first picture pays them: they must fit in
     // the slack `headroom::ensure` adds for the tower's rows.
     use imp_core::model::headroom::slack;
     let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
