@@ -8,6 +8,8 @@ import app.imp.android.engine.CoreEngineLoader
 import app.imp.android.engine.CoreModelLibrary
 import app.imp.android.engine.EngineSession
 import app.imp.android.engine.Texts
+import app.imp.android.install.HubInstalls
+import app.imp.android.install.ModelDownloadService
 import app.imp.android.pictures.ContentReader
 import app.imp.android.pictures.PictureStore
 import app.imp.android.platform.AndroidDeviceInfo
@@ -40,6 +42,11 @@ class AppGraph private constructor(context: Context) {
     val contentReader = ResolverContentReader(app)
     val pictures = PictureStore(File(app.filesDir, "pictures"), contentReader, texts)
     val session by lazy { EngineSession(CoreEngineLoader(), library, settings, device, MainScope(), texts).also { it.start() } }
+
+    /** Models being made from the hub; a foreground service keeps the process alive meanwhile. */
+    val installs by lazy {
+        HubInstalls(library, MainScope()) { busy -> if (busy) ModelDownloadService.start(app) }
+    }
     val haptics = ViewHaptics()
     val narrator by lazy {
         AnswerNarrator(SpeechQueue(), TextToSpeechVoice(app), SystemAccessibilityStatus(app), haptics, { settings.settings.value }, texts)

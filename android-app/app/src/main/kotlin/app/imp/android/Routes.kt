@@ -5,6 +5,7 @@ import android.content.ActivityNotFoundException
 import android.content.Intent
 import android.content.pm.PackageManager
 import android.net.Uri
+import android.os.Build
 import android.speech.RecognizerIntent
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.BackHandler
@@ -18,6 +19,7 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
+import androidx.compose.ui.platform.LocalContext
 import androidx.core.content.ContextCompat
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.ViewModel
@@ -119,7 +121,7 @@ class Routes(
     @Composable
     fun Models() {
         val models: ModelsViewModel = screenModel {
-            ModelsViewModel(graph.library, graph.settings, graph.session, graph.device, graph.texts, { uri, progress ->
+            ModelsViewModel(graph.library, graph.settings, graph.session, graph.installs, graph.device, graph.texts, { uri, progress ->
                 withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
             })
         }
@@ -127,11 +129,23 @@ class Routes(
         val picker = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri ->
             if (uri != null) models.import(uri.toString(), graph.contentReader.displayName(uri.toString()) ?: "model.gguf")
         }
+        // The install's progress notification, asked for when it is first
+        // wanted; the install runs whatever the answer.
+        val notifications = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { }
+        val context = LocalContext.current
+        val download = { id: String ->
+            if (Build.VERSION.SDK_INT >= 33 &&
+                context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED
+            ) {
+                notifications.launch(Manifest.permission.POST_NOTIFICATIONS)
+            }
+            models.download(id)
+        }
         BackHandler { back() }
         ModelsScreen(
             state,
             ModelsActions(
-                onDownload = models::download, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
+                onDownload = download, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
                 onDelete = models::askDelete, onConfirmDelete = models::confirmDelete, onCancelDelete = models::cancelDelete,
                 onRetry = models::reload, onDone = back,
                 // Any type: phones label .gguf files inconsistently (application/octet-stream at best).

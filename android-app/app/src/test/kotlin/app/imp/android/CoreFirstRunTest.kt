@@ -47,7 +47,9 @@ class CoreFirstRunTest {
             texts, temp.newFolder(), settings = AppSettings(),
             engineLoader = CoreEngineLoader(), modelLibrary = library,
         )
-        val models = ModelsViewModel(library, world.settings, world.session, fakeDevice, texts, { _, _ -> error("no import here") })
+        val models = ModelsViewModel(
+            library, world.settings, world.session, world.installs, fakeDevice, texts, { _, _ -> error("no import here") },
+        )
         fun loaded() = models.uiState.value as ModelsUiState.Loaded
         settle("the catalogue") { models.uiState.value is ModelsUiState.Loaded }
         assertTrue(loaded().firstRun)

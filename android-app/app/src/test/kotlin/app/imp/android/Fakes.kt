@@ -10,6 +10,7 @@ import app.imp.android.engine.EngineSession
 import app.imp.android.engine.ModelLibrary
 import app.imp.android.engine.PictureConversation
 import app.imp.android.engine.Texts
+import app.imp.android.install.HubInstalls
 import app.imp.android.pictures.ContentReader
 import app.imp.android.pictures.PictureStore
 import app.imp.android.platform.AccessibilityStatus
@@ -374,6 +375,9 @@ class ConversationWorld(
     val shared = mutableListOf<String>()
     val settings = SettingsRepository(MemorySettingsStore(settings))
     val session = EngineSession(engineLoader, modelLibrary, this.settings, fakeDevice, MainScope(), texts).also { it.start() }
+    /** What the app's installs told the foreground service: true when one started, false when all ended. */
+    val keptAlive = mutableListOf<Boolean>()
+    val installs = HubInstalls(modelLibrary, MainScope()) { keptAlive += it }
     val pictures = PictureStore(File(dir, "pictures"), object : ContentReader {
         override fun open(uri: String) = File(uri.removePrefix("file:")).inputStream()
 

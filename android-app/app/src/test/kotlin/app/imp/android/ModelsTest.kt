@@ -42,7 +42,7 @@ class ModelsTest : ScreenTest() {
 
 
     private fun viewModel(world: ConversationWorld) = ModelsViewModel(
-        world.library, world.settings, world.session, fakeDevice, texts,
+        world.library, world.settings, world.session, world.installs, fakeDevice, texts,
         { _, progress -> progress(10, 10); temp.newFile("picked.gguf") },
     )
 
@@ -133,6 +133,8 @@ class ModelsTest : ScreenTest() {
         settle("the model to be installed") { loaded(vm).installed.isNotEmpty() }
         listening.cancel()
         assertTrue(world.library.networkUsed)
+        // The install kept the app alive while it ran, then let it go.
+        assertEquals(listOf(true, false), world.keptAlive)
         assertEquals(Transfer.Installed, loaded(vm).catalog.first().transfer)
         assertEquals(model.id, world.settings.settings.value.modelId)
         val name = entry.displayName

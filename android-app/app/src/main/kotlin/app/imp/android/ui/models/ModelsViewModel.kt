@@ -8,12 +8,12 @@ import app.imp.android.engine.ModelLibrary
 import app.imp.android.engine.Problem
 import app.imp.android.engine.ProblemContext
 import app.imp.android.engine.Texts
+import app.imp.android.install.HubInstalls
 import app.imp.android.platform.DeviceInfo
 import app.imp.android.settings.SettingsRepository
 import app.imp.android.speech.Announcer
 import app.imp.kit.DownloadSource
 import app.imp.kit.ImpException
-import app.imp.kit.InstallEvent
 import app.imp.kit.InstallStage
 import app.imp.kit.TransferEvent
 import kotlinx.coroutines.CancellationException
@@ -34,6 +34,8 @@ class ModelsViewModel(
     private val library: ModelLibrary,
     private val settings: SettingsRepository,
     private val session: EngineSession,
+    /** The app's installs from the hub (they outlive this screen). */
+    private val installs: HubInstalls,
     private val device: DeviceInfo,
     private val texts: Texts,
     /** Copies a picked file (a content URI) into [ModelLibrary.importDirectory]. */
@@ -45,6 +47,8 @@ class ModelsViewModel(
     val uiState: StateFlow<ModelsUiState> = state.asStateFlow()
 
     private val transfers = mutableMapOf<String, Transfer>()
+    /** The last (stage, tenth) said of each install. */
+    private val told = mutableMapOf<String, Pair<InstallStage, Int>>()
     private val checks = mutableMapOf<String, Check>()
     private val jobs = mutableMapOf<String, Job>()
     private var importing: ModelImport = ModelImport.Idle
@@ -56,6 +60,7 @@ class ModelsViewModel(
 
     init {
         viewModelScope.launch { announcer.current.collect { refreshState() } }
+        viewModelScope.launch { installs.current.collect { showInstalls(it) } }
         reload()
     }
 
@@ -79,7 +84,9 @@ class ModelsViewModel(
     fun download(catalogId: String) {
         if (jobs[catalogId]?.isActive == true) return
         if (library.catalog.firstOrNull { it.id == catalogId }?.files?.isEmpty() == true) {
-            installFromHub(catalogId)
+            // Made from the hub, by the app's installs (see showInstalls).
+            told.remove(catalogId)
+            installs.start(catalogId)
             return
         }
         val from = (transfers[catalogId] as? Transfer.Paused)?.done ?: 0
@@ -110,41 +117,36 @@ class ModelsViewModel(
     }
 
     /**
-     * The hub install. TalkBack hears each stage as it starts and every tenth of
-     * the whole, not every byte, and "ready" at the end.
+     * The installs from the hub, which [installs] runs for the app (they go on
+     * when this screen or the app is left). TalkBack hears each stage as it
+     * starts and every tenth of the whole, not every byte, and "ready" at the
+     * end, while this screen is open.
      */
-    private fun installFromHub(catalogId: String) {
-        val name = library.catalog.first { it.id == catalogId }.displayName
-        transfers[catalogId] = Transfer.Preparing(InstallStage.DOWNLOADING, 0.0)
-        jobs[catalogId] = viewModelScope.launch {
-            var told: Pair<InstallStage, Int>? = null
-            try {
-                library.installFromHub(catalogId).collect { event ->
-                    when (event) {
-                        is InstallEvent.Progress -> {
-                            transfers[catalogId] = Transfer.Preparing(event.stage, event.fraction)
-                            val tenth = (event.fraction * 10).toInt()
-                            if (told == null || told!!.first != event.stage || told!!.second != tenth) {
-                                if (tenth < 10) announcer.say(texts.get(stageText(event.stage), name, tenth * 10))
-                                told = event.stage to tenth
-                            }
-                        }
-                        is InstallEvent.Installed -> {
-                            transfers[catalogId] = Transfer.Installed
-                            announcer.say(texts.get(R.string.models_ready, name), interrupting = true)
-                            installed(event.model.id)
-                        }
+    private fun showInstalls(states: Map<String, HubInstalls.State>) {
+        for ((id, state) in states) {
+            val name = library.catalog.firstOrNull { it.id == id }?.displayName ?: id
+            val watching = transfers[id] is Transfer.Preparing
+            when (state) {
+                is HubInstalls.State.Running -> {
+                    transfers[id] = Transfer.Preparing(state.stage, state.fraction)
+                    val tenth = (state.fraction * 10).toInt()
+                    if (told[id] != state.stage to tenth) {
+                        if (tenth < 10) announcer.say(texts.get(stageText(state.stage), name, tenth * 10))
+                        told[id] = state.stage to tenth
                     }
-                    refreshState()
                 }
-            } catch (e: CancellationException) {
-                throw e
-            } catch (e: Exception) {
-                val problem = Problem.from(e, ProblemContext.Transfer, texts)
-                transfers[catalogId] = Transfer.Failed(problem)
-                announcer.say(problem.announcement, interrupting = true)
+                is HubInstalls.State.Installed -> if (watching) {
+                    transfers[id] = Transfer.Installed
+                    announcer.say(texts.get(R.string.models_ready, name), interrupting = true)
+                    installed(state.model.id)
+                }
+                is HubInstalls.State.Failed -> if (watching) {
+                    val problem = Problem.from(state.error, ProblemContext.Transfer, texts)
+                    transfers[id] = Transfer.Failed(problem)
+                    announcer.say(problem.announcement, interrupting = true)
+                }
+                HubInstalls.State.Stopped -> if (watching) transfers[id] = Transfer.Paused(0)
             }
-            refreshState()
         }
         refreshState()
     }
@@ -157,6 +159,12 @@ class ModelsViewModel(
 
     /** Stops a download; what arrived is kept for Resume. */
     fun pause(catalogId: String) {
+        if (transfers[catalogId] is Transfer.Preparing) {
+            installs.cancel(catalogId)
+            transfers[catalogId] = Transfer.Paused(0)
+            refreshState()
+            return
+        }
         val done = (transfers[catalogId] as? Transfer.Downloading)?.done ?: 0
         jobs.remove(catalogId)?.cancel()
         transfers[catalogId] = Transfer.Paused(done)
