@@ -123,9 +123,10 @@ abis=$(for abi in ${IMP_ANDROID_ABIS:-arm64-v8a x86_64}; do printf " '%s'" "$abi
 expect "native-code:$abis"
 grep -q "^launchable-activity: name='$NAMESPACE.MainActivity'" "$OBJ/badging.txt" || fail "MainActivity is not the launcher activity"
 permissions=$(sed -n "s/^uses-permission: name='\([^']*\)'.*/\1/p" "$OBJ/badging.txt" | sort | paste -sd' ' -)
-# The camera, the network for a model's download, and the foreground service
-# (with its notification) that keeps that download going: nothing else.
-want="android.permission.CAMERA android.permission.FOREGROUND_SERVICE android.permission.FOREGROUND_SERVICE_DATA_SYNC android.permission.INTERNET android.permission.POST_NOTIFICATIONS"
+# The camera, the network for a model's download (and whether it is metered),
+# and the foreground service (with its notification) that keeps that download
+# going: nothing else.
+want="android.permission.ACCESS_NETWORK_STATE android.permission.CAMERA android.permission.FOREGROUND_SERVICE android.permission.FOREGROUND_SERVICE_DATA_SYNC android.permission.INTERNET android.permission.POST_NOTIFICATIONS"
 [ "$permissions" = "$want" ] || fail "permissions are '$permissions', want '$want' only"
 grep -E "^(package|sdkVersion|targetSdkVersion|uses-permission|native-code|launchable)" "$OBJ/badging.txt"
 unzip -qo "$APK" classes.dex -d "$OBJ/check"

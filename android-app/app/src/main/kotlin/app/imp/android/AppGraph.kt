@@ -13,6 +13,7 @@ import app.imp.android.install.ModelDownloadService
 import app.imp.android.pictures.ContentReader
 import app.imp.android.pictures.PictureStore
 import app.imp.android.platform.AndroidDeviceInfo
+import app.imp.android.platform.ConnectivityNetworkCost
 import app.imp.android.platform.Camera2Camera
 import app.imp.android.platform.ChooserShareSheet
 import app.imp.android.platform.SystemAccessibilityStatus
@@ -37,6 +38,7 @@ class AppGraph private constructor(context: Context) {
     val texts = Texts { id, args -> app.getString(id, *args) }
     val settings = SettingsRepository(PreferencesSettingsStore(app.getSharedPreferences("settings", Context.MODE_PRIVATE)))
     val device = AndroidDeviceInfo(app)
+    val network = ConnectivityNetworkCost(app)
     val library by lazy { CoreModelLibrary(File(app.filesDir, "models"), File(app.filesDir, "imported")) }
     val archive by lazy { CoreConversationArchive(File(app.filesDir, "history")) }
     val contentReader = ResolverContentReader(app)

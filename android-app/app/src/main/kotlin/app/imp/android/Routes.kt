@@ -121,7 +121,7 @@ class Routes(
     @Composable
     fun Models() {
         val models: ModelsViewModel = screenModel {
-            ModelsViewModel(graph.library, graph.settings, graph.session, graph.installs, graph.device, graph.texts, { uri, progress ->
+            ModelsViewModel(graph.library, graph.settings, graph.session, graph.installs, graph.device, graph.network, graph.texts, { uri, progress ->
                 withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
             })
         }
@@ -147,6 +147,7 @@ class Routes(
             ModelsActions(
                 onDownload = download, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
                 onDelete = models::askDelete, onConfirmDelete = models::confirmDelete, onCancelDelete = models::cancelDelete,
+                onAllowMobileData = models::allowMobileData, onWaitForWifi = models::waitForWifi,
                 onRetry = models::reload, onDone = back,
                 // Any type: phones label .gguf files inconsistently (application/octet-stream at best).
                 onImport = { picker.launch(arrayOf("*/*")) },
@@ -188,7 +189,7 @@ class Routes(
             SettingsActions(
                 onModel = settings::chooseModel, onResolution = settings::setResolution, onAnswerLength = settings::setAnswerLength,
                 onThreads = settings::setThreads, onSpeech = settings::setSpeech, onSpeechRate = settings::setSpeechRate,
-                onHaptics = settings::setHaptics, onModels = { go(Destination.Models) },
+                onHaptics = settings::setHaptics, onWifiOnly = settings::setWifiOnly, onModels = { go(Destination.Models) },
                 onBenchmark = { go(Destination.Benchmark) }, onDone = back,
             ),
         )

@@ -48,7 +48,8 @@ class CoreFirstRunTest {
             engineLoader = CoreEngineLoader(), modelLibrary = library,
         )
         val models = ModelsViewModel(
-            library, world.settings, world.session, world.installs, fakeDevice, texts, { _, _ -> error("no import here") },
+            library, world.settings, world.session, world.installs, fakeDevice, world.network, texts,
+            { _, _ -> error("no import here") },
         )
         fun loaded() = models.uiState.value as ModelsUiState.Loaded
         settle("the catalogue") { models.uiState.value is ModelsUiState.Loaded }

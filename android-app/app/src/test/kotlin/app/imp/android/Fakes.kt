@@ -16,6 +16,7 @@ import app.imp.android.pictures.PictureStore
 import app.imp.android.platform.AccessibilityStatus
 import app.imp.android.platform.DeviceInfo
 import app.imp.android.platform.HapticEvent
+import app.imp.android.platform.NetworkCost
 import app.imp.android.platform.SpeechVoice
 import app.imp.android.settings.AppSettings
 import app.imp.android.settings.SettingsRepository
@@ -157,6 +158,11 @@ fun installedModel(id: String = "imp-v1-3b-q4", problem: String? = null) = Insta
     catalogId = "imp-3b-196", origin = ModelOrigin.Download("https://example.invalid/m.gguf"), installedAtMs = 0,
     details = TINY_DETAILS, problem = problem,
 )
+
+/** The phone's network as the test sets it: Wi-Fi unless told otherwise. */
+class FakeNetworkCost(var unmetered: Boolean = true) : NetworkCost {
+    override fun isUnmetered() = unmetered
+}
 
 /** A catalogue entry with a published file, for the tests of that path (no shipped entry has one). */
 val PUBLISHED_ENTRY = CatalogModel(
@@ -378,6 +384,7 @@ class ConversationWorld(
     /** What the app's installs told the foreground service: true when one started, false when all ended. */
     val keptAlive = mutableListOf<Boolean>()
     val installs = HubInstalls(modelLibrary, MainScope()) { keptAlive += it }
+    val network = FakeNetworkCost()
     val pictures = PictureStore(File(dir, "pictures"), object : ContentReader {
         override fun open(uri: String) = File(uri.removePrefix("file:")).inputStream()
 

@@ -42,7 +42,7 @@ class ModelsTest : ScreenTest() {
 
 
     private fun viewModel(world: ConversationWorld) = ModelsViewModel(
-        world.library, world.settings, world.session, world.installs, fakeDevice, texts,
+        world.library, world.settings, world.session, world.installs, fakeDevice, world.network, texts,
         { _, progress -> progress(10, 10); temp.newFile("picked.gguf") },
     )
 
@@ -172,6 +172,47 @@ class ModelsTest : ScreenTest() {
         compose.screenshot("models-preparing")
         vm.pause(entry.id)
         assertEquals(Transfer.Paused(0), loaded(vm).catalog.first().transfer)
+    }
+
+    /**
+     * Off Wi-Fi, with the default setting, Download asks first (the dialog is
+     * labelled and sized for TalkBack); waiting starts nothing; allowing starts
+     * that one install; with the setting off nothing is asked.
+     */
+    @Test
+    fun offWifiADownloadAsksBeforeUsingMobileData() {
+        val world = world()
+        world.network.unmetered = false
+        world.library.installFlow = flow { awaitCancellation() }
+        val entry = world.library.catalog.first()
+        val vm = viewModel(world)
+        loaded(vm)
+        compose.setContent {
+            ImpTheme {
+                val state by vm.uiState.collectAsStateWithLifecycle()
+                ModelsScreen(state, ModelsActions(onAllowMobileData = vm::allowMobileData, onWaitForWifi = vm::waitForWifi))
+            }
+        }
+        vm.download(entry.id)
+        assertEquals(entry.id, loaded(vm).askingMobileData?.id)
+        assertTrue(!world.library.networkUsed)
+        compose.onNodeWithText(compose.activity.getString(R.string.models_mobile_data_title)).assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-mobile-data")
+        vm.waitForWifi()
+        assertEquals(null, loaded(vm).askingMobileData)
+        assertTrue(!world.library.networkUsed)
+
+        vm.download(entry.id)
+        vm.allowMobileData()
+        settle("the install to start") { loaded(vm).catalog.first().transfer is Transfer.Preparing }
+        assertTrue(world.library.networkUsed)
+        vm.pause(entry.id)
+
+        world.settings.update { it.copy(wifiOnly = false) }
+        vm.download(entry.id)
+        assertEquals(null, loaded(vm).askingMobileData)
+        vm.pause(entry.id)
     }
 
     @Test

@@ -35,7 +35,8 @@ class SettingsTest : ScreenTest() {
                     SettingsActions(
                         onModel = vm::chooseModel, onResolution = vm::setResolution, onAnswerLength = vm::setAnswerLength,
                         onThreads = vm::setThreads, onSpeech = vm::setSpeech, onSpeechRate = vm::setSpeechRate,
-                        onHaptics = vm::setHaptics, onModels = { opened += "models" }, onBenchmark = { opened += "benchmark" },
+                        onHaptics = vm::setHaptics, onWifiOnly = vm::setWifiOnly,
+                        onModels = { opened += "models" }, onBenchmark = { opened += "benchmark" },
                     ),
                 )
             }
@@ -61,6 +62,7 @@ class SettingsTest : ScreenTest() {
         compose.onNodeWithText(text(R.string.threads_many, 2)).performScrollTo().performClick()
         compose.onNodeWithText(text(R.string.speech_never)).performScrollTo().performClick()
         compose.onNodeWithText(text(R.string.settings_haptics)).performScrollTo().performClick()
+        compose.onNodeWithText(text(R.string.settings_wifi_only)).performScrollTo().performClick()
         compose.onNodeWithText(text(R.string.action_benchmark)).performScrollTo().performClick()
         compose.waitForIdle()
         val s = world.settings.settings.value
@@ -69,6 +71,7 @@ class SettingsTest : ScreenTest() {
         assertEquals(2, s.threads)
         assertEquals(SpeechMode.Never, s.speech)
         assertFalse(s.haptics)
+        assertFalse(s.wifiOnly)
         assertEquals(listOf("benchmark"), opened)
         compose.onNodeWithText(text(R.string.resolution_detailed)).assertIsSelected()
 

@@ -3,6 +3,8 @@ package app.imp.android.platform
 import android.app.ActivityManager
 import android.content.ClipData
 import android.content.Context
+import android.net.ConnectivityManager
+import android.net.NetworkCapabilities
 import android.content.Intent
 import android.os.Build
 import android.os.Handler
@@ -116,6 +118,15 @@ class SystemAccessibilityStatus(context: Context) : AccessibilityStatus {
 
     init {
         manager?.addTouchExplorationStateChangeListener { enabled -> state.value = enabled }
+    }
+}
+
+/** The active network's capabilities (Wi-Fi and Ethernet are unmetered; so is no network, which fails anyway). */
+class ConnectivityNetworkCost(private val context: Context) : NetworkCost {
+    override fun isUnmetered(): Boolean {
+        val connectivity = context.getSystemService(ConnectivityManager::class.java) ?: return true
+        val capabilities = connectivity.getNetworkCapabilities(connectivity.activeNetwork) ?: return true
+        return capabilities.hasCapability(NetworkCapabilities.NET_CAPABILITY_NOT_METERED)
     }
 }
 

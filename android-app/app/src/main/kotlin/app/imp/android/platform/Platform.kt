@@ -43,6 +43,12 @@ interface DeviceInfo {
     val allCores: Int get() = Runtime.getRuntime().availableProcessors()
 }
 
+/** What the phone's network costs: a model is gigabytes, too much for most mobile plans. */
+fun interface NetworkCost {
+    /** Wi-Fi or another network that does not count the bytes. */
+    fun isUnmetered(): Boolean
+}
+
 fun interface Clipboard {
     fun copy(label: String, text: String)
 }

@@ -21,6 +21,8 @@ data class AppSettings(
     /** Text-to-speech rate: 1 is the voice's normal speed. */
     val speechRate: Float = 1f,
     val haptics: Boolean = true,
+    /** Models are downloaded over Wi-Fi (or another unmetered network) only, unless the person says otherwise each time. */
+    val wifiOnly: Boolean = true,
 ) {
     /** Options to load a model trained at [nativeImageSize] px with, on a phone with [bigCores]. */
     fun engineOptions(nativeImageSize: Int?, bigCores: Int, availableMemoryBytes: Long?) = EngineOptions(
@@ -113,6 +115,7 @@ class PreferencesSettingsStore(private val preferences: SharedPreferences) : Set
             speech = enumOr(p.getString("speech", null), d.speech),
             speechRate = p.getFloat("speechRate", d.speechRate).coerceIn(AppSettings.MIN_RATE, AppSettings.MAX_RATE),
             haptics = p.getBoolean("haptics", d.haptics),
+            wifiOnly = p.getBoolean("wifiOnly", d.wifiOnly),
         )
     }
 
@@ -125,6 +128,7 @@ class PreferencesSettingsStore(private val preferences: SharedPreferences) : Set
             .putString("speech", settings.speech.name)
             .putFloat("speechRate", settings.speechRate)
             .putBoolean("haptics", settings.haptics)
+            .putBoolean("wifiOnly", settings.wifiOnly)
             .apply()
     }
 

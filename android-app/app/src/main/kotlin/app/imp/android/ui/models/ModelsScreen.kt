@@ -41,6 +41,8 @@ data class ModelsActions(
     val onDelete: (String) -> Unit = {},
     val onConfirmDelete: () -> Unit = {},
     val onCancelDelete: () -> Unit = {},
+    val onAllowMobileData: () -> Unit = {},
+    val onWaitForWifi: () -> Unit = {},
     val onRetry: () -> Unit = {},
     val onDone: () -> Unit = {},
 )
@@ -185,6 +187,26 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
         Text(stringResource(R.string.models_import))
     }
     LeaveButton(stringResource(R.string.models_done), actions.onDone)
+    state.askingMobileData?.let { row ->
+        val size = row.model.files.firstOrNull()?.sizeBytes ?: row.model.downloadBytes
+        AlertDialog(
+            onDismissRequest = actions.onWaitForWifi,
+            confirmButton = {
+                TextButton(onClick = actions.onAllowMobileData, modifier = Modifier.touchTarget()) {
+                    Text(stringResource(R.string.models_mobile_data_allow))
+                }
+            },
+            dismissButton = {
+                TextButton(onClick = actions.onWaitForWifi, modifier = Modifier.touchTarget()) {
+                    Text(stringResource(R.string.models_mobile_data_wait))
+                }
+            },
+            title = { Text(stringResource(R.string.models_mobile_data_title)) },
+            text = {
+                Text(stringResource(R.string.models_mobile_data_body, row.model.displayName, size?.let(ByteSize::text) ?: "?"))
+            },
+        )
+    }
     state.pendingDelete?.let { row ->
         AlertDialog(
             onDismissRequest = actions.onCancelDelete,

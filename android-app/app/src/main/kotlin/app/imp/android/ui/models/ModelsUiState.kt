@@ -69,6 +69,8 @@ sealed interface ModelsUiState {
         val notice: Problem?,
         /** An installed model waiting for the person to confirm its deletion. */
         val pendingDelete: InstalledRow?,
+        /** A download that would use mobile data, waiting for the person to allow it. */
+        val askingMobileData: CatalogRow? = null,
         override val announcement: Announcement?,
     ) : ModelsUiState {
         /** No model installed yet: the screen welcomes and explains. */

@@ -10,6 +10,7 @@ import app.imp.android.engine.ProblemContext
 import app.imp.android.engine.Texts
 import app.imp.android.install.HubInstalls
 import app.imp.android.platform.DeviceInfo
+import app.imp.android.platform.NetworkCost
 import app.imp.android.settings.SettingsRepository
 import app.imp.android.speech.Announcer
 import app.imp.kit.DownloadSource
@@ -37,6 +38,7 @@ class ModelsViewModel(
     /** The app's installs from the hub (they outlive this screen). */
     private val installs: HubInstalls,
     private val device: DeviceInfo,
+    private val network: NetworkCost,
     private val texts: Texts,
     /** Copies a picked file (a content URI) into [ModelLibrary.importDirectory]. */
     private val copyIn: suspend (uri: String, onProgress: (Long, Long?) -> Unit) -> File,
@@ -53,6 +55,8 @@ class ModelsViewModel(
     private val jobs = mutableMapOf<String, Job>()
     private var importing: ModelImport = ModelImport.Idle
     private var pendingDelete: String? = null
+    /** A download waiting for the person to allow mobile data. */
+    private var askingMobileData: String? = null
 
     // Declared before init: init's collector reads them at once.
     private var lastInstalled = listOf<app.imp.kit.InstalledModel>()
@@ -83,6 +87,28 @@ class ModelsViewModel(
      */
     fun download(catalogId: String) {
         if (jobs[catalogId]?.isActive == true) return
+        if (settings.settings.value.wifiOnly && !network.isUnmetered()) {
+            askingMobileData = catalogId
+            refreshState()
+            return
+        }
+        start(catalogId)
+    }
+
+    /** The person allowed this one download over mobile data. */
+    fun allowMobileData() {
+        val id = askingMobileData ?: return
+        askingMobileData = null
+        start(id)
+    }
+
+    /** The person will wait for Wi-Fi. */
+    fun waitForWifi() {
+        askingMobileData = null
+        refreshState()
+    }
+
+    private fun start(catalogId: String) {
         if (library.catalog.firstOrNull { it.id == catalogId }?.files?.isEmpty() == true) {
             // Made from the hub, by the app's installs (see showInstalls).
             told.remove(catalogId)
@@ -297,6 +323,7 @@ class ModelsViewModel(
             importing = importing,
             notice = notice,
             pendingDelete = installedRows.firstOrNull { it.id == pendingDelete },
+            askingMobileData = catalogRows.firstOrNull { it.id == askingMobileData },
             announcement = announcer.current.value,
         )
     }

@@ -42,6 +42,7 @@ data class SettingsActions(
     val onSpeech: (SpeechMode) -> Unit = {},
     val onSpeechRate: (Float) -> Unit = {},
     val onHaptics: (Boolean) -> Unit = {},
+    val onWifiOnly: (Boolean) -> Unit = {},
     val onModels: () -> Unit = {},
     val onBenchmark: () -> Unit = {},
     val onDone: () -> Unit = {},
@@ -77,6 +78,9 @@ fun SettingsScreen(state: SettingsUiState, actions: SettingsActions, modifier: M
         Choices(SpeechMode.entries.map { it to stringResource(it.title) }, s.speech, actions.onSpeech)
         SpeechRate(s.speechRate, actions.onSpeechRate)
         Switched(stringResource(R.string.settings_haptics), s.haptics, actions.onHaptics)
+
+        Section(stringResource(R.string.settings_downloads))
+        Switched(stringResource(R.string.settings_wifi_only), s.wifiOnly, actions.onWifiOnly)
 
         OutlinedButton(onClick = actions.onBenchmark, modifier = Modifier.fillMaxWidth().touchTarget()) {
             Text(stringResource(R.string.action_benchmark))

@@ -83,6 +83,8 @@ class SettingsViewModel(
 
     fun setHaptics(on: Boolean) = settings.update { it.copy(haptics = on) }
 
+    fun setWifiOnly(on: Boolean) = settings.update { it.copy(wifiOnly = on) }
+
     /** Two files of one catalogue model (say two quantizations) are told apart by their ids. */
     private fun choices(models: List<ModelChoice>): List<ModelChoice> {
         val shared = models.groupBy { it.title }.filterValues { it.size > 1 }.keys
