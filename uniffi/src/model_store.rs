@@ -432,7 +432,8 @@ impl ModelStore {
     }
 
     /// "Add a model": any public hub repository holding an Imp checkpoint,
-    /// at `revision` (default `main`), installed under `{name}-q4_k`.
+    /// at `revision` (default `main`): a catalogue model if one has that
+    /// repository, else installed under `{name}-q4_k`.
     pub async fn install_hub_repo(
         &self,
         repo: String,
@@ -442,19 +443,7 @@ impl ModelStore {
     ) -> Result<InstalledModel, ImpFfiError> {
         let store = self.store.clone();
         on_worker("imp-install", move || {
-            imp_store::hub::check_repo_id(&repo)?;
-            let name = repo.rsplit('/').next().unwrap_or("model").to_lowercase();
-            let model = store::HubModel {
-                revision: revision.unwrap_or_else(|| "main".into()),
-                id: format!("{name}-q4_k"),
-                catalog_id: store
-                    .catalog()
-                    .models
-                    .iter()
-                    .find(|m| m.source.repo == repo)
-                    .map(|m| m.id.clone()),
-                repo,
-            };
+            let model = store.hub_model_for_repo(&repo, revision.as_deref().unwrap_or("main"))?;
             let installed = store.install_from_hub(
                 &model,
                 &mut report_install(&listener),

@@ -41,27 +41,6 @@ pub fn looks_like_repo_id(s: &str) -> bool {
     check_repo_id(s).is_ok()
 }
 
-/// What installing `repo` means: its catalogue entry's id when it has one
-/// (so `imp ask` and `imp models download` share the model), else
-/// `{name}-q4_k`.
-pub fn model_for(store: &ModelStore, repo: &str) -> Result<HubModel> {
-    if let Some(entry) = store
-        .catalog()
-        .models
-        .iter()
-        .find(|m| m.source.repo == repo)
-    {
-        return Ok(store.hub_model(&entry.id)?);
-    }
-    let name = repo.rsplit('/').next().unwrap_or("model").to_lowercase();
-    Ok(HubModel {
-        repo: repo.to_string(),
-        revision: "main".into(),
-        id: format!("{name}-q4_k"),
-        catalog_id: None,
-    })
-}
-
 /// Downloads, verifies, converts and installs, with a bar per stage.
 pub fn install(store: &ModelStore, model: &HubModel) -> Result<PathBuf> {
     let bar = stage_bar();

@@ -155,7 +155,7 @@ impl SessionArgs {
         if self.float || self.mmproj.is_some() {
             return hub::float_checkpoint(&store, &self.model);
         }
-        let model = hub::model_for(&store, &self.model)?;
+        let model = store.hub_model_for_repo(&self.model, "main")?;
         if let Some(installed) = store.converted_from(&self.model)? {
             return Ok(installed.path);
         }

@@ -381,9 +381,9 @@ fn errors_that_retrying_cannot_fix_are_reported_at_once() {
     assert!(matches!(err, StoreError::InvalidModel(_)), "{err}");
     assert!(store.installed().unwrap().is_empty());
     assert_eq!(partials(&s.store_dir), 0);
-    // An unpublished catalogue entry says how to get a file.
+    // An unpublished catalogue entry says, in words, how it is had instead.
     let err = store
         .download(&first_entry(), &mut |_| {}, &CancelToken::new())
         .unwrap_err();
-    assert!(err.to_string().contains("imp convert"), "{err}");
+    assert!(err.to_string().contains("Hugging Face hub"), "{err}");
 }

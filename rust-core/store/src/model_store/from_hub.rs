@@ -130,6 +130,26 @@ impl ModelStore {
         })
     }
 
+    /// What installing hub repository `repo` at `revision` means: its
+    /// catalogue entry's model when one has that repository (so every way in
+    /// shares one installed model), else `{name}-q4_k`.
+    pub fn hub_model_for_repo(&self, repo: &str, revision: &str) -> Result<HubModel> {
+        crate::hub::check_repo_id(repo)?;
+        if let Some(entry) = self.catalog().models.iter().find(|m| m.source.repo == repo) {
+            return Ok(HubModel {
+                revision: revision.to_string(),
+                ..self.hub_model(&entry.id)?
+            });
+        }
+        let name = repo.rsplit('/').next().unwrap_or("model").to_lowercase();
+        Ok(HubModel {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+            id: format!("{name}-q4_k"),
+            catalog_id: None,
+        })
+    }
+
     /// The float checkpoint alone, in the hub cache (for `--float`).
     pub fn fetch_checkpoint(
         &self,
