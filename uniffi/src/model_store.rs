@@ -418,17 +418,8 @@ impl ModelStore {
         listener: Option<Arc<dyn InstallListener>>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<InstalledModel, ImpFfiError> {
-        let store = self.store.clone();
-        on_worker("imp-install", move || {
-            let model = store.hub_model(&catalog_id)?;
-            let installed = store.install_from_hub(
-                &model,
-                &mut report_install(&listener),
-                &token_of(&cancel),
-            )?;
-            Ok(installed.into())
-        })
-        .await
+        self.install(listener, cancel, move |store| store.hub_model(&catalog_id))
+            .await
     }
 
     /// "Add a model": any public hub repository holding an Imp checkpoint,
@@ -441,15 +432,8 @@ impl ModelStore {
         listener: Option<Arc<dyn InstallListener>>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<InstalledModel, ImpFfiError> {
-        let store = self.store.clone();
-        on_worker("imp-install", move || {
-            let model = store.hub_model_for_repo(&repo, revision.as_deref().unwrap_or("main"))?;
-            let installed = store.install_from_hub(
-                &model,
-                &mut report_install(&listener),
-                &token_of(&cancel),
-            )?;
-            Ok(installed.into())
+        self.install(listener, cancel, move |store| {
+            store.hub_model_for_repo(&repo, revision.as_deref().unwrap_or("main"))
         })
         .await
     }
@@ -503,6 +487,28 @@ impl ModelStore {
 
     pub fn remove(&self, id: String) -> Result<(), ImpFfiError> {
         guarded(|| Ok(self.store.remove(&id)?))
+    }
+}
+
+impl ModelStore {
+    /// An install from the hub of the model `which` names, on a worker thread.
+    async fn install(
+        &self,
+        listener: Option<Arc<dyn InstallListener>>,
+        cancel: Option<Arc<CancelHandle>>,
+        which: impl FnOnce(&Store) -> imp_store::Result<store::HubModel> + Send + 'static,
+    ) -> Result<InstalledModel, ImpFfiError> {
+        let store = self.store.clone();
+        on_worker("imp-install", move || {
+            let model = which(&store)?;
+            let installed = store.install_from_hub(
+                &model,
+                &mut report_install(&listener),
+                &token_of(&cancel),
+            )?;
+            Ok(installed.into())
+        })
+        .await
     }
 }
 

@@ -34,6 +34,18 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
+/// A name that can become one file name as it is: letters, digits, `-`,
+/// `_`, `.`, at most `max_len` of them, not starting with a dot (no `..`, no
+/// hidden file, no separator).
+pub(crate) fn is_plain_name(name: &str, max_len: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max_len
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Bytes an unprivileged process may still write on the file system of `dir`.
 #[cfg(unix)]
 pub fn free_space(dir: &Path) -> Result<u64> {

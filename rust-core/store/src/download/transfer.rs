@@ -6,8 +6,8 @@
 //!
 //! Redirects are followed here, not by the HTTP client, so that each hop is
 //! checked against [`check_url`] (https, or plain http on this device only; no
-//! step down from https to http) and the hub's headers of the first hop
-//! (`X-Repo-Commit`, `X-Linked-Etag`, `X-Linked-Size`) are kept.
+//! step down from https to http) and the commit the hub names on the first hop
+//! (`X-Repo-Commit`) is kept.
 
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -26,10 +26,10 @@ pub struct Head {
     pub content_length: Option<u64>,
     /// `Content-Range: bytes START-END/TOTAL` as (START, TOTAL if known).
     pub content_range: Option<(u64, Option<u64>)>,
-    /// The hub's headers, from whichever hop carried them.
+    /// The hub's `X-Repo-Commit`, from whichever hop carried it (the
+    /// listing, not `X-Linked-Etag`/`-Size`, gives each file's checksum and
+    /// size).
     pub repo_commit: Option<String>,
-    pub linked_etag: Option<String>,
-    pub linked_size: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -153,15 +153,12 @@ fn stream_body(mut body: impl Read, tx: &SyncSender<Event>) {
     }
 }
 
-/// The hub puts its headers on the resolve answer (the redirect), the CDN
-/// does not repeat them: the first value seen wins.
+/// The hub puts its commit on the resolve answer (the redirect), the CDN
+/// does not repeat it: the first value seen wins.
 fn keep_hub_headers(response: &ureq::Response, hub: &mut Head) {
-    let header = |name| response.header(name).map(str::to_string);
-    hub.repo_commit = hub.repo_commit.take().or_else(|| header("X-Repo-Commit"));
-    hub.linked_etag = hub.linked_etag.take().or_else(|| header("X-Linked-Etag"));
-    hub.linked_size = hub
-        .linked_size
-        .or_else(|| header("X-Linked-Size").and_then(|v| v.trim().parse().ok()));
+    if hub.repo_commit.is_none() {
+        hub.repo_commit = response.header("X-Repo-Commit").map(str::to_string);
+    }
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {

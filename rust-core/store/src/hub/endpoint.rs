@@ -1,5 +1,6 @@
 //! Where the hub is, and the names that go into its URLs.
 
+use crate::disk::is_plain_name;
 use crate::download::transfer::check_url;
 use crate::error::{Result, StoreError};
 
@@ -53,13 +54,7 @@ impl HubEndpoint {
 /// `owner/name`, each of letters, digits, `-`, `_`, `.`, not starting with a
 /// dot: a repo id can then be put in a URL and a directory name as it is.
 pub fn check_repo_id(repo: &str) -> Result<()> {
-    let part_ok = |p: &str| {
-        !p.is_empty()
-            && p.len() <= 96
-            && !p.starts_with('.')
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
+    let part_ok = |p: &str| is_plain_name(p, 96);
     match repo.split_once('/') {
         Some((owner, name)) if part_ok(owner) && part_ok(name) => Ok(()),
         _ => Err(StoreError::InvalidArgument(format!(
@@ -70,13 +65,7 @@ pub fn check_repo_id(repo: &str) -> Result<()> {
 
 /// A branch, tag or commit usable in a URL path and a file name.
 pub(crate) fn check_revision(revision: &str) -> Result<()> {
-    let ok = !revision.is_empty()
-        && revision.len() <= 128
-        && !revision.starts_with('.')
-        && revision
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if is_plain_name(revision, 128) {
         Ok(())
     } else {
         Err(StoreError::InvalidArgument(format!(

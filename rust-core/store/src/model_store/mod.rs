@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use imp_core::{CancelToken, LoadOptions, ModelInfo};
 
 use crate::catalog::{Catalog, CatalogEntry};
-use crate::disk::{free_space, sync_dir, write_atomically};
+use crate::disk::{free_space, is_plain_name, sync_dir, write_atomically};
 use crate::download::{
     discard_partial, hex, sha256_file, Checksum, Download, DownloadOptions, DownloadRequest,
     FreeSpaceProbe, PartialLock, TransferProgress,
@@ -744,13 +744,7 @@ fn id_from_name(name: &str) -> Result<String> {
 
 /// Ids become file names: letters, digits, `-`, `_`, `.`, not starting with a dot.
 pub(crate) fn check_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if is_plain_name(id, 128) {
         Ok(())
     } else {
         Err(StoreError::InvalidArgument(format!(
