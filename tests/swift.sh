@@ -35,7 +35,10 @@ python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$SERVE" >/dev/null 
 SERVER=$!
 # And a loopback hub serving the sharded 384-px fixture as the catalogue's
 # imp-3b repository, for the install-from-hub tests; it ends with this script.
-coproc HUB { exec target/debug/imp-test-hub "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384"; }
+coproc HUB {
+  exec target/debug/imp-test-hub "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384" \
+    "someone/Imp-tiny=$PWD/tests/fixtures/tiny-imp-384"
+}
 read -r HUB_ENDPOINT <&"${HUB[0]}"
 
 # The checkout appears inside the chroot for the duration of the tests, at a

@@ -50,9 +50,9 @@ android_custom_package=$(gradle_value namespace)
 EOF
 
 # A loopback hub serving the sharded 384-px fixture as the catalogue's imp-3b
-# repository, for the first-run end-to-end test; it ends with this script
-# (its standard input closes).
-coproc HUB { exec "$TARGET/debug/imp-test-hub" "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384"; }
+# repository and as one no catalogue lists ("Add a model"), for the end-to-end
+# tests; it ends with this script (its standard input closes).
+coproc HUB { exec "$TARGET/debug/imp-test-hub" "MILVLG/Imp-v1.5-3B-Phi2=$PWD/tests/fixtures/tiny-imp-384" "someone/Imp-tiny=$PWD/tests/fixtures/tiny-imp-384"; }
 read -r HUB_ENDPOINT <&"${HUB[0]}"
 
 # Counts the test JVM's network attempts (android-app/build-logic/network-watch.c), for
@@ -75,7 +75,8 @@ LD_PRELOAD="$PWD/$TEST_OBJ/libnetwork-watch.so" nice java -Xmx3g \
   -Dimp.hub="$HUB_ENDPOINT" \
   -jar "$JUNIT_CONSOLE" execute \
   --class-path "$TEST_OBJ/classes:$TEST_OBJ/config:$APP_CLASSES:$TEST_LIBS:$ANDROID_JAR" \
-  "${SELECT[@]}" --disable-banner --details=tree --fail-if-no-tests
+  "${SELECT[@]}" --disable-banner --details=tree --fail-if-no-tests \
+  --reports-dir "$BUILD/test-reports"  # the XML keeps whole stack traces
 [ -n "${ANDROID_TESTS:-}" ] || ls "$BUILD"/screenshots/*.png >/dev/null 2>&1 ||
   { echo "android: FAILED: no screenshot was written" >&2; exit 1; }
 echo "android: screenshots in $BUILD/screenshots: $(ls "$BUILD/screenshots" 2>/dev/null | paste -sd' ' -)"

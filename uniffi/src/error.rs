@@ -45,6 +45,10 @@ pub enum ImpFfiError {
     /// No such model or conversation (removed meanwhile): refresh the list.
     #[error("{reason}")]
     NotFound { reason: String },
+    /// What the person typed into "Add a model" names no model: `reason`
+    /// says what would.
+    #[error("{reason}")]
+    InvalidAddress { reason: String },
     /// A bug: report it.
     #[error("{reason}")]
     Internal { reason: String },
@@ -112,6 +116,9 @@ impl From<imp_store::StoreError> for ImpFfiError {
             },
             E::InvalidModel(_) => Self::ModelUnusable {
                 reason: reason("This file isn't a model this app can run."),
+            },
+            E::NotAnAddress(why) => Self::InvalidAddress {
+                reason: why.clone(),
             },
             E::CorruptConversation { .. } => Self::NotFound {
                 reason: reason("This conversation can't be read."),

@@ -231,6 +231,33 @@ impl From<DownloadSource> for store::DownloadSource {
     }
 }
 
+/// Where a model the person asked for comes from ("Add a model").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ModelAddress {
+    /// A hub repository holding an Imp checkpoint, converted on the device.
+    HubRepo { repo: String, revision: String },
+    /// A ready `.gguf`, checked against `sha256` when given.
+    GgufUrl { url: String, sha256: Option<String> },
+}
+
+impl From<store::ModelAddress> for ModelAddress {
+    fn from(a: store::ModelAddress) -> Self {
+        match a {
+            store::ModelAddress::HubRepo { repo, revision } => Self::HubRepo { repo, revision },
+            store::ModelAddress::GgufUrl { url, sha256 } => Self::GgufUrl { url, sha256 },
+        }
+    }
+}
+
+impl From<ModelAddress> for store::ModelAddress {
+    fn from(a: ModelAddress) -> Self {
+        match a {
+            ModelAddress::HubRepo { repo, revision } => Self::HubRepo { repo, revision },
+            ModelAddress::GgufUrl { url, sha256 } => Self::GgufUrl { url, sha256 },
+        }
+    }
+}
+
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PendingDownload {
     pub id: String,
@@ -418,22 +445,47 @@ impl ModelStore {
         listener: Option<Arc<dyn InstallListener>>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<InstalledModel, ImpFfiError> {
-        self.install(listener, cancel, move |store| store.hub_model(&catalog_id))
-            .await
+        let store = self.store.clone();
+        on_worker("imp-install", move || {
+            let model = store.hub_model(&catalog_id)?;
+            let installed = store.install_from_hub(
+                &model,
+                &mut report_install(&listener),
+                &token_of(&cancel),
+            )?;
+            Ok(installed.into())
+        })
+        .await
     }
 
-    /// "Add a model": any public hub repository holding an Imp checkpoint,
-    /// at `revision` (default `main`): a catalogue model if one has that
-    /// repository, else installed under `{name}-q4_k`.
-    pub async fn install_hub_repo(
+    /// Reads what the person typed into "Add a model" (a repository id or
+    /// page, a `.gguf` link) and the optional SHA-256, or says in words
+    /// (`InvalidAddress`) what it is not. Cheap: call it as they type.
+    pub fn model_address(
         &self,
-        repo: String,
-        revision: Option<String>,
+        text: String,
+        sha256: Option<String>,
+    ) -> Result<ModelAddress, ImpFfiError> {
+        guarded(|| Ok(self.store.model_address(&text, sha256.as_deref())?.into()))
+    }
+
+    /// Installs the model at `address`, with one progress figure: a
+    /// repository is downloaded, converted and checked; a `.gguf` downloaded
+    /// and checked. Resumes an earlier call.
+    pub async fn add_model(
+        &self,
+        address: ModelAddress,
         listener: Option<Arc<dyn InstallListener>>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<InstalledModel, ImpFfiError> {
-        self.install(listener, cancel, move |store| {
-            store.hub_model_for_repo(&repo, revision.as_deref().unwrap_or("main"))
+        let store = self.store.clone();
+        on_worker("imp-add", move || {
+            let installed = store.add(
+                &address.into(),
+                &mut report_install(&listener),
+                &token_of(&cancel),
+            )?;
+            Ok(installed.into())
         })
         .await
     }
@@ -487,28 +539,6 @@ impl ModelStore {
 
     pub fn remove(&self, id: String) -> Result<(), ImpFfiError> {
         guarded(|| Ok(self.store.remove(&id)?))
-    }
-}
-
-impl ModelStore {
-    /// An install from the hub of the model `which` names, on a worker thread.
-    async fn install(
-        &self,
-        listener: Option<Arc<dyn InstallListener>>,
-        cancel: Option<Arc<CancelHandle>>,
-        which: impl FnOnce(&Store) -> imp_store::Result<store::HubModel> + Send + 'static,
-    ) -> Result<InstalledModel, ImpFfiError> {
-        let store = self.store.clone();
-        on_worker("imp-install", move || {
-            let model = which(&store)?;
-            let installed = store.install_from_hub(
-                &model,
-                &mut report_install(&listener),
-                &token_of(&cancel),
-            )?;
-            Ok(installed.into())
-        })
-        .await
     }
 }
 
@@ -611,6 +641,40 @@ mod tests {
         let refused =
             ModelStore::open_with_hub(dir.clone(), None, Some("http://example.org".into()));
         assert!(refused.is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn add_a_model_reads_the_address_and_says_what_is_wrong_with_it() {
+        let server = hub_with_entry("imp-3b");
+        let dir = tempfile_dir();
+        let store = ModelStore::open_with_hub(dir.clone(), None, Some(server.endpoint())).unwrap();
+        let repo = Catalog::bundled()
+            .entry("imp-3b")
+            .unwrap()
+            .source
+            .repo
+            .clone();
+        let page = format!("{}/{repo}", server.endpoint());
+        let address = store.model_address(page, None).unwrap();
+        assert_eq!(
+            address,
+            ModelAddress::HubRepo {
+                repo,
+                revision: "main".into()
+            }
+        );
+        let seen = Arc::new(Seen::default());
+        let listener: Arc<dyn InstallListener> = seen.clone();
+        let model = block_on(store.add_model(address, Some(listener), None)).unwrap();
+        assert_eq!(model.catalog_id.as_deref(), Some("imp-3b"));
+        assert_eq!(seen.0.lock().unwrap().last().unwrap().fraction, 1.0);
+
+        let bad = store.model_address("Imp 3B please".into(), None);
+        assert!(
+            matches!(&bad, Err(ImpFfiError::InvalidAddress { reason }) if reason.contains("repository")),
+            "{bad:?}"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

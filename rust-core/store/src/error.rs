@@ -63,6 +63,10 @@ pub enum StoreError {
     CorruptConversation { id: String, reason: String },
     #[error("{0}")]
     InvalidArgument(String),
+    /// What the person typed into "Add a model" names no model, in words
+    /// for them.
+    #[error("{0}")]
+    NotAnAddress(String),
 }
 
 impl StoreError {

@@ -248,3 +248,44 @@ fn not_enough_room_for_checkpoint_and_model_is_said_before_the_weights() {
     assert!(matches!(err, StoreError::InsufficientSpace { .. }), "{err}");
     assert!(h.server.log().iter().all(|s| !s.path.starts_with("/cdn/")));
 }
+
+/// "Add a model" with what a person pastes: the repository's page installs
+/// the catalogue model it is; a `.gguf`'s page downloads that file, checked
+/// against the checksum given, and a wrong checksum installs nothing.
+#[test]
+fn add_a_model_by_the_links_a_person_pastes() {
+    let h = hub();
+    let file = converted_locally();
+    let sha = imp_test_hub::sha256(&file);
+    let files = [("q4/imp-tiny.gguf".to_string(), file.clone())].into();
+    h.server.add("someone/imp-gguf", Repo::from_files(files));
+    let store = h.store(false);
+    let add = |text: &str, sha256: Option<&str>| {
+        let address = store.model_address(text, sha256)?;
+        store.add(&address, &mut |_| {}, &CancelToken::new())
+    };
+    let page = format!(
+        "{}/someone/imp-gguf/blob/main/q4/imp-tiny.gguf",
+        h.server.endpoint()
+    );
+
+    let wrong = "0".repeat(64);
+    let err = add(&page, Some(&wrong)).unwrap_err();
+    assert!(matches!(err, StoreError::ChecksumMismatch { .. }), "{err}");
+    assert!(store.installed().unwrap().is_empty());
+
+    let model = add(&page, Some(&sha.to_uppercase())).unwrap();
+    assert_eq!(model.id, "imp-tiny");
+    assert!(model.verified);
+    assert_eq!(std::fs::read(&model.path).unwrap(), file);
+
+    let repo_page = format!(
+        "{}/{}",
+        h.server.endpoint(),
+        store.hub_model(ENTRY).unwrap().repo
+    );
+    let converted = add(&repo_page, None).unwrap();
+    assert_eq!(converted.catalog_id.as_deref(), Some(ENTRY));
+    assert_eq!(std::fs::read(&converted.path).unwrap(), file);
+    assert_eq!(store.installed().unwrap().len(), 2);
+}

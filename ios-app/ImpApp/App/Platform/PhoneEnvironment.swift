@@ -37,7 +37,8 @@ final class PhoneEnvironment {
         }
         environment = AppEnvironment(
             loader: CoreEngineLoader(), library: library, archive: archive, benchmark: CoreBenchmark(),
-            device: PhoneFacts(modelsDirectory: models), settingsStorage: DefaultsSettingsStorage(),
+            device: PhoneFacts(modelsDirectory: models), network: PathNetworkCost(),
+            settingsStorage: DefaultsSettingsStorage(),
             camera: camera, pictureDecoder: ImageIOPictureDecoder(), synthesizer: SynthesizerVoice(),
             voiceOverVoice: voiceOver, announcer: voiceOver, accessibility: voiceOver, haptics: FeedbackHaptics(),
             clipboard: SystemClipboard(), recognizer: SpeechRecognizerInput(), clock: SystemClock(),
@@ -61,6 +62,10 @@ private struct UnavailableLibrary: ModelLibrary {
     func deviceFit(_ device: DeviceProfile) throws(ImpError) -> [ModelFit] { throw problem }
     func download(_ source: DownloadSource) -> AsyncThrowingStream<TransferEvent, Error> { failing() }
     func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error> {
+        AsyncThrowingStream { $0.finish(throwing: problem) }
+    }
+    func modelAddress(_ text: String, sha256: String?) throws(ImpError) -> ModelAddress { throw problem }
+    func addModel(_ address: ModelAddress) -> AsyncThrowingStream<InstallEvent, Error> {
         AsyncThrowingStream { $0.finish(throwing: problem) }
     }
     func importFile(path: String, inPlace: Bool, expectedSHA256: String?) -> AsyncThrowingStream<TransferEvent, Error> {

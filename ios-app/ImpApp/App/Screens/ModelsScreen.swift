@@ -41,9 +41,14 @@ struct ModelsScreen: View {
                 ForEach(models.catalog) { row in CatalogRowView(models: models, row: row) }
             }
             Section {
+                ForEach(models.added) { row in AddedRowView(models: models, row: row) }
+                ControlButton(control: models.control(.addModel), systemImage: "plus.circle") { models.openAdd() }
                 importRow
+            } header: {
+                Text("Other models")
             } footer: {
-                Text("A .gguf model file you already have, from Files.")
+                Text("A Hugging Face repository that holds an Imp model, a link to a .gguf file, "
+                    + "or a .gguf file you already have, from Files.")
             }
         }
         .navigationTitle(firstRun ? "Welcome to Imp" : "Models")
@@ -59,6 +64,15 @@ struct ModelsScreen: View {
             result in
             if case .success(let url) = result { models.importFile(SecurityScopedFile(url: url)) }
         }
+        .sheet(isPresented: adding) { AddModelSheet(models: models) }
+        .alert("Use mobile data?", isPresented: askingMobileData, presenting: models.askingMobileData) { _ in
+            ControlButton(control: models.control(.allowMobileData)) { models.allowMobileData() }
+            ControlButton(control: models.control(.waitForWifi), role: .cancel) { models.waitForWifi() }
+        } message: { question in
+            Text("This phone is not on Wi-Fi. Downloading \(question.name)"
+                + (question.bytes.map { " takes \(ByteSize.text($0)), which" } ?? "")
+                + " may cost you or use up your data plan.")
+        }
         .confirmationDialog(
             "Delete this model?", isPresented: deleting, titleVisibility: .visible
         ) {
@@ -69,6 +83,14 @@ struct ModelsScreen: View {
         } message: {
             Text("It can be downloaded or imported again later.")
         }
+    }
+
+    private var askingMobileData: Binding<Bool> {
+        Binding(get: { models.askingMobileData != nil }, set: { if !$0 { models.waitForWifi() } })
+    }
+
+    private var adding: Binding<Bool> {
+        Binding(get: { models.addForm != nil }, set: { if !$0 { models.cancelAdd() } })
     }
 
     private var deleting: Binding<Bool> {
@@ -174,6 +196,91 @@ private struct CatalogRowView: View {
         case .tight: "exclamationmark.circle"
         case .doesNotFit: "xmark.circle"
         }
+    }
+}
+
+/// "Add a model": a repository or a link, and the file's SHA-256 if the
+/// person has it; the core's words say what a wrong entry is not.
+private struct AddModelSheet: View {
+    let models: ModelsViewModel
+
+    var body: some View {
+        NavigationStack {
+            Form {
+                Section {
+                    TextField("Repository or link", text: text, axis: .vertical)
+                        .textInputAutocapitalization(.never)
+                        .autocorrectionDisabled()
+                        .keyboardType(.URL)
+                        .accessibilityLabel(models.control(.addressField).label)
+                        .accessibilityHint(models.control(.addressField).hint)
+                    if let error = models.addForm?.error {
+                        Text(error).font(.footnote).foregroundStyle(.red)
+                    }
+                    TextField("SHA-256 of the file, if you have it", text: sha256)
+                        .textInputAutocapitalization(.never)
+                        .autocorrectionDisabled()
+                        .accessibilityLabel(models.control(.sha256Field).label)
+                        .accessibilityHint(models.control(.sha256Field).hint)
+                } footer: {
+                    Text("For example MILVLG/Imp-v1.5-3B-196, its page's link, or a link to a .gguf file.")
+                }
+            }
+            .navigationTitle("Add a model")
+            .toolbar {
+                ToolbarItem(placement: .confirmationAction) {
+                    ControlButton(control: models.control(.confirmAdd)) { models.confirmAdd() }
+                }
+                ToolbarItem(placement: .cancellationAction) {
+                    ControlButton(control: models.control(.cancelAdd)) { models.cancelAdd() }
+                }
+            }
+        }
+    }
+
+    private var text: Binding<String> {
+        Binding(get: { models.addForm?.text ?? "" },
+                set: { models.editAdd(text: $0, sha256: models.addForm?.sha256 ?? "") })
+    }
+
+    private var sha256: Binding<String> {
+        Binding(get: { models.addForm?.sha256 ?? "" },
+                set: { models.editAdd(text: models.addForm?.text ?? "", sha256: $0) })
+    }
+}
+
+private struct AddedRowView: View {
+    let models: ModelsViewModel
+    let row: ModelsViewModel.AddedRow
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 6) {
+            VStack(alignment: .leading, spacing: 4) {
+                Text(row.key).font(.headline)
+                Text(models.transferText(row.transfer)).font(.footnote).foregroundStyle(.secondary)
+            }
+            .accessibilityElement(children: .combine)
+            switch row.transfer {
+            case .preparing(_, let fraction):
+                ProgressView(value: fraction).accessibilityHidden(true)
+                ControlButton(control: models.control(.pauseAdded(key: row.key)), systemImage: "pause.circle") {
+                    models.pauseAdded(row.key)
+                }
+            case .installed, .downloading:
+                EmptyView()
+            case .available, .paused, .failed:
+                if case .failed(let problem) = row.transfer { Text(problem.message).font(.footnote) }
+                AdaptiveStack {
+                    ControlButton(control: models.control(.resumeAdded(key: row.key)), systemImage: "arrow.clockwise") {
+                        models.resumeAdded(row.key)
+                    }
+                    ControlButton(control: models.control(.dismissAdded(key: row.key)), systemImage: "xmark") {
+                        models.dismissAdded(row.key)
+                    }
+                }
+            }
+        }
+        .padding(.vertical, 4)
     }
 }
 

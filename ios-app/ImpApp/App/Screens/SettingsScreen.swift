@@ -61,6 +61,8 @@ struct SettingsScreen: View {
                 }
                 Toggle(settings.control(.haptics).label, isOn: binding({ $0.haptics }, settings.setHaptics))
                     .accessibilityHint(Text(settings.control(.haptics).hint))
+                Toggle(settings.control(.wifiOnly).label, isOn: binding({ $0.wifiOnly }, settings.setWifiOnly))
+                    .accessibilityHint(Text(settings.control(.wifiOnly).hint))
             }
             Section {
                 ControlButton(control: settings.control(.openBenchmark), systemImage: "speedometer") {

@@ -122,9 +122,33 @@ public final class FakeLibrary: ModelLibrary, @unchecked Sendable {
     }
 
     public func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error> {
+        install(catalogId)
+    }
+
+    /// A repository id, or a link ending in .gguf; the real reading is the
+    /// core's (tested there and end to end on the real store).
+    public func modelAddress(_ text: String, sha256: String?) throws(ImpError) -> ModelAddress {
+        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasSuffix(".gguf") { return .ggufUrl(url: text, sha256: sha256) }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2, !parts.contains(where: { $0.isEmpty || $0.contains(" ") }) {
+            return .hubRepo(repo: text, revision: "main")
+        }
+        throw .invalidAddress("\"\(text)\" is neither a Hugging Face repository (owner/name) nor a link.")
+    }
+
+    /// The addresses `addModel` was asked for, in order.
+    public let addresses = Locked<[ModelAddress]>([])
+
+    public func addModel(_ address: ModelAddress) -> AsyncThrowingStream<InstallEvent, Error> {
+        addresses.mutate { $0.append(address) }
+        return install("\(address)")
+    }
+
+    private func install(_ what: String) -> AsyncThrowingStream<InstallEvent, Error> {
         networkCalls.mutate { $0 += 1 }
         let (stream, continuation) = AsyncThrowingStream<InstallEvent, Error>.makeStream()
-        let install = FakeInstall(catalogId: catalogId, continuation: continuation)
+        let install = FakeInstall(catalogId: what, continuation: continuation)
         continuation.onTermination = { reason in
             if case .cancelled = reason { install.cancelled.mutate { $0 = true } }
         }
@@ -244,6 +268,13 @@ public final class FakeBenchmark: BenchmarkRunning, @unchecked Sendable {
                         threads: 2, loadS: 0.02, runs: [], visionS: visionS, promptTokS: 120, genTokS: genTokS,
                         totalS: 8.1, firstRunTotalS: 8.4, peakRssBytes: 0, peakAnonRssBytes: 0, json: "{}")
     }
+}
+
+/// Wi-Fi, or a network that may cost the person, as the test sets it.
+public final class FakeNetwork: NetworkCost, Sendable {
+    public let expensive: Locked<Bool>
+    public init(expensive: Bool = false) { self.expensive = Locked(expensive) }
+    public var isExpensive: Bool { expensive.current }
 }
 
 public struct FakeDevice: DeviceFacts {

@@ -27,7 +27,7 @@ public enum PreviewApp {
         settings.modelId = installed ? "imp-3b" : nil
         let environment = AppEnvironment(
             loader: FakeEngineLoader(engine: engine), library: library, archive: archive, benchmark: FakeBenchmark(),
-            device: FakeDevice(), settingsStorage: MemorySettingsStorage(settings), camera: FakeCamera(),
+            device: FakeDevice(), network: FakeNetwork(), settingsStorage: MemorySettingsStorage(settings), camera: FakeCamera(),
             pictureDecoder: FakePictureDecoder(), synthesizer: FakeVoice(finishesAtOnce: true),
             voiceOverVoice: FakeVoice(finishesAtOnce: true), announcer: FakeAnnouncer(),
             accessibility: FakeAccessibility(voiceOver: voiceOver), haptics: FakeHaptics(), clipboard: FakeClipboard(),

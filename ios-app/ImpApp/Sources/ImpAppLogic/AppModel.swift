@@ -11,6 +11,7 @@ public struct AppEnvironment {
     public var archive: any ConversationArchive
     public var benchmark: any BenchmarkRunning
     public var device: any DeviceFacts
+    public var network: any NetworkCost
     public var settingsStorage: any SettingsStorage
     public var camera: any Camera
     public var pictureDecoder: any PictureDecoding
@@ -26,14 +27,15 @@ public struct AppEnvironment {
     public var inbox: PictureInbox?
 
     public init(loader: any EngineLoading, library: any ModelLibrary, archive: any ConversationArchive,
-                benchmark: any BenchmarkRunning, device: any DeviceFacts, settingsStorage: any SettingsStorage,
+                benchmark: any BenchmarkRunning, device: any DeviceFacts, network: any NetworkCost,
+                settingsStorage: any SettingsStorage,
                 camera: any Camera, pictureDecoder: any PictureDecoding, synthesizer: any SpeechVoice,
                 voiceOverVoice: any SpeechVoice, announcer: any Announcer, accessibility: any AccessibilityStatus,
                 haptics: any Haptics, clipboard: any Clipboard, recognizer: any SpeechRecognizing,
                 clock: any WallClock = SystemClock(), originals: OriginalPictures?, inbox: PictureInbox?) {
         (self.loader, self.library, self.archive, self.benchmark) = (loader, library, archive, benchmark)
-        (self.device, self.settingsStorage, self.camera, self.pictureDecoder) =
-            (device, settingsStorage, camera, pictureDecoder)
+        (self.device, self.network, self.settingsStorage, self.camera, self.pictureDecoder) =
+            (device, network, settingsStorage, camera, pictureDecoder)
         (self.synthesizer, self.voiceOverVoice, self.announcer, self.accessibility) =
             (synthesizer, voiceOverVoice, announcer, accessibility)
         (self.haptics, self.clipboard, self.recognizer, self.clock) = (haptics, clipboard, recognizer, clock)
@@ -81,8 +83,9 @@ public final class AppModel {
             announcements: announcements, haptics: env.haptics, settings: { settings.settings })
         capture = CaptureViewModel(camera: env.camera, preparer: preparer, haptics: env.haptics,
                                    announcements: announcements, settings: { settings.settings })
-        models = ModelsViewModel(library: env.library, device: env.device, announcements: announcements,
-                                 chosenId: { settings.settings.modelId })
+        models = ModelsViewModel(library: env.library, device: env.device, network: env.network,
+                                 announcements: announcements, chosenId: { settings.settings.modelId },
+                                 wifiOnly: { settings.settings.wifiOnly })
         history = HistoryViewModel(archive: env.archive, originals: env.originals, announcements: announcements)
         benchmark = BenchmarkViewModel(runner: env.benchmark, announcements: announcements)
         wire()

@@ -108,6 +108,8 @@ extension Problem {
         case (.notDownloadable(let how), _):
             self.init(.notDownloadable, title: "Not available for download",
                       message: how, recovery: nil)
+        case (.invalidAddress(let m), _):
+            self.init(.failed, title: "This names no model", message: m, recovery: nil)
         case (.internalError(let m), .history):
             self.init(.storageFailed, title: "History could not be saved or read", message: m, recovery: nil)
         case (.internalError(let m), _):

@@ -86,8 +86,8 @@ final class ControlLabelTests: XCTestCase, @unchecked Sendable {
         let rig = Rig(installed: [.fake(), .fake(id: "old", catalogId: nil, problem: "Missing.")],
                       catalog: [.fake(), .fake(id: "imp-2b", name: "Imp 2B"), .fake(id: "imp-4b", name: "Imp 4B", downloadable: false)])
         rig.library.pending.mutate { $0 = [PendingDownload(id: "imp-2b", doneBytes: 5)] }
-        let vm = ModelsViewModel(library: rig.library, device: rig.device, announcements: rig.announcements,
-                                 chosenId: { "imp-3b" })
+        let vm = ModelsViewModel(library: rig.library, device: rig.device, network: rig.network,
+                                 announcements: rig.announcements, chosenId: { "imp-3b" }, wifiOnly: { true })
         vm.refresh()
         assertLabelled(vm, "models paused")
         vm.resume("imp-2b")
@@ -99,6 +99,17 @@ final class ControlLabelTests: XCTestCase, @unchecked Sendable {
         vm.verify("imp-3b")
         vm.requestDelete("old")
         assertLabelled(vm, "models importing, verifying, confirming")
+        vm.cancelDelete()
+        vm.openAdd()
+        vm.editAdd(text: "a cat", sha256: "")
+        vm.confirmAdd()
+        assertLabelled(vm, "models adding, explained")
+        vm.editAdd(text: "someone/imp-custom", sha256: "")
+        vm.confirmAdd()
+        assertLabelled(vm, "models adding a repository")
+        rig.network.expensive.mutate { $0 = true }
+        vm.download("imp-4b")
+        assertLabelled(vm, "models asking about mobile data")
     }
 
     func testTheHistorySettingsAndBenchmarkScreens() async {

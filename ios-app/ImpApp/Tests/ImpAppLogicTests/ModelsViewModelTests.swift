@@ -10,8 +10,9 @@ final class ModelsViewModelTests: XCTestCase, @unchecked Sendable {
     var chosen: String?
 
     func models(_ rig: Rig) -> (ModelsViewModel, () -> [String]) {
-        let vm = ModelsViewModel(library: rig.library, device: rig.device, announcements: rig.announcements,
-                                 chosenId: { [unowned self] in self.chosen })
+        let vm = ModelsViewModel(library: rig.library, device: rig.device, network: rig.network,
+                                 announcements: rig.announcements, chosenId: { [unowned self] in self.chosen },
+                                 wifiOnly: { rig.settings.wifiOnly })
         var used: [String] = []
         vm.onChoose = { [unowned self] model in
             used.append(model.id)
@@ -164,6 +165,114 @@ final class ModelsViewModelTests: XCTestCase, @unchecked Sendable {
         await eventually { rig.library.lastInstall?.cancelled.current == true }
         vm.resume("imp-3b")
         XCTAssertEqual(rig.library.installs.current.count, 2)
+    }
+
+    /// "Add a model": words that name no model keep the sheet open and say
+    /// why (shown and spoken); a repository installs as its own row, with
+    /// spoken progress, then is ready and answers; a catalogue model's
+    /// repository goes through its own row.
+    func testAModelIsAddedByAddressAndNonsenseIsExplained() async {
+        let rig = Rig(voiceOver: true, installed: [], chosen: nil, catalog: [.fake(downloadable: false)])
+        let (vm, used) = models(rig)
+        vm.refresh()
+        vm.openAdd()
+        XCTAssertFalse(vm.control(.confirmAdd).isEnabled)
+        vm.editAdd(text: "a cat", sha256: "")
+        vm.confirmAdd()
+        let why = vm.addForm?.error ?? ""
+        XCTAssertTrue(why.contains("neither"), why)
+        XCTAssertEqual(rig.announcer.texts.last, why)
+        XCTAssertEqual(vm.control(.addressField).value, why)
+        XCTAssertEqual(rig.library.networkCalls.current, 0)
+
+        vm.editAdd(text: "someone/imp-custom", sha256: "")
+        XCTAssertNil(vm.addForm?.error)
+        vm.confirmAdd()
+        XCTAssertNil(vm.addForm)
+        XCTAssertEqual(rig.library.addresses.current, [.hubRepo(repo: "someone/imp-custom", revision: "main")])
+        XCTAssertEqual(vm.added.map(\.key), ["someone/imp-custom"])
+        XCTAssertTrue(vm.isBusy)
+        rig.library.lastInstall?.progress(.converting, 0.8)
+        await eventually { vm.added.first?.transfer == .preparing(stage: .converting, fraction: 0.8) }
+        XCTAssertTrue(rig.announcer.texts.contains("Preparing someone/imp-custom on this phone: 80 percent"))
+        XCTAssertTrue(vm.controls.contains { $0.id == .pauseAdded(key: "someone/imp-custom") })
+        let model = InstalledModel.fake(id: "imp-custom-q4_k", catalogId: nil)
+        rig.library.models.mutate { $0 = [model] }
+        rig.library.lastInstall?.finish(model)
+        await eventually { vm.added.isEmpty }
+        XCTAssertTrue(rig.announcer.texts.contains("someone/imp-custom is ready. You can take a picture and ask."))
+        XCTAssertEqual(used(), ["imp-custom-q4_k"])
+        XCTAssertFalse(vm.isBusy)
+
+        vm.openAdd()
+        vm.editAdd(text: "MILVLG/imp-3b", sha256: "")
+        vm.confirmAdd()
+        XCTAssertEqual(vm.catalog[0].transfer, .preparing(stage: .downloading, fraction: 0))
+        XCTAssertEqual(rig.library.lastInstall?.catalogId, "imp-3b")
+        XCTAssertTrue(vm.added.isEmpty)
+    }
+
+    /// A failed added link says why; Resume tries again, Remove drops the row;
+    /// leaving the app pauses it and coming back resumes it.
+    func testAnAddedLinkThatFailsCanBeResumedOrRemoved() async {
+        let rig = Rig(voiceOver: true, installed: [], chosen: nil)
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.openAdd()
+        let link = "https://example.org/files/imp-tiny.gguf"
+        vm.editAdd(text: link, sha256: String(repeating: "ab", count: 32))
+        vm.confirmAdd()
+        XCTAssertEqual(rig.library.addresses.current,
+                       [.ggufUrl(url: link, sha256: String(repeating: "ab", count: 32))])
+        rig.library.lastInstall?.fail(.networkFailed("The download couldn't get through."))
+        await eventually { if case .failed = vm.added.first?.transfer { true } else { false } }
+        XCTAssertEqual(rig.announcer.texts.last?.contains("couldn't get through"), true)
+        XCTAssertTrue(vm.controls.contains { $0.id == .resumeAdded(key: "imp-tiny.gguf") })
+        vm.resumeAdded("imp-tiny.gguf")
+        XCTAssertEqual(rig.library.addresses.current.count, 2)
+        vm.suspendTransfers()
+        XCTAssertEqual(vm.added.first?.transfer, .paused(done: 0))
+        vm.resumeSuspendedTransfers()
+        XCTAssertEqual(rig.library.addresses.current.count, 3)
+        vm.dismissAdded("imp-tiny.gguf")
+        XCTAssertTrue(vm.added.isEmpty)
+        await eventually { rig.library.lastInstall?.cancelled.current == true }
+    }
+
+    /// Off Wi-Fi, with the default setting, a download asks first (with the
+    /// size, spoken); waiting starts nothing; allowing starts it and is not
+    /// asked again; with the setting off nothing is asked.
+    func testOffWifiADownloadAsksBeforeUsingMobileData() async {
+        let rig = Rig(voiceOver: true, installed: [], chosen: nil, catalog: [.fake(downloadable: false)])
+        rig.network.expensive.mutate { $0 = true }
+        let (vm, _) = models(rig)
+        vm.refresh()
+        vm.download("imp-3b")
+        XCTAssertEqual(vm.askingMobileData, .init(name: "Imp 3B", bytes: 6_400_000_000))
+        XCTAssertEqual(rig.library.networkCalls.current, 0)
+        XCTAssertTrue(rig.announcer.texts.last?.contains("use mobile data?") == true)
+        XCTAssertTrue(vm.control(.allowMobileData).hint.contains("6.4 gigabytes"), vm.control(.allowMobileData).hint)
+        vm.waitForWifi()
+        XCTAssertNil(vm.askingMobileData)
+        XCTAssertEqual(rig.library.networkCalls.current, 0)
+
+        vm.download("imp-3b")
+        vm.allowMobileData()
+        XCTAssertNil(vm.askingMobileData)
+        XCTAssertEqual(rig.library.networkCalls.current, 1)
+        vm.pause("imp-3b")
+        vm.resume("imp-3b")
+        XCTAssertNil(vm.askingMobileData, "allowed once for this model")
+        XCTAssertEqual(rig.library.networkCalls.current, 2)
+
+        var settings = rig.settings
+        settings.wifiOnly = false
+        rig.storage.save(settings)
+        vm.openAdd()
+        vm.editAdd(text: "someone/imp-custom", sha256: "")
+        vm.confirmAdd()
+        XCTAssertNil(vm.askingMobileData)
+        XCTAssertEqual(rig.library.networkCalls.current, 3)
     }
 
     func testBackgroundSuspendsDownloadsAndForegroundResumesThem() async {

@@ -54,6 +54,7 @@ final class Rig {
     let archive = FakeArchive()
     let benchmark = FakeBenchmark()
     var device = FakeDevice()
+    let network = FakeNetwork()
     let storage: MemorySettingsStorage
     let camera = FakeCamera()
     let decoder = FakePictureDecoder()
@@ -83,7 +84,7 @@ final class Rig {
     func environment() -> AppEnvironment {
         AppEnvironment(
             loader: loader, library: library, archive: archive, benchmark: benchmark, device: device,
-            settingsStorage: storage, camera: camera, pictureDecoder: decoder, synthesizer: synthesizer,
+            network: network, settingsStorage: storage, camera: camera, pictureDecoder: decoder, synthesizer: synthesizer,
             voiceOverVoice: voiceOverVoice, announcer: announcer, accessibility: accessibility, haptics: haptics,
             clipboard: clipboard, recognizer: recognizer, clock: FixedClock(), originals: originals, inbox: inbox)
     }

@@ -199,6 +199,8 @@ public enum ImpError: Error, Sendable, Equatable {
     case verificationFailed(String)
     case notDownloadable(String)
     case notFound(String)
+    /// What was typed into "Add a model" names no model; the message says what would.
+    case invalidAddress(String)
     case internalError(String)
 
     public var message: String {
@@ -206,7 +208,7 @@ public enum ImpError: Error, Sendable, Equatable {
         case .modelUnusable(let m), .imageUnusable(let m), .inputTooLong(let m),
              .outOfMemory(let m), .noSpace(let m), .networkFailed(let m),
              .verificationFailed(let m), .notDownloadable(let m), .notFound(let m),
-             .internalError(let m): m
+             .invalidAddress(let m), .internalError(let m): m
         case .cancelled: "Cancelled."
         case .busy: "Another answer is still being written."
         }
@@ -229,6 +231,7 @@ public enum ImpError: Error, Sendable, Equatable {
         case .VerificationFailed(let reason): self = .verificationFailed(reason)
         case .NotDownloadable(let reason): self = .notDownloadable(reason)
         case .NotFound(let reason): self = .notFound(reason)
+        case .InvalidAddress(let reason): self = .invalidAddress(reason)
         case .Internal(let reason): self = .internalError(reason)
         }
     }

@@ -57,6 +57,25 @@ public final class ModelStore: Sendable {
         }
     }
 
+    /// "Add a model": what the person typed (a hub repository id or page, a
+    /// `.gguf` link) and an optional SHA-256, read as an address, or
+    /// `.invalidAddress` saying in words what it is not. Cheap.
+    public func modelAddress(_ text: String, sha256: String? = nil) throws(ImpError) -> ModelAddress {
+        let sha = sha256.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        return try mapErrors { try store.modelAddress(text: text, sha256: sha) }
+    }
+
+    /// Installs the model at `address`, with one progress figure:
+    /// `.progress`... then `.installed`. Ending the iteration cancels it.
+    public func addModel(_ address: ModelAddress) -> AsyncThrowingStream<InstallEvent, Error> {
+        let store = self.store
+        return nativeWork { cancel, continuation in
+            let model = try await store.addModel(
+                address: address, listener: InstallRelay(continuation), cancel: cancel)
+            return .installed(InstalledModel(model))
+        }
+    }
+
     /// Installs a `.gguf` the person has: copied into the store, or used in place.
     public func importFile(path: String, inPlace: Bool = false, expectedSHA256: String? = nil)
         -> AsyncThrowingStream<TransferEvent, Error>

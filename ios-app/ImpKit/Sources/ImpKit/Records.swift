@@ -11,6 +11,7 @@ public typealias PublishedFile = ImpFFI.PublishedFile
 public typealias ModelOrigin = ImpFFI.ModelOrigin
 public typealias InstallStage = ImpFFI.InstallStage
 public typealias DownloadSource = ImpFFI.DownloadSource
+public typealias ModelAddress = ImpFFI.ModelAddress
 public typealias PendingDownload = ImpFFI.PendingDownload
 public typealias SavedConversation = ImpFFI.SavedConversation
 public typealias SavedTurn = ImpFFI.SavedTurn

@@ -54,6 +54,27 @@ final class ModelStoreTests: XCTestCase {
         XCTAssertEqual(try store.installed().map(\.id), ["imp-3b"])
     }
 
+    /// "Add a model" through the wrapper: a repository no catalogue lists,
+    /// pasted as its page's link, is made from the hub under its own id;
+    /// words that name no model are refused in words.
+    func testAModelIsAddedByItsPageLink() async throws {
+        let hub = env["IMP_HUB"]!
+        let store = try ModelStore(directory: try temporaryDirectory(), hubEndpoint: hub)
+        let address = try store.modelAddress(" \(hub)/someone/Imp-tiny ")
+        XCTAssertEqual(address, .hubRepo(repo: "someone/Imp-tiny", revision: "main"))
+        let (end, _) = try await last(store.addModel(address))
+        guard case .installed(let model) = end else { return XCTFail("\(String(describing: end))") }
+        XCTAssertEqual(model.id, "imp-tiny-q4_k")
+        XCTAssertNil(model.catalogId)
+        do {
+            _ = try store.modelAddress("a cat")
+            XCTFail("a cat is not a model")
+        } catch {
+            guard case .invalidAddress(let why) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("repository"), why)
+        }
+    }
+
     func testDownloadsVerifiesAndRemoves() async throws {
         let store = try ModelStore(directory: try temporaryDirectory())
         let url = env["IMP_GGUF_URL"]!, sha = env["IMP_GGUF_SHA256"]!

@@ -45,7 +45,7 @@ impl HubSettings {
         }
     }
 
-    fn endpoint(&self) -> Result<HubEndpoint> {
+    pub(crate) fn endpoint(&self) -> Result<HubEndpoint> {
         match &self.endpoint {
             Some(e) => Ok(e.clone()),
             None => HubEndpoint::from_env(),

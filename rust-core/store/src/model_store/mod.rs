@@ -24,8 +24,10 @@ use crate::download::{
     FreeSpaceProbe, PartialLock, TransferProgress,
 };
 use crate::error::{Result, StoreError};
+pub use address::ModelAddress;
 pub use from_hub::{hub_conversion, HubModel, HubSettings, InstallProgress, InstallStage};
 
+mod address;
 mod from_hub;
 
 /// Where an installed model came from.

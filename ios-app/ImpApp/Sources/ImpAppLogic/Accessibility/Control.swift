@@ -31,11 +31,13 @@ public enum ControlID: Hashable, Sendable {
     case discardDownload(catalogId: String), importFile, cancelImport, useModel(installedId: String)
     case verify(installedId: String), delete(installedId: String)
     case confirmDelete, cancelDelete
+    case addModel, addressField, sha256Field, confirmAdd, cancelAdd, allowMobileData, waitForWifi
+    case pauseAdded(key: String), resumeAdded(key: String), dismissAdded(key: String)
     // History
     case openConversation(id: String), deleteConversation(id: String), deleteAll, confirmDeleteAll
     case cancelDeleteAll, loadMore
     // Settings
-    case chooseModel, resolution, answerLength, threads, speechMode, speechRate, haptics, openBenchmark
+    case chooseModel, resolution, answerLength, threads, speechMode, speechRate, haptics, wifiOnly, openBenchmark
     // Benchmark
     case runBenchmark, cancelBenchmark
 }

@@ -20,6 +20,13 @@ public protocol ModelLibrary: Sendable {
     /// hub: `.progress` in stages... then `.installed`; ending the iteration
     /// pauses (the downloaded files are kept and installing again resumes).
     func installFromHub(catalogId: String) -> AsyncThrowingStream<InstallEvent, Error>
+    /// "Add a model": what the person typed (a hub repository id or page, a
+    /// `.gguf` link) and an optional SHA-256 as an address, or
+    /// `.invalidAddress` saying in words what it is not.
+    func modelAddress(_ text: String, sha256: String?) throws(ImpError) -> ModelAddress
+    /// Installs the model at `address`: `.progress` in stages... then
+    /// `.installed`; ending the iteration pauses (installing again resumes).
+    func addModel(_ address: ModelAddress) -> AsyncThrowingStream<InstallEvent, Error>
     func importFile(path: String, inPlace: Bool, expectedSHA256: String?)
         -> AsyncThrowingStream<TransferEvent, Error>
     func verify(id: String) -> AsyncThrowingStream<TransferEvent, Error>
@@ -40,6 +47,12 @@ public protocol ConversationArchive: Sendable {
 /// The paper's Table 4 protocol on this phone.
 public protocol BenchmarkRunning: Sendable {
     func run(_ target: BenchmarkTarget, options: BenchmarkOptions) -> AsyncThrowingStream<BenchmarkEvent, Error>
+}
+
+/// Whether the network the phone is on now may cost the person (cellular, a
+/// hotspot, Low Data Mode): a model's gigabytes are asked about first.
+public protocol NetworkCost: Sendable {
+    var isExpensive: Bool { get }
 }
 
 /// What the phone knows about itself, for fit verdicts and engine options.

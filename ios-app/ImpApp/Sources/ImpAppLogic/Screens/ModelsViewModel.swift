@@ -49,6 +49,28 @@ public final class ModelsViewModel: DescribesControls {
         public var id: String { model.id }
     }
 
+    /// A model the person added by address, while it installs, or how it stopped.
+    public struct AddedRow: Identifiable, Equatable, Sendable {
+        public let key: String
+        let address: ModelAddress
+        public fileprivate(set) var transfer: Transfer
+        public var id: String { key }
+    }
+
+    /// "Add a model": what the person typed, and why it names no model (the
+    /// core's words), if it does not.
+    public struct AddForm: Equatable, Sendable {
+        public var text = ""
+        public var sha256 = ""
+        public var error: String?
+    }
+
+    /// A download that would use mobile data: of `name`, `bytes` if known.
+    public struct MobileDataQuestion: Equatable, Sendable {
+        public let name: String
+        public let bytes: UInt64?
+    }
+
     public enum Import: Equatable, Sendable {
         case idle
         case copying(done: UInt64, total: UInt64?)
@@ -59,6 +81,12 @@ public final class ModelsViewModel: DescribesControls {
     public private(set) var catalog: [CatalogRow] = []
     public private(set) var installed: [InstalledRow] = []
     public private(set) var importing: Import = .idle
+    /// Models added by address that are installing, stopped or failed.
+    public private(set) var added: [AddedRow] = []
+    /// The "Add a model" sheet, while open.
+    public private(set) var addForm: AddForm?
+    /// A download waiting for the person to allow mobile data.
+    public var askingMobileData: MobileDataQuestion? { mobileDataAsk?.question }
     /// Why the person was sent here (the chosen model is missing or damaged).
     public var notice: Problem?
     /// An installed model waiting for the person to confirm its deletion.
@@ -66,6 +94,11 @@ public final class ModelsViewModel: DescribesControls {
 
     @ObservationIgnored private let library: any ModelLibrary
     @ObservationIgnored private let device: any DeviceFacts
+    @ObservationIgnored private let network: any NetworkCost
+    @ObservationIgnored private let wifiOnly: @MainActor () -> Bool
+    private var mobileDataAsk: (question: MobileDataQuestion, start: @MainActor () -> Void)?
+    /// What the person allowed over mobile data (not asked again this run).
+    @ObservationIgnored private var allowedOnMobileData: Set<String> = []
     @ObservationIgnored private let announcements: Announcements
     @ObservationIgnored private let chosenId: @MainActor () -> String?
     @ObservationIgnored private var transfers: [String: Task<Void, Never>] = [:]
@@ -78,10 +111,13 @@ public final class ModelsViewModel: DescribesControls {
     /// An installed model was deleted.
     @ObservationIgnored public var onRemoved: @MainActor (String) -> Void = { _ in }
 
-    public init(library: any ModelLibrary, device: any DeviceFacts, announcements: Announcements,
-                chosenId: @escaping @MainActor () -> String?) {
+    public init(library: any ModelLibrary, device: any DeviceFacts, network: any NetworkCost,
+                announcements: Announcements, chosenId: @escaping @MainActor () -> String?,
+                wifiOnly: @escaping @MainActor () -> Bool) {
         self.library = library
         self.device = device
+        self.network = network
+        self.wifiOnly = wifiOnly
         self.announcements = announcements
         self.chosenId = chosenId
     }
@@ -125,7 +161,41 @@ public final class ModelsViewModel: DescribesControls {
 
     // MARK: downloads
 
+    /// Starts or resumes a catalogue model (asking first on mobile data
+    /// when Wi-Fi only is on).
     public func download(_ catalogId: String) {
+        guard let row = catalog.first(where: { $0.id == catalogId }) else { return }
+        let question = MobileDataQuestion(name: row.model.displayName,
+                                          bytes: row.model.files.first?.sizeBytes ?? row.model.downloadBytes)
+        whenNetworkAllows(catalogId, question) { [weak self] in self?.start(catalogId) }
+    }
+
+    /// Runs `start` now, or once the person allows mobile data when Wi-Fi
+    /// only is on and the network may cost them.
+    private func whenNetworkAllows(_ key: String, _ question: MobileDataQuestion,
+                                   _ start: @escaping @MainActor () -> Void) {
+        if wifiOnly(), network.isExpensive, !allowedOnMobileData.contains(key) {
+            mobileDataAsk = (question, { [weak self] in
+                self?.allowedOnMobileData.insert(key)
+                start()
+            })
+            announcements.say("\(question.name): use mobile data? This phone is not on Wi-Fi.")
+            return
+        }
+        start()
+    }
+
+    /// The person allowed this download over mobile data.
+    public func allowMobileData() {
+        guard let ask = mobileDataAsk else { return }
+        mobileDataAsk = nil
+        ask.start()
+    }
+
+    /// The person will wait for Wi-Fi: nothing starts.
+    public func waitForWifi() { mobileDataAsk = nil }
+
+    private func start(_ catalogId: String) {
         guard let index = catalog.firstIndex(where: { $0.id == catalogId }) else { return }
         let row = catalog[index]
         guard let file = row.model.files.first else {
@@ -168,39 +238,106 @@ public final class ModelsViewModel: DescribesControls {
     }
 
     /// A model with no published file, made on this phone from its authors'
-    /// checkpoint on the hub. VoiceOver hears each stage as it starts and every
-    /// tenth of the whole, not every byte, and when it is ready; the screen
-    /// stays awake while it runs (`isBusy`).
+    /// checkpoint on the hub.
     private func installFromHub(_ row: CatalogRow) {
-        let catalogId = row.id, name = row.model.displayName
-        transfers[catalogId]?.cancel()
-        pausedByPerson.remove(catalogId)
-        setTransfer(catalogId, .preparing(stage: .downloading, fraction: 0))
-        let stream = library.installFromHub(catalogId: catalogId)
-        transfers[catalogId] = Task { [weak self] in
+        install(row.id, name: row.model.displayName, library.installFromHub(catalogId: row.id))
+    }
+
+    /// Runs an install of `key` (a catalogue id or an added model's key).
+    /// VoiceOver hears each stage as it starts and every tenth of the whole,
+    /// not every byte, and when it is ready; the screen stays awake while it
+    /// runs (`isBusy`).
+    private func install(_ key: String, name: String, _ stream: AsyncThrowingStream<InstallEvent, Error>) {
+        transfers[key]?.cancel()
+        pausedByPerson.remove(key)
+        setTransfer(key, .preparing(stage: .downloading, fraction: 0))
+        transfers[key] = Task { [weak self] in
             var told: (InstallStage, Int)?
             do {
                 for try await event in stream {
                     guard let self else { return }
                     switch event {
                     case .progress(let stage, _, _, let fraction):
-                        self.setTransfer(catalogId, .preparing(stage: stage, fraction: fraction))
+                        self.setTransfer(key, .preparing(stage: stage, fraction: fraction))
                         let tenth = Int(fraction * 10)
                         if told.map({ $0.0 != stage || $0.1 != tenth }) ?? true {
                             told = (stage, tenth)
                             if tenth < 10 { self.announcements.say(Self.stageText(stage, name, percent: tenth * 10)) }
                         }
                     case .installed(let model):
-                        self.transfers[catalogId] = nil
-                        self.setTransfer(catalogId, .installed)
+                        self.transfers[key] = nil
+                        self.setTransfer(key, .installed)
+                        self.added.removeAll { $0.key == key }
                         self.announcements.say("\(name) is ready. You can take a picture and ask.", interrupting: true)
                         self.installedNew(model)
                     }
                 }
-                self?.transferEnded(catalogId)
+                self?.transferEnded(key)
             } catch {
-                self?.transferFailed(catalogId, error)
+                self?.transferFailed(key, error)
             }
+        }
+    }
+
+    // MARK: adding a model by address
+
+    public func openAdd() { addForm = AddForm() }
+
+    public func editAdd(text: String, sha256: String) {
+        addForm = AddForm(text: text, sha256: sha256, error: nil)
+    }
+
+    public func cancelAdd() { addForm = nil }
+
+    /// Adds what the person typed, read by the core: a catalogue model's
+    /// repository goes through its row; anything else installs as its own
+    /// row. Words that name no model keep the sheet open and say why.
+    public func confirmAdd() {
+        guard let form = addForm else { return }
+        let address: ModelAddress
+        do {
+            address = try library.modelAddress(form.text, sha256: form.sha256.isEmpty ? nil : form.sha256)
+        } catch {
+            addForm?.error = error.message
+            announcements.say(error.message, interrupting: true)
+            return
+        }
+        addForm = nil
+        if case .hubRepo(let repo, "main") = address,
+           let entry = catalog.first(where: { $0.model.sourceRepo == repo }) {
+            download(entry.id)
+            return
+        }
+        let key = Self.key(of: address)
+        if !added.contains(where: { $0.key == key }) {
+            added.append(AddedRow(key: key, address: address, transfer: .available))
+        }
+        resumeAdded(key)
+    }
+
+    public func pauseAdded(_ key: String) { pause(key) }
+
+    public func resumeAdded(_ key: String) {
+        guard let row = added.first(where: { $0.key == key }) else { return }
+        whenNetworkAllows(key, MobileDataQuestion(name: key, bytes: nil)) { [weak self] in
+            guard let self else { return }
+            self.install(key, name: key, self.library.addModel(row.address))
+        }
+    }
+
+    /// Drops a stopped or failed added model from the list.
+    public func dismissAdded(_ key: String) {
+        transfers[key]?.cancel()
+        transfers[key] = nil
+        added.removeAll { $0.key == key }
+    }
+
+    /// What the person sees of an address: the repository, or the file's name.
+    static func key(of address: ModelAddress) -> String {
+        switch address {
+        case .hubRepo(let repo, let revision): revision == "main" ? repo : "\(repo)@\(revision)"
+        case .ggufUrl(let url, _):
+            String(url.split(separator: "?").first.map(String.init)?.split(separator: "/").last ?? Substring(url))
         }
     }
 
@@ -215,8 +352,8 @@ public final class ModelsViewModel: DescribesControls {
     /// A download or install is running: the screen should not lock (iOS
     /// suspends an app whose screen locks, which pauses the work).
     public var isBusy: Bool {
-        catalog.contains { row in
-            switch row.transfer {
+        (catalog.map(\.transfer) + added.map(\.transfer)).contains { transfer in
+            switch transfer {
             case .downloading, .preparing: true
             default: false
             }
@@ -258,7 +395,9 @@ public final class ModelsViewModel: DescribesControls {
     public func resumeSuspendedTransfers() {
         let ids = suspended
         suspended = []
-        for id in ids { download(id) }
+        for id in ids {
+            if added.contains(where: { $0.key == id }) { resumeAdded(id) } else { download(id) }
+        }
     }
 
     // MARK: import, check, delete, choose
@@ -426,11 +565,42 @@ public final class ModelsViewModel: DescribesControls {
             list.append(Control(.delete(installedId: row.id), label: "Delete \(row.title)",
                                 hint: "Removes the model from this phone, after you confirm."))
         }
+        for row in added {
+            switch row.transfer {
+            case .preparing, .downloading:
+                list.append(Control(.pauseAdded(key: row.key), label: "Pause \(row.key)",
+                                    hint: "Pauses the download. It can go on later from where it stopped."))
+            case .paused, .failed, .available:
+                list.append(Control(.resumeAdded(key: row.key), label: "Resume \(row.key)",
+                                    hint: "Goes on from where it stopped."))
+                list.append(Control(.dismissAdded(key: row.key), label: "Remove \(row.key) from this list",
+                                    hint: "Stops offering to resume it."))
+            case .installed:
+                break
+            }
+        }
+        list.append(Control(.addModel, label: "Add a model by name or link",
+                            hint: "Adds a Hugging Face repository that holds an Imp model, or a .gguf file's link."))
+        if let form = addForm {
+            list.append(Control(.addressField, label: "Repository or link",
+                                hint: "For example MILVLG/Imp-v1.5-3B-196, or a link to a .gguf file.",
+                                value: form.error))
+            list.append(Control(.sha256Field, label: "SHA-256 of the file, if you have it",
+                                hint: "Checks a .gguf file before it is used."))
+            list.append(Control(.confirmAdd, label: "Add", hint: "Downloads the model and prepares it.",
+                                isEnabled: !form.text.trimmingCharacters(in: .whitespaces).isEmpty))
+            list.append(Control(.cancelAdd, label: "Cancel", hint: "Closes without adding."))
+        }
         if case .copying = importing {
             list.append(Control(.cancelImport, label: "Cancel import", hint: "Stops copying the model file."))
         } else {
             list.append(Control(.importFile, label: "Import model file",
                                 hint: "Copies a .gguf model file from Files into Imp."))
+        }
+        if let question = askingMobileData {
+            list.append(Control(.allowMobileData, label: "Download anyway",
+                                hint: "Downloads \(question.name) over mobile data\(question.bytes.map { ", \(ByteSize.spoken($0))" } ?? "")."))
+            list.append(Control(.waitForWifi, label: "Wait for Wi-Fi", hint: "Downloads nothing now."))
         }
         if pendingDelete != nil {
             list.append(Control(.confirmDelete, label: "Delete", hint: "Deletes the model file."))
@@ -450,9 +620,17 @@ public final class ModelsViewModel: DescribesControls {
         if case .failed = transfer { true } else { false }
     }
 
-    private func setTransfer(_ catalogId: String, _ transfer: Transfer) {
-        guard let index = catalog.firstIndex(where: { $0.id == catalogId }) else { return }
-        catalog[index].transfer = transfer
+    private func setTransfer(_ key: String, _ transfer: Transfer) {
+        if let index = catalog.firstIndex(where: { $0.id == key }) {
+            catalog[index].transfer = transfer
+        } else if let index = added.firstIndex(where: { $0.key == key }) {
+            added[index].transfer = transfer
+        }
+    }
+
+    private func transfer(of key: String) -> (name: String, transfer: Transfer)? {
+        if let row = catalog.first(where: { $0.id == key }) { return (row.model.displayName, row.transfer) }
+        return added.first(where: { $0.key == key }).map { ($0.key, $0.transfer) }
     }
 
     private func setCheck(_ installedId: String, _ check: Check) {
@@ -461,18 +639,18 @@ public final class ModelsViewModel: DescribesControls {
     }
 
     /// The download stream ended without installing: it was paused.
-    private func transferEnded(_ catalogId: String) {
-        guard let index = catalog.firstIndex(where: { $0.id == catalogId }) else { return }
+    private func transferEnded(_ key: String) {
+        guard let (name, transfer) = transfer(of: key) else { return }
         let done: UInt64
-        switch catalog[index].transfer {
+        switch transfer {
         case .downloading(let bytes, _): done = bytes
         // The hub install's files resume from the store's cache.
         case .preparing: done = 0
         default: return
         }
-        transfers[catalogId] = nil
-        catalog[index].transfer = .paused(done: done)
-        if pausedByPerson.contains(catalogId) { announcements.say("\(catalog[index].model.displayName) paused.") }
+        transfers[key] = nil
+        setTransfer(key, .paused(done: done))
+        if pausedByPerson.contains(key) { announcements.say("\(name) paused.") }
     }
 
     private func transferFailed(_ catalogId: String, _ error: any Error) {

@@ -46,6 +46,7 @@ public final class SettingsViewModel: DescribesControls {
     public func setSpeech(_ mode: SpeechMode) { update { $0.speech = mode } }
     public func setSpeechRate(_ rate: Float) { update { $0.speechRate = rate } }
     public func setHaptics(_ on: Bool) { update { $0.haptics = on } }
+    public func setWifiOnly(_ on: Bool) { update { $0.wifiOnly = on } }
 
     /// Thread choices: automatic (one per performance core), then 1...all cores.
     public var threadChoices: [Int?] { [nil] + Array(1...max(1, device.allCores)) }
@@ -86,6 +87,9 @@ public final class SettingsViewModel: DescribesControls {
                     value: "\(Int((settings.speechRate * 100).rounded())) percent"),
             Control(.haptics, label: "Vibrate", hint: "A short vibration when an answer starts and ends.",
                     value: settings.haptics ? "On" : "Off"),
+            Control(.wifiOnly, label: "Download models on Wi-Fi only",
+                    hint: "Off Wi-Fi, asks before a model's download uses mobile data.",
+                    value: settings.wifiOnly ? "On" : "Off"),
             Control(.openBenchmark, label: "Benchmark", hint: "Measures how fast this phone runs the model."),
         ]
     }

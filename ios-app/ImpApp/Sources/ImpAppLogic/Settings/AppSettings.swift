@@ -14,6 +14,8 @@ public struct AppSettings: Codable, Equatable, Sendable {
     /// The synthesizer's rate, 0...1 (0.5 is its default).
     public var speechRate: Float = 0.5
     public var haptics: Bool = true
+    /// Off Wi-Fi, a model's download asks before using mobile data.
+    public var wifiOnly: Bool = true
 
     public init() {}
 
@@ -27,6 +29,7 @@ public struct AppSettings: Codable, Equatable, Sendable {
         speech = (try? c.decodeIfPresent(SpeechMode.self, forKey: .speech)) ?? d.speech
         speechRate = (try? c.decodeIfPresent(Float.self, forKey: .speechRate)) ?? d.speechRate
         haptics = (try? c.decodeIfPresent(Bool.self, forKey: .haptics)) ?? d.haptics
+        wifiOnly = (try? c.decodeIfPresent(Bool.self, forKey: .wifiOnly)) ?? d.wifiOnly
     }
 }
 

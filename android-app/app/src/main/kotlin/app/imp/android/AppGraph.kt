@@ -8,7 +8,7 @@ import app.imp.android.engine.CoreEngineLoader
 import app.imp.android.engine.CoreModelLibrary
 import app.imp.android.engine.EngineSession
 import app.imp.android.engine.Texts
-import app.imp.android.install.HubInstalls
+import app.imp.android.install.ModelInstalls
 import app.imp.android.install.ModelDownloadService
 import app.imp.android.pictures.ContentReader
 import app.imp.android.pictures.PictureStore
@@ -47,7 +47,7 @@ class AppGraph private constructor(context: Context) {
 
     /** Models being made from the hub; a foreground service keeps the process alive meanwhile. */
     val installs by lazy {
-        HubInstalls(library, MainScope()) { busy -> if (busy) ModelDownloadService.start(app) }
+        ModelInstalls(library, MainScope()) { busy -> if (busy) ModelDownloadService.start(app) }
     }
     val haptics = ViewHaptics()
     val narrator by lazy {

@@ -133,22 +133,24 @@ class Routes(
         // wanted; the install runs whatever the answer.
         val notifications = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { }
         val context = LocalContext.current
-        val download = { id: String ->
+        val askNotifications = {
             if (Build.VERSION.SDK_INT >= 33 &&
                 context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED
             ) {
                 notifications.launch(Manifest.permission.POST_NOTIFICATIONS)
             }
-            models.download(id)
         }
         BackHandler { back() }
         ModelsScreen(
             state,
             ModelsActions(
-                onDownload = download, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
+                onDownload = { id -> askNotifications().also { models.download(id) } }, onPause = models::pause, onVerify = models::verify, onChoose = models::choose,
                 onDelete = models::askDelete, onConfirmDelete = models::confirmDelete, onCancelDelete = models::cancelDelete,
                 onAllowMobileData = models::allowMobileData, onWaitForWifi = models::waitForWifi,
                 onRetry = models::reload, onDone = back,
+                onAddModel = models::openAddModel, onEditAdd = models::editAddModel, onCancelAdd = models::cancelAddModel,
+                onConfirmAdd = { askNotifications().also { models.confirmAddModel() } },
+                onRetryAdded = models::retryAdded, onDismissAdded = models::dismissAdded,
                 // Any type: phones label .gguf files inconsistently (application/octet-stream at best).
                 onImport = { picker.launch(arrayOf("*/*")) },
             ),

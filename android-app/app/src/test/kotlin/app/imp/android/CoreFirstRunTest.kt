@@ -75,4 +75,39 @@ class CoreFirstRunTest {
         vm.close()
         world.session.unload()
     }
+
+    /**
+     * "Add a model" on the real core: nonsense is explained in the core's
+     * words; a repository's page, pasted, is fetched from the loopback hub,
+     * converted and installed as its own model.
+     */
+    @Test
+    fun aModelAddedByItsPageLinkIsMadeOnTheRealCore() {
+        val hub = System.getProperty("imp.hub") ?: error("set -Dimp.hub (the build's test script starts one)")
+        val library = CoreModelLibrary(temp.newFolder("store"), temp.newFolder("imported"), hubEndpoint = hub)
+        val world = ConversationWorld(texts, temp.newFolder(), settings = AppSettings(), modelLibrary = library)
+        val models = ModelsViewModel(
+            library, world.settings, world.session, world.installs, fakeDevice, world.network, texts,
+            { _, _ -> error("no import here") },
+        )
+        fun loaded() = models.uiState.value as ModelsUiState.Loaded
+        settle("the catalogue") { models.uiState.value is ModelsUiState.Loaded }
+
+        models.openAddModel()
+        models.editAddModel("the imp model please", "")
+        models.confirmAddModel()
+        assertTrue("${loaded().addForm}", loaded().addForm?.error?.contains("Hugging Face repository") == true)
+
+        models.editAddModel("$hub/someone/Imp-tiny", "")
+        models.confirmAddModel()
+        settle("the added model's row") { loaded().added.isNotEmpty() || loaded().installed.isNotEmpty() }
+        settle("the added model installed") { loaded().installed.isNotEmpty() }
+        val installed = loaded().installed.single().model
+        assertEquals("imp-tiny-q4_k", installed.id)
+        assertEquals(null, installed.catalogId)
+        assertTrue("${installed.origin}", installed.origin is ModelOrigin.Hub)
+        assertTrue(loaded().added.isEmpty())
+        assertEquals(installed.id, world.settings.settings.value.modelId)
+        world.session.unload()
+    }
 }

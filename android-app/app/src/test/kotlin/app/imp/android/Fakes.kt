@@ -10,7 +10,7 @@ import app.imp.android.engine.EngineSession
 import app.imp.android.engine.ModelLibrary
 import app.imp.android.engine.PictureConversation
 import app.imp.android.engine.Texts
-import app.imp.android.install.HubInstalls
+import app.imp.android.install.ModelInstalls
 import app.imp.android.pictures.ContentReader
 import app.imp.android.pictures.PictureStore
 import app.imp.android.platform.AccessibilityStatus
@@ -40,6 +40,7 @@ import app.imp.kit.HistoryPage
 import app.imp.kit.ImpException
 import app.imp.kit.InstallEvent
 import app.imp.kit.InstalledModel
+import app.imp.kit.ModelAddress
 import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
 import app.imp.kit.ModelOrigin
@@ -231,6 +232,21 @@ class FakeLibrary(
         return installFlow
     }
 
+    /** A repository id, or any link as a .gguf's; the real reading is the core's (tested there and end to end). */
+    override fun modelAddress(text: String, sha256: String?): ModelAddress = when {
+        "://" in text -> ModelAddress.GgufUrl(text.trim(), sha256?.ifBlank { null })
+        Regex("[\\w.-]+/[\\w.-]+").matches(text.trim()) -> ModelAddress.HubRepo(text.trim())
+        else -> throw ImpException.InvalidAddress("\"$text\" is neither a Hugging Face repository (owner/name) nor a link.")
+    }
+
+    val added = mutableListOf<ModelAddress>()
+
+    override fun addModel(address: ModelAddress): Flow<InstallEvent> {
+        networkUsed = true
+        added += address
+        return installFlow
+    }
+
     override fun importFile(path: String) = importFlow
 
     override val importDirectory = File(System.getProperty("java.io.tmpdir"), "imp-imported")
@@ -383,7 +399,7 @@ class ConversationWorld(
     val session = EngineSession(engineLoader, modelLibrary, this.settings, fakeDevice, MainScope(), texts).also { it.start() }
     /** What the app's installs told the foreground service: true when one started, false when all ended. */
     val keptAlive = mutableListOf<Boolean>()
-    val installs = HubInstalls(modelLibrary, MainScope()) { keptAlive += it }
+    val installs = ModelInstalls(modelLibrary, MainScope()) { keptAlive += it }
     val network = FakeNetworkCost()
     val pictures = PictureStore(File(dir, "pictures"), object : ContentReader {
         override fun open(uri: String) = File(uri.removePrefix("file:")).inputStream()

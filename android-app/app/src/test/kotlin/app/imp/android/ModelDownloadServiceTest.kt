@@ -2,7 +2,7 @@ package app.imp.android
 
 import android.app.NotificationManager
 import android.content.Intent
-import app.imp.android.install.HubInstalls
+import app.imp.android.install.ModelInstalls
 import app.imp.android.install.ModelDownloadService
 import app.imp.kit.InstallEvent
 import app.imp.kit.InstallStage
@@ -39,7 +39,7 @@ class ModelDownloadServiceTest {
                 cancelled = true
             }
         }
-        val installs = HubInstalls(library, MainScope()) { busy -> if (busy) ModelDownloadService.start(app) }
+        val installs = ModelInstalls(library, MainScope()) { busy -> if (busy) ModelDownloadService.start(app) }
         val appInstalls = ModelDownloadService.installsFor
         ModelDownloadService.installsFor = { installs }
         try {
@@ -49,7 +49,7 @@ class ModelDownloadServiceTest {
         }
     }
 
-    private fun followAndCancel(installs: HubInstalls, library: FakeLibrary, cancelled: () -> Boolean) {
+    private fun followAndCancel(installs: ModelInstalls, library: FakeLibrary, cancelled: () -> Boolean) {
         val entry = library.catalog.first()
         installs.start(entry.id)
         idle()
@@ -67,7 +67,7 @@ class ModelDownloadServiceTest {
 
         controller.withIntent(Intent(app, ModelDownloadService::class.java).setAction(ModelDownloadService.ACTION_CANCEL))
             .startCommand(0, 2)
-        settle("the install to stop") { installs.current.value[entry.id] == HubInstalls.State.Stopped }
+        settle("the install to stop") { installs.current.value[entry.id] == ModelInstalls.State.Stopped }
         assertTrue(cancelled())
         settle("the service to stop itself") { service.isStoppedBySelf }
     }

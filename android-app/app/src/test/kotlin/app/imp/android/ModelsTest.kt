@@ -8,7 +8,9 @@ import androidx.compose.ui.test.performScrollTo
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.imp.android.settings.AppSettings
 import app.imp.android.ui.ImpTheme
+import app.imp.android.ui.models.AddedRow
 import app.imp.android.ui.models.Check
+import app.imp.android.ui.models.MobileDataQuestion
 import app.imp.android.ui.models.ModelImport
 import app.imp.android.ui.models.ModelsActions
 import app.imp.android.ui.models.ModelsScreen
@@ -19,6 +21,7 @@ import app.imp.kit.CatalogModel
 import app.imp.kit.FitVerdict
 import app.imp.kit.InstallEvent
 import app.imp.kit.InstallStage
+import app.imp.kit.ModelAddress
 import app.imp.kit.ModelFit
 import app.imp.kit.TransferEvent
 import kotlinx.coroutines.awaitCancellation
@@ -29,6 +32,7 @@ import kotlinx.coroutines.yield
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
+import org.robolectric.annotation.Config
 
 /** The models screen and its view model over a fake store. */
 class ModelsTest : ScreenTest() {
@@ -46,6 +50,15 @@ class ModelsTest : ScreenTest() {
         { _, progress -> progress(10, 10); temp.newFile("picked.gguf") },
     )
 
+    private fun show(vm: ModelsViewModel, actions: ModelsActions = ModelsActions()) {
+        compose.setContent {
+            ImpTheme {
+                val state by vm.uiState.collectAsStateWithLifecycle()
+                ModelsScreen(state, actions)
+            }
+        }
+    }
+
     private fun loaded(vm: ModelsViewModel): ModelsUiState.Loaded {
         settle("the models") { vm.uiState.value is ModelsUiState.Loaded }
         return vm.uiState.value as ModelsUiState.Loaded
@@ -56,12 +69,7 @@ class ModelsTest : ScreenTest() {
         val world = world()
         val vm = viewModel(world)
         assertTrue(loaded(vm).firstRun)
-        compose.setContent {
-            ImpTheme {
-                val state by vm.uiState.collectAsStateWithLifecycle()
-                ModelsScreen(state, ModelsActions(onImport = {}))
-            }
-        }
+        show(vm, ModelsActions(onImport = {}))
         compose.onNodeWithText(compose.activity.getString(R.string.models_first_run)).assertExists()
         // Every shipped model, each with its verdict.
         compose.onAllNodesWithText(compose.activity.getString(R.string.fit_tight), substring = true)
@@ -156,12 +164,7 @@ class ModelsTest : ScreenTest() {
         }
         val vm = viewModel(world)
         loaded(vm)
-        compose.setContent {
-            ImpTheme {
-                val state by vm.uiState.collectAsStateWithLifecycle()
-                ModelsScreen(state, ModelsActions(onImport = {}))
-            }
-        }
+        show(vm, ModelsActions(onImport = {}))
         vm.download(entry.id)
         settle("the conversion's progress") {
             loaded(vm).catalog.first().transfer == Transfer.Preparing(InstallStage.CONVERTING, 0.86)
@@ -187,14 +190,9 @@ class ModelsTest : ScreenTest() {
         val entry = world.library.catalog.first()
         val vm = viewModel(world)
         loaded(vm)
-        compose.setContent {
-            ImpTheme {
-                val state by vm.uiState.collectAsStateWithLifecycle()
-                ModelsScreen(state, ModelsActions(onAllowMobileData = vm::allowMobileData, onWaitForWifi = vm::waitForWifi))
-            }
-        }
+        show(vm, ModelsActions(onAllowMobileData = vm::allowMobileData, onWaitForWifi = vm::waitForWifi))
         vm.download(entry.id)
-        assertEquals(entry.id, loaded(vm).askingMobileData?.id)
+        assertEquals(entry.displayName, loaded(vm).askingMobileData?.name)
         assertTrue(!world.library.networkUsed)
         compose.onNodeWithText(compose.activity.getString(R.string.models_mobile_data_title)).assertExists()
         compose.assertEveryControlLabelledAndLargeEnough()
@@ -232,12 +230,7 @@ class ModelsTest : ScreenTest() {
         vm.verify("picked")
         settle("the check") { loaded(vm).installed.single().check is Check.Failed }
 
-        compose.setContent {
-            ImpTheme {
-                val state by vm.uiState.collectAsStateWithLifecycle()
-                ModelsScreen(state, ModelsActions(onConfirmDelete = vm::confirmDelete, onCancelDelete = vm::cancelDelete))
-            }
-        }
+        show(vm, ModelsActions(onConfirmDelete = vm::confirmDelete, onCancelDelete = vm::cancelDelete))
         vm.askDelete("picked")
         assertEquals("picked", loaded(vm).pendingDelete?.id)
         val title = loaded(vm).pendingDelete!!.title
@@ -248,5 +241,146 @@ class ModelsTest : ScreenTest() {
         settle("the deletion") { loaded(vm).installed.isEmpty() }
         assertEquals(listOf("picked"), world.library.removed)
         assertEquals(null, world.settings.settings.value.modelId)
+    }
+
+    /**
+     * "Add a model": words that name no model keep the dialog open and say why
+     * (on screen, to TalkBack); a repository installs as its own row with its
+     * progress, then joins the models on the phone and is announced ready.
+     */
+    @Test
+    fun aModelIsAddedByRepositoryAndNonsenseIsExplained() {
+        val world = world()
+        val model = installedModel("imp-custom-q4_k").copy(catalogId = null)
+        var step = kotlinx.coroutines.CompletableDeferred<Unit>()
+        world.library.installFlow = flow {
+            emit(InstallEvent.Progress(InstallStage.CONVERTING, 3, 10, 0.8))
+            step.await()
+            world.library.models += model
+            emit(InstallEvent.Installed(model))
+        }
+        val vm = viewModel(world)
+        loaded(vm)
+        show(
+            vm,
+            ModelsActions(
+                onAddModel = vm::openAddModel, onEditAdd = vm::editAddModel, onConfirmAdd = vm::confirmAddModel,
+                onCancelAdd = vm::cancelAddModel, onPause = vm::pause,
+            ),
+        )
+        vm.openAddModel()
+        vm.editAddModel("a cat", "")
+        vm.confirmAddModel()
+        val why = loaded(vm).addForm?.error
+        assertTrue("$why", why!!.contains("neither"))
+        assertEquals(why, loaded(vm).announcement?.text)
+        assertTrue(!world.library.networkUsed)
+        compose.onNodeWithText(why).performScrollTo().assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-add-explains")
+
+        vm.editAddModel("someone/imp-custom", "")
+        assertEquals(null, loaded(vm).addForm?.error)
+        vm.confirmAddModel()
+        assertEquals(null, loaded(vm).addForm)
+        assertEquals(listOf(ModelAddress.HubRepo("someone/imp-custom")), world.library.added)
+        settle("the added model's progress") {
+            loaded(vm).added == listOf(AddedRow("someone/imp-custom", Transfer.Preparing(InstallStage.CONVERTING, 0.8)))
+        }
+        val words = compose.activity.getString(R.string.models_stage_converting, "someone/imp-custom", 80)
+        compose.onNodeWithText(words).performScrollTo().assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-adding")
+
+        step.complete(Unit)
+        settle("the added model to be installed") { loaded(vm).installed.isNotEmpty() }
+        assertEquals(emptyList<AddedRow>(), loaded(vm).added)
+        assertEquals(model.id, world.settings.settings.value.modelId)
+        assertEquals(compose.activity.getString(R.string.models_ready, "someone/imp-custom"), loaded(vm).announcement?.text)
+        // The way on, first on the screen: take a picture with the new model.
+        assertEquals("imp-custom-q4_k", loaded(vm).ready)
+        compose.onNodeWithText(compose.activity.getString(R.string.models_take_picture)).assertExists()
+        compose.onNodeWithText(compose.activity.getString(R.string.models_in_use), substring = true).assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-ready")
+    }
+
+    /** A catalogue model's repository, typed in, goes through its card (one install, one place to watch it). */
+    @Test
+    fun aCatalogueRepositoryTypedInIsThatCatalogueModel() {
+        val world = world()
+        val entry = world.library.catalog.first()
+        world.library.installFlow = flow { awaitCancellation() }
+        val vm = viewModel(world)
+        loaded(vm)
+        vm.openAddModel()
+        vm.editAddModel(" ${entry.sourceRepo} ", "")
+        vm.confirmAddModel()
+        settle("the card's install") { loaded(vm).catalog.first().transfer is Transfer.Preparing }
+        assertEquals(emptyList<ModelAddress>(), world.library.added)
+        assertEquals(emptyList<AddedRow>(), loaded(vm).added)
+        vm.pause(entry.id)
+    }
+
+    /**
+     * A .gguf link, off Wi-Fi: asked first (no size is known), then it fails;
+     * its row says why and offers Try again, which starts it again, and Remove.
+     */
+    @Test
+    fun anAddedLinkAsksForMobileDataAndAFailureCanBeRetriedOrRemoved() {
+        val world = world()
+        world.network.unmetered = false
+        world.library.installFlow = flow { throw app.imp.kit.ImpException.NetworkFailed("The download couldn't get through.") }
+        val vm = viewModel(world)
+        loaded(vm)
+        vm.openAddModel()
+        vm.editAddModel("https://example.org/files/imp-tiny.gguf?download=true", "ab".repeat(32))
+        vm.confirmAddModel()
+        assertEquals(MobileDataQuestion("imp-tiny.gguf", null), loaded(vm).askingMobileData)
+        assertTrue(!world.library.networkUsed)
+        vm.allowMobileData()
+        settle("the failure") { loaded(vm).added.singleOrNull()?.transfer is Transfer.Failed }
+        assertEquals(
+            ModelAddress.GgufUrl("https://example.org/files/imp-tiny.gguf?download=true", "ab".repeat(32)),
+            world.library.added.single(),
+        )
+        assertTrue(loaded(vm).announcement!!.text.contains("couldn't get through"))
+
+        world.network.unmetered = true
+        vm.retryAdded("imp-tiny.gguf")
+        settle("the second try") { world.library.added.size == 2 }
+        settle("its failure") { loaded(vm).added.singleOrNull()?.transfer is Transfer.Failed }
+        vm.dismissAdded("imp-tiny.gguf")
+        assertEquals(emptyList<AddedRow>(), loaded(vm).added)
+    }
+
+    /**
+     * At twice the font size every control keeps its words and its size: the
+     * catalogue's Download, a preparing card with Pause, and the add form.
+     */
+    @Test
+    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    fun theModelsScreenHoldsAtTwiceTheFontSize() {
+        val world = world()
+        val entry = world.library.catalog.first()
+        world.library.installFlow = flow {
+            emit(InstallEvent.Progress(InstallStage.DOWNLOADING, 3, 10, 0.3))
+            awaitCancellation()
+        }
+        val vm = viewModel(world)
+        loaded(vm)
+        show(vm)
+        vm.download(entry.id)
+        vm.openAddModel()
+        vm.editAddModel("MILVLG/Imp-v1.5-3B-Phi2", "")
+        settle("the install's progress") { loaded(vm).catalog.first().transfer is Transfer.Preparing }
+        compose.onNodeWithText(compose.activity.getString(R.string.models_stage_downloading, entry.displayName, 30))
+            .performScrollTo().assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-font-200")
+        compose.onNodeWithText(compose.activity.getString(R.string.models_add_confirm)).performScrollTo().assertExists()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("models-add-font-200")
+        vm.pause(entry.id)
     }
 }

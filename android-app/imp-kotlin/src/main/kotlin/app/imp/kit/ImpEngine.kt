@@ -264,6 +264,9 @@ sealed class ImpException(message: String) : Exception(message) {
     class VerificationFailed(message: String) : ImpException(message)
     class NotDownloadable(message: String) : ImpException(message)
     class NotFound(message: String) : ImpException(message)
+
+    /** What was typed into "Add a model" names no model; the message says what would. */
+    class InvalidAddress(message: String) : ImpException(message)
     class Internal(message: String) : ImpException(message)
 
     internal companion object {
@@ -279,6 +282,7 @@ sealed class ImpException(message: String) : Exception(message) {
             is ImpFfiException.VerificationFailed -> VerificationFailed(e.reason)
             is ImpFfiException.NotDownloadable -> NotDownloadable(e.reason)
             is ImpFfiException.NotFound -> NotFound(e.reason)
+            is ImpFfiException.InvalidAddress -> InvalidAddress(e.reason)
             is ImpFfiException.Internal -> Internal(e.reason)
         }
     }

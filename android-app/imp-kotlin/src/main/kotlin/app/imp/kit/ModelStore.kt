@@ -13,6 +13,7 @@ import app.imp.ffi.ImportMode as FfiImportMode
 import app.imp.ffi.InstallProgress as FfiInstallProgress
 import app.imp.ffi.InstallStage as FfiInstallStage
 import app.imp.ffi.InstalledModel as FfiInstalledModel
+import app.imp.ffi.ModelAddress as FfiModelAddress
 import app.imp.ffi.ModelOrigin as FfiModelOrigin
 import app.imp.ffi.ModelStore as FfiModelStore
 
@@ -73,9 +74,17 @@ class ModelStore private constructor(private val store: FfiModelStore) : Closeab
         InstallEvent.Installed(InstalledModel.from(store.installFromHub(catalogId, installProgressTo(this), cancel)))
     }
 
-    /** "Add a model": a public hub repository holding an Imp checkpoint. */
-    fun installHubRepo(repo: String, revision: String? = null): Flow<InstallEvent> = nativeWork { cancel ->
-        InstallEvent.Installed(InstalledModel.from(store.installHubRepo(repo, revision, installProgressTo(this), cancel)))
+    /**
+     * "Add a model": what the person typed (a hub repository id or page, a
+     * `.gguf` link) and an optional SHA-256, read as an address, or
+     * [ImpException.InvalidAddress] saying what it is not. Cheap.
+     */
+    fun modelAddress(text: String, sha256: String? = null): ModelAddress =
+        mapErrors { ModelAddress.from(store.modelAddress(text, sha256?.ifBlank { null })) }
+
+    /** Installs the model at [address], with one progress figure; resumes an earlier try. */
+    fun addModel(address: ModelAddress): Flow<InstallEvent> = nativeWork { cancel ->
+        InstallEvent.Installed(InstalledModel.from(store.addModel(address.toFfi(), installProgressTo(this), cancel)))
     }
 
     /** Installs a `.gguf` the person has: copied into the store, or used where it is. */
@@ -142,6 +151,27 @@ sealed interface InstallEvent {
     }
 
     data class Installed(val model: InstalledModel) : InstallEvent
+}
+
+/** Where a model the person asked for comes from. */
+sealed interface ModelAddress {
+    /** A hub repository holding an Imp checkpoint, converted on the phone. */
+    data class HubRepo(val repo: String, val revision: String = "main") : ModelAddress
+
+    /** A ready `.gguf`, checked against [sha256] when given. */
+    data class GgufUrl(val url: String, val sha256: String? = null) : ModelAddress
+
+    fun toFfi(): FfiModelAddress = when (this) {
+        is HubRepo -> FfiModelAddress.HubRepo(repo, revision)
+        is GgufUrl -> FfiModelAddress.GgufUrl(url, sha256)
+    }
+
+    companion object {
+        internal fun from(a: FfiModelAddress): ModelAddress = when (a) {
+            is FfiModelAddress.HubRepo -> HubRepo(a.repo, a.revision)
+            is FfiModelAddress.GgufUrl -> GgufUrl(a.url, a.sha256)
+        }
+    }
 }
 
 sealed interface DownloadSource {

@@ -138,6 +138,21 @@ class ModelStoreTest {
         }
     }
 
+    /** "Add a model" through the wrapper: the repository's page, pasted, installs its model. */
+    @Test
+    fun aPastedRepositoryPageIsAddedAndNonsenseIsRefusedInWords() = runBlocking<Unit> {
+        val hub = System.getProperty("imp.hub") ?: error("set -Dimp.hub (tests/kotlin.sh starts one)")
+        ModelStore.open(File(dir, "add-store").path, hubEndpoint = hub).use { store ->
+            val address = store.modelAddress(" $hub/MILVLG/Imp-v1.5-3B-Phi2 ")
+            assertEquals(ModelAddress.HubRepo("MILVLG/Imp-v1.5-3B-Phi2"), address)
+            val model = (store.addModel(address).toList().last() as InstallEvent.Installed).model
+            assertEquals("imp-3b", model.catalogId)
+            val refused = assertFailsWith<ImpException.InvalidAddress> { store.modelAddress("a cat") }
+            assertTrue(refused.message!!.contains("repository"))
+            assertFailsWith<ImpException.InvalidAddress> { store.modelAddress("https://example.org/m.gguf", "abc") }
+        }
+    }
+
     @Test
     fun importsAFileTheUserHas() = runBlocking<Unit> {
         ModelStore.open(File(dir, "store").path).use { store ->

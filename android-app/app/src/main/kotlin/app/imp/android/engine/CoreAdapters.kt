@@ -16,6 +16,7 @@ import app.imp.kit.HistoryPage
 import app.imp.kit.ImpEngine
 import app.imp.kit.InstallEvent
 import app.imp.kit.InstalledModel
+import app.imp.kit.ModelAddress
 import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
 import app.imp.kit.ModelOrigin
@@ -74,6 +75,10 @@ class CoreModelLibrary(
     override fun download(source: DownloadSource): Flow<TransferEvent> = store.download(source)
 
     override fun installFromHub(catalogId: String): Flow<InstallEvent> = store.installFromHub(catalogId)
+
+    override fun modelAddress(text: String, sha256: String?): ModelAddress = store.modelAddress(text, sha256)
+
+    override fun addModel(address: ModelAddress): Flow<InstallEvent> = store.addModel(address)
 
     override fun importFile(path: String): Flow<TransferEvent> = store.import(path, inPlace = true)
 

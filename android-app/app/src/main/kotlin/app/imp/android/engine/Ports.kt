@@ -12,6 +12,7 @@ import app.imp.kit.EngineOptions
 import app.imp.kit.HistoryPage
 import app.imp.kit.InstallEvent
 import app.imp.kit.InstalledModel
+import app.imp.kit.ModelAddress
 import app.imp.kit.ModelDetails
 import app.imp.kit.ModelFit
 import app.imp.kit.PendingDownload
@@ -64,6 +65,16 @@ interface ModelLibrary {
      * hub (for entries with no published file): progress in stages, then Installed.
      */
     fun installFromHub(catalogId: String): Flow<InstallEvent>
+
+    /**
+     * "Add a model": what the person typed (a hub repository id or page, a
+     * `.gguf` link) and an optional SHA-256 as an address, or
+     * [app.imp.kit.ImpException.InvalidAddress] saying in words what it is not.
+     */
+    fun modelAddress(text: String, sha256: String?): ModelAddress
+
+    /** Installs the model at [address]: progress in stages, then Installed. */
+    fun addModel(address: ModelAddress): Flow<InstallEvent>
 
     /**
      * Installs a `.gguf` the app copied into its own storage ([ModelLibrary.importDirectory]),

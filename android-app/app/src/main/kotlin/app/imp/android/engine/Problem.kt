@@ -110,6 +110,9 @@ data class Problem(val kind: Kind, val title: String, val message: String, val r
                     Kind.NotDownloadable, R.string.problem_not_downloadable_title, R.string.problem_detail, null,
                     error.detail,
                 )
+                is ImpException.InvalidAddress -> p(
+                    Kind.Failed, R.string.problem_invalid_address_title, R.string.problem_detail, null, error.detail,
+                )
                 else -> if (context == ProblemContext.History) {
                     p(Kind.StorageFailed, R.string.problem_history_title, R.string.problem_detail, null, error.detail)
                 } else {

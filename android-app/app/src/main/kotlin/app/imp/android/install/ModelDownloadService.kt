@@ -25,7 +25,7 @@ import kotlinx.coroutines.launch
  * Keeps a model install going while the app is in the background or the
  * screen is locked: a foreground service of type dataSync whose notification
  * shows the stage and the share of the whole, with Cancel. It only watches
- * [HubInstalls] (the work itself runs there) and stops when nothing runs.
+ * [ModelInstalls] (the work itself runs there) and stops when nothing runs.
  */
 class ModelDownloadService : Service() {
     private val scope = MainScope()
@@ -43,13 +43,13 @@ class ModelDownloadService : Service() {
         if (watching == null) {
             watching = scope.launch {
                 installs.current.collect { states ->
-                    val running = states.entries.firstOrNull { it.value is HubInstalls.State.Running }
+                    val running = states.entries.firstOrNull { it.value is ModelInstalls.State.Running }
                     if (running == null) {
                         ServiceCompat.stopForeground(this@ModelDownloadService, ServiceCompat.STOP_FOREGROUND_REMOVE)
                         stopSelf()
                         return@collect
                     }
-                    val state = running.value as HubInstalls.State.Running
+                    val state = running.value as ModelInstalls.State.Running
                     val name = installs.displayName(running.key)
                     manager().notify(NOTIFICATION_ID, notification(name, state.fraction, state.stage))
                 }
@@ -101,7 +101,7 @@ class ModelDownloadService : Service() {
 
         /** The installs the service follows: the app's (tests give their own). */
         @VisibleForTesting
-        var installsFor: (Context) -> HubInstalls = { AppGraph.get(it).installs }
+        var installsFor: (Context) -> ModelInstalls = { AppGraph.get(it).installs }
 
         /** Called when an install starts; the service stops itself when none runs. */
         fun start(context: Context) {

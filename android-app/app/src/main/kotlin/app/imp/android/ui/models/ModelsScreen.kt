@@ -1,11 +1,14 @@
 package app.imp.android.ui.models
 
+import androidx.compose.foundation.ExperimentalFoundationApi
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.ExperimentalLayoutApi
 import androidx.compose.foundation.layout.FlowRow
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.relocation.BringIntoViewRequester
+import androidx.compose.foundation.relocation.bringIntoViewRequester
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
 import androidx.compose.material3.Card
@@ -16,6 +19,8 @@ import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.remember
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.semantics.heading
@@ -30,7 +35,6 @@ import app.imp.android.ui.common.SpokenText
 import app.imp.android.ui.common.touchTarget
 import app.imp.android.ui.conversation.ProblemCard
 import app.imp.kit.FitVerdict
-import app.imp.kit.InstallStage
 
 data class ModelsActions(
     val onDownload: (String) -> Unit = {},
@@ -43,6 +47,12 @@ data class ModelsActions(
     val onCancelDelete: () -> Unit = {},
     val onAllowMobileData: () -> Unit = {},
     val onWaitForWifi: () -> Unit = {},
+    val onAddModel: () -> Unit = {},
+    val onEditAdd: (text: String, sha256: String) -> Unit = { _, _ -> },
+    val onConfirmAdd: () -> Unit = {},
+    val onCancelAdd: () -> Unit = {},
+    val onRetryAdded: (String) -> Unit = {},
+    val onDismissAdded: (String) -> Unit = {},
     val onRetry: () -> Unit = {},
     val onDone: () -> Unit = {},
 )
@@ -61,9 +71,26 @@ fun ModelsScreen(state: ModelsUiState, actions: ModelsActions, modifier: Modifie
     }
 }
 
-@OptIn(ExperimentalLayoutApi::class)
+@OptIn(ExperimentalLayoutApi::class, ExperimentalFoundationApi::class)
 @Composable
 private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
+    state.ready?.let { name ->
+        // Seen wherever the person had scrolled to when it became ready.
+        val requester = remember { BringIntoViewRequester() }
+        LaunchedEffect(name) { requester.bringIntoView() }
+        Card(Modifier.fillMaxWidth().bringIntoViewRequester(requester)) {
+            Column(Modifier.padding(12.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+                Text(
+                    stringResource(R.string.models_ready_title, name),
+                    style = MaterialTheme.typography.titleMedium,
+                    modifier = Modifier.semantics { heading() },
+                )
+                Button(onClick = actions.onDone, modifier = Modifier.fillMaxWidth().touchTarget()) {
+                    Text(stringResource(R.string.models_take_picture))
+                }
+            }
+        }
+    }
     state.notice?.let { ProblemCard(it, {}) }
     if (state.firstRun) Text(stringResource(R.string.models_first_run), style = MaterialTheme.typography.bodyLarge)
     if (state.installed.isNotEmpty()) {
@@ -142,17 +169,7 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
                     }
                     is Transfer.Preparing -> {
                         LinearProgressIndicator(progress = { t.fraction.toFloat() }, modifier = Modifier.fillMaxWidth())
-                        Text(
-                            stringResource(
-                                when (t.stage) {
-                                    InstallStage.DOWNLOADING -> R.string.models_stage_downloading
-                                    InstallStage.CONVERTING -> R.string.models_stage_converting
-                                    InstallStage.VERIFYING -> R.string.models_stage_verifying
-                                },
-                                row.model.displayName,
-                                (t.fraction * 100).toInt(),
-                            ),
-                        )
+                        Text(stringResource(stageText(t.stage), row.model.displayName, (t.fraction * 100).toInt()))
                         OutlinedButton(onClick = { actions.onPause(row.id) }, modifier = Modifier.touchTarget()) {
                             Text(stringResource(R.string.models_pause))
                         }
@@ -177,6 +194,15 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
             }
         }
     }
+    Text(stringResource(R.string.models_other), style = MaterialTheme.typography.titleMedium, modifier = Modifier.semantics { heading() })
+    AddedModels(state.added, actions)
+    if (state.addForm != null) {
+        AddModelForm(state.addForm, actions)
+    } else {
+        OutlinedButton(onClick = actions.onAddModel, modifier = Modifier.fillMaxWidth().touchTarget()) {
+            Text(stringResource(R.string.models_add))
+        }
+    }
     when (val i = state.importing) {
         is ModelImport.Copying -> Text(stringResource(R.string.models_importing, i.name))
         is ModelImport.Checking -> Text(stringResource(R.string.models_importing, i.name))
@@ -187,8 +213,7 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
         Text(stringResource(R.string.models_import))
     }
     LeaveButton(stringResource(R.string.models_done), actions.onDone)
-    state.askingMobileData?.let { row ->
-        val size = row.model.files.firstOrNull()?.sizeBytes ?: row.model.downloadBytes
+    state.askingMobileData?.let { question ->
         AlertDialog(
             onDismissRequest = actions.onWaitForWifi,
             confirmButton = {
@@ -203,7 +228,10 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
             },
             title = { Text(stringResource(R.string.models_mobile_data_title)) },
             text = {
-                Text(stringResource(R.string.models_mobile_data_body, row.model.displayName, size?.let(ByteSize::text) ?: "?"))
+                Text(
+                    question.bytes?.let { stringResource(R.string.models_mobile_data_body, question.name, ByteSize.text(it)) }
+                        ?: stringResource(R.string.models_mobile_data_body_unknown, question.name),
+                )
             },
         )
     }

@@ -44,6 +44,15 @@ data class InstalledRow(val model: InstalledModel, val title: String, val isChos
     val id: String get() = model.id
 }
 
+/** A model the person added by address, while it installs or if it failed; [key] names it. */
+data class AddedRow(val key: String, val transfer: Transfer)
+
+/** "Add a model": what the person typed, and why it names no model (from the core), if it does not. */
+data class AddModelForm(val text: String = "", val sha256: String = "", val error: String? = null)
+
+/** A download that would use mobile data: of [name], [bytes] if known. */
+data class MobileDataQuestion(val name: String, val bytes: Long?)
+
 /** Copying a picked `.gguf` into the app, then checking it. */
 sealed interface ModelImport {
     data object Idle : ModelImport
@@ -70,7 +79,13 @@ sealed interface ModelsUiState {
         /** An installed model waiting for the person to confirm its deletion. */
         val pendingDelete: InstalledRow?,
         /** A download that would use mobile data, waiting for the person to allow it. */
-        val askingMobileData: CatalogRow? = null,
+        val askingMobileData: MobileDataQuestion? = null,
+        /** Models added by address that are installing, stopped or failed. */
+        val added: List<AddedRow> = emptyList(),
+        /** The "Add a model" form, while open. */
+        val addForm: AddModelForm? = null,
+        /** The name of a model that became ready on this visit: the way on is to take a picture. */
+        val ready: String? = null,
         override val announcement: Announcement?,
     ) : ModelsUiState {
         /** No model installed yet: the screen welcomes and explains. */

@@ -8,7 +8,7 @@ import app.imp.android.engine.ModelLibrary
 import app.imp.android.engine.Problem
 import app.imp.android.engine.ProblemContext
 import app.imp.android.engine.Texts
-import app.imp.android.install.HubInstalls
+import app.imp.android.install.ModelInstalls
 import app.imp.android.platform.DeviceInfo
 import app.imp.android.platform.NetworkCost
 import app.imp.android.settings.SettingsRepository
@@ -16,6 +16,7 @@ import app.imp.android.speech.Announcer
 import app.imp.kit.DownloadSource
 import app.imp.kit.ImpException
 import app.imp.kit.InstallStage
+import app.imp.kit.ModelAddress
 import app.imp.kit.TransferEvent
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Job
@@ -36,7 +37,7 @@ class ModelsViewModel(
     private val settings: SettingsRepository,
     private val session: EngineSession,
     /** The app's installs from the hub (they outlive this screen). */
-    private val installs: HubInstalls,
+    private val installs: ModelInstalls,
     private val device: DeviceInfo,
     private val network: NetworkCost,
     private val texts: Texts,
@@ -55,8 +56,11 @@ class ModelsViewModel(
     private val jobs = mutableMapOf<String, Job>()
     private var importing: ModelImport = ModelImport.Idle
     private var pendingDelete: String? = null
-    /** A download waiting for the person to allow mobile data. */
-    private var askingMobileData: String? = null
+    /** A download waiting for the person to allow mobile data, and how it starts. */
+    private var askingMobileData: Pair<MobileDataQuestion, () -> Unit>? = null
+    private var addForm: AddModelForm? = null
+    /** The model installed on this visit, if it is the one that answers. */
+    private var readyId: String? = null
 
     // Declared before init: init's collector reads them at once.
     private var lastInstalled = listOf<app.imp.kit.InstalledModel>()
@@ -87,19 +91,89 @@ class ModelsViewModel(
      */
     fun download(catalogId: String) {
         if (jobs[catalogId]?.isActive == true) return
+        val entry = library.catalog.firstOrNull { it.id == catalogId }
+        val question = MobileDataQuestion(entry?.displayName ?: catalogId, entry?.files?.firstOrNull()?.sizeBytes ?: entry?.downloadBytes)
+        whenNetworkAllows(question) { start(catalogId) }
+    }
+
+    /** Runs [go] now, or once the person allows mobile data when Wi-Fi only is on and this network costs. */
+    private fun whenNetworkAllows(question: MobileDataQuestion, go: () -> Unit) {
         if (settings.settings.value.wifiOnly && !network.isUnmetered()) {
-            askingMobileData = catalogId
+            askingMobileData = question to go
             refreshState()
             return
         }
-        start(catalogId)
+        go()
     }
 
     /** The person allowed this one download over mobile data. */
     fun allowMobileData() {
-        val id = askingMobileData ?: return
+        val (_, go) = askingMobileData ?: return
         askingMobileData = null
-        start(id)
+        go()
+    }
+
+    fun openAddModel() {
+        addForm = AddModelForm()
+        refreshState()
+    }
+
+    fun editAddModel(text: String, sha256: String) {
+        addForm = addForm?.copy(text = text, sha256 = sha256, error = null)
+        refreshState()
+    }
+
+    fun cancelAddModel() {
+        addForm = null
+        refreshState()
+    }
+
+    /**
+     * Adds what the person typed, read by the core: a catalogue model's
+     * repository goes through its card; anything else installs as its own row.
+     * Words that name no model keep the dialog open and say why.
+     */
+    fun confirmAddModel() {
+        val form = addForm ?: return
+        val address = try {
+            library.modelAddress(form.text, form.sha256.ifBlank { null })
+        } catch (e: ImpException) {
+            val why = e.message ?: ""
+            addForm = form.copy(error = why)
+            announcer.say(why, interrupting = true)
+            refreshState()
+            return
+        }
+        addForm = null
+        val entry = (address as? ModelAddress.HubRepo)?.takeIf { it.revision == "main" }
+            ?.let { a -> library.catalog.firstOrNull { it.sourceRepo == a.repo } }
+        if (entry != null) {
+            download(entry.id)
+            return
+        }
+        val key = ModelInstalls.keyOf(address)
+        whenNetworkAllows(MobileDataQuestion(key, null)) {
+            told.remove(key)
+            transfers[key] = Transfer.Preparing(InstallStage.DOWNLOADING, 0.0)
+            installs.add(address)
+        }
+        refreshState()
+    }
+
+    /** Starts a stopped or failed added model again. */
+    fun retryAdded(key: String) {
+        whenNetworkAllows(MobileDataQuestion(key, null)) {
+            told.remove(key)
+            transfers[key] = Transfer.Preparing(InstallStage.DOWNLOADING, 0.0)
+            installs.retry(key)
+        }
+    }
+
+    /** Drops a stopped or failed added model from the list (what it fetched stays until the store cleans up). */
+    fun dismissAdded(key: String) {
+        installs.dismiss(key)
+        transfers.remove(key)
+        refreshState()
     }
 
     /** The person will wait for Wi-Fi. */
@@ -148,12 +222,14 @@ class ModelsViewModel(
      * starts and every tenth of the whole, not every byte, and "ready" at the
      * end, while this screen is open.
      */
-    private fun showInstalls(states: Map<String, HubInstalls.State>) {
+    private fun showInstalls(states: Map<String, ModelInstalls.State>) {
         for ((id, state) in states) {
-            val name = library.catalog.firstOrNull { it.id == id }?.displayName ?: id
+            val name = installs.displayName(id)
             val watching = transfers[id] is Transfer.Preparing
+            // An added model has no card to come back to: its row shows how it ended.
+            val added = library.catalog.none { it.id == id }
             when (state) {
-                is HubInstalls.State.Running -> {
+                is ModelInstalls.State.Running -> {
                     transfers[id] = Transfer.Preparing(state.stage, state.fraction)
                     val tenth = (state.fraction * 10).toInt()
                     if (told[id] != state.stage to tenth) {
@@ -161,17 +237,23 @@ class ModelsViewModel(
                         told[id] = state.stage to tenth
                     }
                 }
-                is HubInstalls.State.Installed -> if (watching) {
-                    transfers[id] = Transfer.Installed
-                    announcer.say(texts.get(R.string.models_ready, name), interrupting = true)
-                    installed(state.model.id)
+                is ModelInstalls.State.Installed -> {
+                    if (watching) {
+                        transfers[id] = Transfer.Installed
+                        announcer.say(texts.get(R.string.models_ready, name), interrupting = true)
+                        installed(state.model.id)
+                    }
+                    if (added) {
+                        transfers.remove(id)
+                        installs.dismiss(id)
+                    }
                 }
-                is HubInstalls.State.Failed -> if (watching) {
+                is ModelInstalls.State.Failed -> if (watching || added && transfers[id] !is Transfer.Failed) {
                     val problem = Problem.from(state.error, ProblemContext.Transfer, texts)
                     transfers[id] = Transfer.Failed(problem)
-                    announcer.say(problem.announcement, interrupting = true)
+                    if (watching) announcer.say(problem.announcement, interrupting = true)
                 }
-                HubInstalls.State.Stopped -> if (watching) transfers[id] = Transfer.Paused(0)
+                ModelInstalls.State.Stopped -> if (watching || added) transfers[id] = Transfer.Paused(0)
             }
         }
         refreshState()
@@ -294,6 +376,7 @@ class ModelsViewModel(
     private fun installed(id: String) {
         // The first model installed is the one that answers.
         if (settings.settings.value.modelId == null) settings.update { it.copy(modelId = id) }
+        readyId = id
         session.refresh()
         viewModelScope.launch { refresh() }
     }
@@ -323,7 +406,12 @@ class ModelsViewModel(
             importing = importing,
             notice = notice,
             pendingDelete = installedRows.firstOrNull { it.id == pendingDelete },
-            askingMobileData = catalogRows.firstOrNull { it.id == askingMobileData },
+            askingMobileData = askingMobileData?.first,
+            added = installs.current.value.keys
+                .filter { key -> library.catalog.none { it.id == key } }
+                .mapNotNull { key -> transfers[key]?.takeIf { it != Transfer.Installed }?.let { AddedRow(key, it) } },
+            addForm = addForm,
+            ready = installedRows.firstOrNull { it.id == readyId && it.isChosen }?.title,
             announcement = announcer.current.value,
         )
     }
