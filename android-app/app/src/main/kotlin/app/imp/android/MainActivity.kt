@@ -12,6 +12,7 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
+import androidx.lifecycle.viewmodel.compose.viewModel
 import app.imp.android.ui.ImpTheme
 import app.imp.android.ui.conversation.ConversationArgs
 import app.imp.android.ui.conversation.PictureSource
@@ -85,7 +86,11 @@ private fun ImpApp(graph: AppGraph, sharedPicture: String?) {
         go(Destination.Conversation)
     }
 
-    val routes = Routes(graph, activity, ::go, ::back)
+    val stores: ScreenStores = viewModel()
+    val entries = stack.map { if (it == Destination.Conversation) conversationKey?.let(::conversationEntry) ?: it.name else it.name }.toSet()
+    // An entry that left the stack takes its view models with it.
+    LaunchedEffect(entries) { stores.keepOnly(entries) }
+    val routes = Routes(graph, activity, stores, ::go, ::back)
     when (stack.last()) {
         Destination.Capture -> routes.Capture(onPicture = { picture, source -> openConversation(picture, source) })
         Destination.Models -> routes.Models()

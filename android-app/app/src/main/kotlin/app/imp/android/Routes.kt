@@ -61,12 +61,14 @@ import android.provider.Settings as SystemSettings
 
 /**
  * Each screen wired to its view model and to the platform (pickers, the
- * speech recogniser, system settings). The view models live in the activity's
- * store, so they outlive rotation; the screens themselves are stateless.
+ * speech recogniser, system settings). The view models live in their back-stack
+ * entry's store ([ScreenStores]), so they outlive rotation and end with the
+ * entry; the screens themselves are stateless.
  */
 class Routes(
     private val graph: AppGraph,
     private val activity: ComponentActivity,
+    private val stores: ScreenStores,
     private val go: (Destination) -> Unit,
     private val back: () -> Unit,
 ) {
@@ -120,7 +122,7 @@ class Routes(
 
     @Composable
     fun Models() {
-        val models: ModelsViewModel = screenModel {
+        val models: ModelsViewModel = screenModel(Destination.Models.name) {
             ModelsViewModel(graph.library, graph.settings, graph.session, graph.installs, graph.device, graph.network, graph.texts, { uri, progress ->
                 withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
             })
@@ -159,7 +161,7 @@ class Routes(
 
     @Composable
     fun History(onOpen: (String) -> Unit) {
-        val history: HistoryViewModel = screenModel {
+        val history: HistoryViewModel = screenModel(Destination.History.name) {
             val dates = DateFormat.getDateTimeInstance(DateFormat.MEDIUM, DateFormat.SHORT)
             HistoryViewModel(graph.archive, graph.pictures, graph.texts, ::modelName) { ms -> dates.format(Date(ms)) }
         }
@@ -179,7 +181,7 @@ class Routes(
 
     @Composable
     fun Settings() {
-        val settings: SettingsViewModel = screenModel {
+        val settings: SettingsViewModel = screenModel(Destination.Settings.name) {
             SettingsViewModel(graph.settings, graph.library, graph.session, graph.device, graph.texts)
         }
         // Again on every visit: a model may have been installed or deleted since.
@@ -199,7 +201,7 @@ class Routes(
 
     @Composable
     fun Benchmark() {
-        val benchmark: BenchmarkViewModel = screenModel {
+        val benchmark: BenchmarkViewModel = screenModel(Destination.Benchmark.name) {
             BenchmarkViewModel(CoreBenchmarkRunner(), graph.library, graph.settings, graph.session, graph.device, graph.texts)
         }
         LaunchedEffect(Unit) { benchmark.refresh() }
@@ -222,7 +224,7 @@ class Routes(
 
     @Composable
     fun Conversation(args: ConversationArgs, onLeave: () -> Unit) {
-        val viewModel: ConversationViewModel = screenModel {
+        val viewModel: ConversationViewModel = screenModel(conversationEntry(args.key)) {
             ConversationViewModel(
                 createSavedStateHandle(), graph.session, graph.archive, graph.pictures, graph.narrator,
                 graph.clipboard, graph.shareSheet, Clock { System.currentTimeMillis() }, graph.settings, graph.texts,
@@ -277,10 +279,19 @@ class Routes(
         )
     }
 
-    /** The view model of a screen, made once per activity (it outlives rotation). */
+    /**
+     * [entry]'s view model, in its own store; keyed by the entry, so a
+     * [createSavedStateHandle] is the entry's own too (kept by the activity
+     * across process death).
+     */
     @Composable
-    private inline fun <reified VM : ViewModel> screenModel(crossinline make: CreationExtras.() -> VM): VM =
-        viewModel(factory = viewModelFactory { initializer { make() } })
+    private inline fun <reified VM : ViewModel> screenModel(entry: String, crossinline make: CreationExtras.() -> VM): VM =
+        viewModel(
+            viewModelStoreOwner = stores.owner(entry),
+            key = entry,
+            factory = viewModelFactory { initializer { make() } },
+            extras = activity.defaultViewModelCreationExtras,
+        )
 
     private fun modelName(id: String): String =
         graph.library.catalog.firstOrNull { it.id == id || id.startsWith(it.id) }?.displayName ?: id
@@ -316,3 +327,6 @@ class Routes(
         }
     }
 }
+
+/** The back-stack entry of the conversation [key]: each conversation is an entry of its own. */
+fun conversationEntry(key: String) = "${Destination.Conversation.name}:$key"

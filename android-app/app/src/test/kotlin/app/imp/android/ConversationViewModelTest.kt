@@ -92,6 +92,27 @@ class ConversationViewModelTest {
         assertFalse(world.library.networkUsed)
     }
 
+    /**
+     * Issue 27, defect 1: a view model that has saved one conversation saves
+     * the next one it opens too (it once kept the first save's job forever,
+     * so every later conversation of the visit was lost).
+     */
+    @Test
+    fun everyConversationOpenedIsSavedNotOnlyTheFirst() {
+        val world = world()
+        val vm = world.viewModel()
+        for ((i, key) in listOf("first", "second").withIndex()) {
+            vm.openPicture(world, key)
+            vm.describe()
+            idle()
+            world.engine.current!!.send("A mug.")
+            world.engine.current!!.finish()
+            settle("conversation $key saved") { world.archive.conversations.size == i + 1 }
+            settle("its answer saved") { world.archive.conversations.values.last().turns.size == 1 }
+            vm.close()
+        }
+    }
+
     @Test
     fun stopKeepsWhatWasWrittenAndAFollowUpAsksAboutTheSamePicture() {
         val world = world()

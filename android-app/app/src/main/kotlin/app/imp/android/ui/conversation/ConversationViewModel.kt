@@ -114,6 +114,8 @@ class ConversationViewModel(
         val restoring = handle.get<String>(KEY) == args.key
         close()
         this.args = args
+        // This conversation's history entry is its own (an earlier one's save must not stand for it).
+        saving = null
         turns = emptyList()
         notice = null
         nextTurnId = 0
@@ -346,12 +348,16 @@ class ConversationViewModel(
      * stops the answer.
      */
     private fun ensureSaved() {
-        if (savedId != null || saving != null) return
+        // A failed save is tried again at the next question.
+        if (savedId != null || saving?.isActive == true) return
         val file = picture ?: return
         val model = session.modelId ?: "unknown"
+        val key = args?.key
         saving = viewModelScope.launch {
             try {
                 val saved = archive.create(model, Picture.File(file.path))
+                // Another conversation opened meanwhile: this entry is complete as it is.
+                if (args?.key != key) return@launch
                 savedId = saved.id
                 val kept = withContext(Dispatchers.IO) { pictures.keepFor(saved.id, file) }
                 picture = kept
