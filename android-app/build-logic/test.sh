@@ -67,7 +67,10 @@ if [ -n "${ANDROID_TESTS:-}" ]; then
 fi
 # android.jar last, as Gradle has it: Robolectric's own annotations refer to
 # Android classes; the sandbox loads its instrumented android-all instead.
+# java.io opened to Robolectric: its ParcelFileDescriptor (a content
+# provider's files, as another app shares them) reaches into FileDescriptor.
 LD_PRELOAD="$PWD/$TEST_OBJ/libnetwork-watch.so" nice java -Xmx3g \
+  --add-opens=java.base/java.io=ALL-UNNAMED \
   -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_DEPS" \
   -Drobolectric.graphicsMode=NATIVE \
   -Djna.library.path="$(realpath "$TARGET")/debug" -Dimp.fixtures="$PWD/tests/fixtures" \

@@ -80,6 +80,8 @@ class ResolverContentReader(private val context: Context) : ContentReader {
 
     override fun size(uri: String): Long? = column(uri, OpenableColumns.SIZE)?.toLongOrNull()
 
+    override fun type(uri: String): String? = runCatching { context.contentResolver.getType(Uri.parse(uri)) }.getOrNull()
+
     private fun column(uri: String, name: String): String? = runCatching {
         context.contentResolver.query(Uri.parse(uri), arrayOf(name), null, null, null)?.use { c ->
             if (c.moveToFirst()) c.getString(0) else null

@@ -50,12 +50,12 @@ class MainActivity : ComponentActivity() {
 enum class Destination { Capture, Conversation, Models, History, Settings, Benchmark }
 
 /**
- * Where the app opens: a shared picture straight into its conversation; on
- * first run (no model chosen) the models screen, over the camera so that Back
- * leads there.
+ * Where the app opens: a shared picture straight into its conversation, alone,
+ * so that Back returns to the app that shared it; on first run (no model
+ * chosen) the models screen, over the camera so that Back leads there.
  */
 fun startStack(sharedPicture: String?, modelChosen: Boolean): List<Destination> = when {
-    sharedPicture != null -> listOf(Destination.Capture, Destination.Conversation)
+    sharedPicture != null -> listOf(Destination.Conversation)
     !modelChosen -> listOf(Destination.Capture, Destination.Models)
     else -> listOf(Destination.Capture)
 }
@@ -107,6 +107,11 @@ private fun ImpApp(graph: AppGraph, sharedPicture: String?) {
                     onLeave = {
                         conversationKey = null
                         back()
+                    },
+                    onNewPicture = {
+                        conversationKey = null
+                        // From a shared picture (the conversation alone on the stack): the camera takes its place.
+                        if (stack.size == 1) stack = listOf(Destination.Capture) else back()
                     },
                 )
             }

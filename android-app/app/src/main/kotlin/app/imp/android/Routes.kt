@@ -223,7 +223,7 @@ class Routes(
     }
 
     @Composable
-    fun Conversation(args: ConversationArgs, onLeave: () -> Unit) {
+    fun Conversation(args: ConversationArgs, onLeave: () -> Unit, onNewPicture: () -> Unit) {
         val viewModel: ConversationViewModel = screenModel(conversationEntry(args.key)) {
             ConversationViewModel(
                 createSavedStateHandle(), graph.session, graph.archive, graph.pictures, graph.narrator,
@@ -238,6 +238,10 @@ class Routes(
         fun leave() {
             viewModel.close()
             onLeave()
+        }
+        fun newPicture() {
+            viewModel.close()
+            onNewPicture()
         }
         BackHandler { leave() }
         ConversationScreen(
@@ -268,13 +272,13 @@ class Routes(
                 onRecovery = { recovery ->
                     when (recovery) {
                         Problem.Recovery.TryAgain -> viewModel.retry()
-                        Problem.Recovery.TakeNewPicture -> leave()
+                        Problem.Recovery.TakeNewPicture -> newPicture()
                         Problem.Recovery.OpenModels -> go(Destination.Models)
                         Problem.Recovery.OpenSettings -> go(Destination.Settings)
                         else -> recover(recovery)
                     }
                 },
-                onNewPicture = { leave() },
+                onNewPicture = { newPicture() },
             ),
         )
     }

@@ -13,9 +13,11 @@ import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performTextInput
 import androidx.test.core.app.ActivityScenario
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
+import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.annotation.Config
@@ -81,14 +83,18 @@ class AppNavigationTest {
         }
     }
 
+    private fun share(uri: Uri) = Intent(app, MainActivity::class.java)
+        .setAction(Intent.ACTION_SEND)
+        .setType("image/jpeg")
+        .putExtra(Intent.EXTRA_STREAM, uri)
+        .addFlags(Intent.FLAG_GRANT_READ_URI_PERMISSION)
+
     @Test
     fun aSharedPictureOpensItsConversationWhichSurvivesRotation() {
+        Robolectric.setupContentProvider(SharingApp::class.java, SharingApp.AUTHORITY)
         val picture = File(app.cacheDir, "shared.jpg").apply { writeBytes(tinyJpeg()) }
-        val share = Intent(app, MainActivity::class.java)
-            .setAction(Intent.ACTION_SEND)
-            .setType("image/jpeg")
-            .putExtra(Intent.EXTRA_STREAM, Uri.fromFile(picture))
-        ActivityScenario.launch<MainActivity>(share).use { scenario ->
+        val uri = Uri.parse(SharingApp.serve("shared.jpg", picture, "image/jpeg"))
+        ActivityScenario.launch<MainActivity>(share(uri)).use { scenario ->
             // No model on this phone yet: the conversation says so and offers the models.
             settle("the problem") { compose.onAllNodesWithTextCount(text(R.string.problem_no_model_title)) >= 1 }
             compose.onNodeWithContentDescription(text(R.string.picture_description)).assertExists()
@@ -103,6 +109,26 @@ class AppNavigationTest {
             compose.onNodeWithText(text(R.string.recovery_open_models)).performScrollTo().performClick()
             compose.waitForIdle()
             compose.onNodeWithText(text(R.string.models_title)).assertIsDisplayed()
+        }
+    }
+
+    /**
+     * Issue 27, defect 8: a share naming a file (here Imp's own private
+     * settings) is refused in words, nothing is read, and Back returns to the
+     * app that shared it (the activity finishes) rather than to Imp's camera.
+     */
+    @Test
+    fun aSharedFileLinkIsRefusedAndBackReturnsToTheSharingApp() {
+        val secret = File(app.filesDir, "shared_prefs-secret.xml").apply { writeText("private") }
+        ActivityScenario.launch<MainActivity>(share(Uri.fromFile(secret))).use { scenario ->
+            settle("the refusal") { compose.onAllNodesWithTextCount(text(R.string.picture_refused_title)) >= 1 }
+            compose.onNode(hasText(text(R.string.picture_refused_not_content), substring = true)).assertExists()
+            assertEquals(emptyList<String>(), File(app.filesDir, "pictures").list()?.toList().orEmpty())
+            scenario.onActivity { it.onBackPressedDispatcher.onBackPressed() }
+            compose.waitForIdle()
+            var finishing = false
+            scenario.onActivity { finishing = it.isFinishing }
+            assertTrue("Back after a share leaves Imp", finishing || scenario.state == androidx.lifecycle.Lifecycle.State.DESTROYED)
         }
     }
 }

@@ -21,6 +21,9 @@ interface ContentReader {
 
     /** Its size in bytes, if known. */
     fun size(uri: String): Long?
+
+    /** Its MIME type as the app that holds it says, if it says. */
+    fun type(uri: String): String? = null
 }
 
 /** An image file's format, from its first bytes. */
@@ -62,15 +65,29 @@ class PictureStore(private val dir: File, private val reader: ContentReader, pri
     fun keepCapture(jpeg: ByteArray): File = write(jpeg, PictureFormat.Jpeg)
 
     /**
-     * A picture from another app (share sheet, photo picker). Formats the core
-     * reads go to it as they are (it applies the EXIF orientation and resizes
-     * exactly); HEIC, and photos far larger than the model needs (a 50 MP frame
-     * is 200 MB of pixels in the core's decoder, next to the model), are decoded
-     * here to at most [MAX_SIDE] px and kept as JPEG.
+     * A picture from another app (share sheet, photo picker). Only a `content:`
+     * URI is read (a `file:` link or a path could name this app's own private
+     * files), only an image, at most [MAX_BYTES]; each refusal says why.
+     * Formats the core reads go to it as they are (it applies the EXIF
+     * orientation and resizes exactly); HEIC, and photos far larger than the
+     * model needs (a 50 MP frame is 200 MB of pixels in the core's decoder,
+     * next to the model), are decoded here to at most [MAX_SIDE] px and kept as
+     * JPEG.
      */
     fun importFrom(uri: String): File {
+        if (!uri.startsWith("content:")) throw refused(texts.get(R.string.picture_refused_not_content))
+        val type = runCatching { reader.type(uri) }.getOrNull()
+        if (type != null && !type.startsWith("image/")) throw refused(texts.get(R.string.picture_refused_type, type))
+        val size = runCatching { reader.size(uri) }.getOrNull()
+        if (size != null && size > MAX_BYTES) throw tooLarge()
         val bytes = try {
-            reader.open(uri).use(InputStream::readBytes)
+            reader.open(uri).use { readAtMost(it, MAX_BYTES) } ?: throw tooLarge()
+        } catch (e: ProblemException) {
+            throw e
+        } catch (e: SecurityException) {
+            throw refused(texts.get(R.string.picture_refused_no_access))
+        } catch (e: OutOfMemoryError) {
+            throw tooLarge()
         } catch (e: Exception) {
             throw unusable(e.message ?: "")
         }
@@ -82,12 +99,20 @@ class PictureStore(private val dir: File, private val reader: ContentReader, pri
         val bounds = BitmapFactory.Options().apply { inJustDecodeBounds = true }
         BitmapFactory.decodeByteArray(bytes, 0, bytes.size, bounds)
         val side = maxOf(bounds.outWidth, bounds.outHeight)
-        if (format.coreDecodes && side <= PASS_THROUGH_LIMIT) return write(bytes, format)
+        // A small file can claim a vast image (a decompression bomb): refused before any pixel is decoded.
+        val pixels = bounds.outWidth.toLong() * bounds.outHeight
+        if (pixels > MAX_PIXELS) throw refused(texts.get(R.string.picture_refused_too_many_pixels, pixels / 1_000_000))
+        // Not even its size can be read: not a picture, whatever its first bytes say.
         if (side <= 0) throw unusable("")
+        if (format.coreDecodes && side <= PASS_THROUGH_LIMIT) return write(bytes, format)
         var sample = 1
         while (side / sample > MAX_SIDE) sample *= 2
         val options = BitmapFactory.Options().apply { inSampleSize = sample }
-        val decoded = BitmapFactory.decodeByteArray(bytes, 0, bytes.size, options) ?: throw unusable("")
+        val decoded = try {
+            BitmapFactory.decodeByteArray(bytes, 0, bytes.size, options)
+        } catch (e: OutOfMemoryError) {
+            throw tooLarge()
+        } ?: throw unusable("")
         val upright = rotate(decoded, exifDegrees(bytes))
         val jpeg = java.io.ByteArrayOutputStream().also { upright.compress(Bitmap.CompressFormat.JPEG, JPEG_QUALITY, it) }
         return write(jpeg.toByteArray(), PictureFormat.Jpeg)
@@ -130,6 +155,27 @@ class PictureStore(private val dir: File, private val reader: ContentReader, pri
         return file
     }
 
+    /** The stream's bytes, or null if it has more than [limit]. */
+    private fun readAtMost(input: InputStream, limit: Long): ByteArray? {
+        val out = java.io.ByteArrayOutputStream()
+        val buffer = ByteArray(64 * 1024)
+        while (true) {
+            val n = input.read(buffer)
+            if (n < 0) return out.toByteArray()
+            if (out.size() + n > limit) return null
+            out.write(buffer, 0, n)
+        }
+    }
+
+    private fun tooLarge() = refused(texts.get(R.string.picture_refused_too_large, MAX_BYTES / (1024 * 1024)))
+
+    /** A shared item that is not read, or not used, and why. */
+    private fun refused(why: String) = ProblemException(
+        Problem(
+            Problem.Kind.PictureUnusable, texts.get(R.string.picture_refused_title), why, Problem.Recovery.TakeNewPicture,
+        ),
+    )
+
     private fun unusable(detail: String) = ProblemException(
         Problem(
             Problem.Kind.PictureUnusable, texts.get(R.string.problem_picture_unusable_title),
@@ -156,6 +202,11 @@ class PictureStore(private val dir: File, private val reader: ContentReader, pri
     private fun safe(id: String) = id.replace(Regex("[^A-Za-z0-9._-]"), "_")
 
     companion object {
+        /** More than any photo a phone takes (a 200 MP JPEG is about 40 MB). */
+        const val MAX_BYTES = 64L * 1024 * 1024
+
+        /** 200 MP: the largest phone sensors; beyond it, an image is not a photo. */
+        const val MAX_PIXELS = 200_000_000L
         const val MAX_SIDE = 2048
         const val PASS_THROUGH_LIMIT = 4096
         const val JPEG_QUALITY = 90

@@ -285,8 +285,9 @@ class ConversationViewModel(
                 pictures.keepFor(id, pictures.prepare(archive.thumbnail(id)))
             }
             args.picture == null -> error("no picture")
-            args.picture.startsWith("content:") || args.picture.startsWith("file:") -> pictures.importFrom(args.picture)
-            else -> File(args.picture)
+            // The camera's picture is this app's own file; anything from another app goes through the checks.
+            args.source == PictureSource.Camera -> File(args.picture)
+            else -> pictures.importFrom(args.picture)
         }
     }
 
