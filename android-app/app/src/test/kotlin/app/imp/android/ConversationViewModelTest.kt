@@ -15,6 +15,7 @@ import app.imp.android.ui.conversation.QuickPrompt
 import app.imp.android.ui.conversation.Turn
 import app.imp.kit.ImpException
 import app.imp.kit.StopReason
+import kotlinx.coroutines.launch
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
@@ -111,6 +112,38 @@ class ConversationViewModelTest {
             settle("its answer saved") { world.archive.conversations.values.last().turns.size == 1 }
             vm.close()
         }
+    }
+
+    /**
+     * Issue 27, defect 2: with speech set to Never and TalkBack on, the
+     * sentences reach TalkBack through the live region, whose latest text is
+     * all it reads; the last sentence once vanished under "End of answer" in
+     * the same instant. Heard here as TalkBack hears it: a collector that, like
+     * the live region, sees only the latest value.
+     */
+    @Test
+    fun talkBackHearsTheLastSentenceBeforeTheEndOfTheAnswer() {
+        val world = ConversationWorld(
+            texts, temp.newFolder(), settings = AppSettings(modelId = "imp-v1-3b-q4", speech = SpeechMode.Never),
+            accessibility = FakeAccessibility(on = true),
+        )
+        val vm = world.viewModel()
+        vm.openPicture(world)
+        val heard = mutableListOf<String>()
+        val listening = kotlinx.coroutines.MainScope().launch {
+            vm.uiState.collect { state -> state.content.announcement?.text?.let { if (heard.lastOrNull() != it) heard += it } }
+        }
+        vm.describe()
+        idle()
+        world.engine.current!!.send("A red mug on a ", "desk. It is ", "full.")
+        idle()
+        world.engine.current!!.finish()
+        settle("the end of the answer") { vm.uiState.value is ConversationUiState.Ready && heard.any { it.contains(texts.get(R.string.announce_end_of_answer)) } }
+        listening.cancel()
+        val all = heard.joinToString(" | ")
+        assertTrue(all, heard.any { it.contains("A red mug on a desk.") })
+        assertTrue(all, heard.any { it.contains("It is full.") })
+        assertTrue(world.voice.spoken.isEmpty()) // Never: no text-to-speech, TalkBack alone
     }
 
     @Test

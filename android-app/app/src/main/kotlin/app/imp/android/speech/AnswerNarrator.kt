@@ -25,7 +25,9 @@ import kotlinx.coroutines.flow.StateFlow
  * 4. The first piece of the answer: the answer-started haptic.
  * 5. The end: the answer-finished haptic at once; once the last sentence was
  *    spoken, a short status ("End of answer.", or why it ended early), then the
- *    caller moves focus.
+ *    caller moves focus. TalkBack reads only a live region's latest text, so
+ *    sentences released in the same instant (the last ones and the status, or
+ *    two finished by one piece) reach it as one announcement.
  * 6. Stop: silence at once, the stopped haptic, and "Stopped." interrupting.
  * 7. An error: silence, the failure haptic, and the problem, interrupting.
  *
@@ -45,14 +47,26 @@ class AnswerNarrator(
     val isSpeaking: StateFlow<Boolean> get() = speech.isSpeaking
     private var started = false
 
+    /** Sentences for TalkBack released in the current instant, announced together (rule 5). */
+    private var held: MutableList<String>? = null
+
     /** TalkBack as a voice: each sentence becomes the live region's text (TalkBack queues polite ones). */
     private val talkBackVoice = object : SpeechVoice {
         override fun speak(text: String, rate: Float, onDone: () -> Unit) {
-            announce(text, interrupting = false)
+            held?.add(text) ?: announce(text, interrupting = false)
             onDone()
         }
 
         override fun stop() = Unit
+    }
+
+    /** Runs [release] (which may hand TalkBack several sentences at once) and announces them as one text. */
+    private fun together(release: () -> Unit) {
+        held = mutableListOf()
+        release()
+        val said = held.orEmpty()
+        held = null
+        if (said.isNotEmpty()) announce(said.joinToString(" "), interrupting = false)
     }
 
     /** The voice this answer's sentences go to (rule 2). */
@@ -68,6 +82,7 @@ class AnswerNarrator(
 
     fun questionAsked() {
         started = false
+        held = null
         speech.begin(answerVoice, settings().speechRate)
         announce(texts.get(R.string.announce_answering), interrupting = true)
     }
@@ -77,25 +92,35 @@ class AnswerNarrator(
             started = true
             feel(HapticEvent.AnswerStarted)
         }
-        speech.append(piece)
+        together { speech.append(piece) }
     }
 
     /** The answer ended by itself; [then] runs once it has been heard. */
     fun answerFinished(reason: StopReason, then: () -> Unit) {
         feel(HapticEvent.AnswerFinished)
+        held = mutableListOf()
         speech.finish {
-            announce(endStatus(reason), interrupting = false)
+            val last = held.orEmpty()
+            held = null
+            announce((last + endStatus(reason)).joinToString(" "), interrupting = false)
             then()
+        }
+        // A voice still speaking finishes later: the sentences from here on go to TalkBack one by one.
+        held?.let { pending ->
+            held = null
+            if (pending.isNotEmpty()) announce(pending.joinToString(" "), interrupting = false)
         }
     }
 
     fun answerStopped() {
+        held = null
         speech.stop()
         feel(HapticEvent.AnswerStopped)
         announce(texts.get(R.string.announce_stopped), interrupting = true)
     }
 
     fun failed(problem: Problem) {
+        held = null
         speech.stop()
         feel(HapticEvent.Failure)
         announce(problem.announcement, interrupting = true)
