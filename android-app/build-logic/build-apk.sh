@@ -129,6 +129,13 @@ permissions=$(sed -n "s/^uses-permission: name='\([^']*\)'.*/\1/p" "$OBJ/badging
 want="android.permission.ACCESS_NETWORK_STATE android.permission.CAMERA android.permission.FOREGROUND_SERVICE android.permission.FOREGROUND_SERVICE_DATA_SYNC android.permission.INTERNET android.permission.POST_NOTIFICATIONS"
 [ "$permissions" = "$want" ] || fail "permissions are '$permissions', want '$want' only"
 grep -E "^(package|sdkVersion|targetSdkVersion|uses-permission|native-code|launchable)" "$OBJ/badging.txt"
+# A move to a new phone or a backup takes the settings only (res/xml/*_rules.xml,
+# whose contents BackupRulesTest checks): the manifest must point at both.
+aapt dump xmltree "$APK" AndroidManifest.xml > "$OBJ/manifest-tree.txt" 2>/dev/null
+for attribute in dataExtractionRules fullBackupContent; do
+  grep -q "A: android:$attribute(0x[0-9a-f]*)=@0x" "$OBJ/manifest-tree.txt" ||
+    fail "the manifest's application has no android:$attribute"
+done
 unzip -qo "$APK" classes.dex -d "$OBJ/check"
 dexdump "$OBJ/check/classes.dex" > "$OBJ/check/classes.txt" 2>/dev/null
 grep -q "Class descriptor  : 'L${NAMESPACE//.//}/MainActivity;'" "$OBJ/check/classes.txt" ||
