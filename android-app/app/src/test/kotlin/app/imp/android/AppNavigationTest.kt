@@ -3,10 +3,10 @@ package app.imp.android
 import android.content.Intent
 import android.net.Uri
 import androidx.compose.ui.test.assertIsDisplayed
+import androidx.compose.ui.test.hasContentDescription
 import androidx.compose.ui.test.hasSetTextAction
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.junit4.createEmptyComposeRule
-import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performScrollTo
@@ -97,12 +97,16 @@ class AppNavigationTest {
         ActivityScenario.launch<MainActivity>(share(uri)).use { scenario ->
             // No model on this phone yet: the conversation says so and offers the models.
             settle("the problem") { compose.onAllNodesWithTextCount(text(R.string.problem_no_model_title)) >= 1 }
-            compose.onNodeWithContentDescription(text(R.string.picture_description)).assertExists()
+            settle("the picture, decoded off the main thread") {
+                compose.onAllNodes(hasContentDescription(text(R.string.picture_description))).fetchSemanticsNodes().isNotEmpty()
+            }
             compose.onNode(hasSetTextAction()).performScrollTo().performTextInput("Is it raining?")
             compose.waitForIdle()
 
             rotate(scenario, landscape = true)
-            compose.onNodeWithContentDescription(text(R.string.picture_description)).assertExists()
+            settle("the picture after rotation") {
+                compose.onAllNodes(hasContentDescription(text(R.string.picture_description))).fetchSemanticsNodes().isNotEmpty()
+            }
             compose.onNode(hasSetTextAction() and hasText("Is it raining?")).assertExists()
             assertEquals(1, compose.onAllNodesWithTextCount(text(R.string.recovery_open_models)))
 

@@ -12,6 +12,7 @@ import androidx.compose.ui.test.assertIsDisplayed
 import androidx.compose.ui.test.assertIsEnabled
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.isFocused
+import androidx.compose.ui.test.hasContentDescription
 import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
@@ -174,5 +175,45 @@ class ConversationScreenTest : ScreenTest() {
         compose.onNodeWithText(text(R.string.question_label)).performScrollTo().assertIsDisplayed()
         compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("conversation-font-200")
+    }
+
+    /**
+     * Issue 27, defect 6: a phone camera's photo is stored sideways with an
+     * EXIF orientation; the picture on screen is upright. The frame here is
+     * left half red, right half blue, tagged "turn 90 degrees clockwise": the
+     * top must be red.
+     */
+    @Test
+    fun aPhotoTaggedSidewaysIsShownUpright() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        val frame = android.graphics.Bitmap.createBitmap(80, 60, android.graphics.Bitmap.Config.ARGB_8888)
+        for (x in 0 until 80) for (y in 0 until 60) {
+            frame.setPixel(x, y, if (x < 40) android.graphics.Color.RED else android.graphics.Color.BLUE)
+        }
+        val photo = temp.newFile("sideways.jpg")
+        photo.outputStream().use { frame.compress(android.graphics.Bitmap.CompressFormat.JPEG, 95, it) }
+        android.media.ExifInterface(photo.path).apply {
+            setAttribute(android.media.ExifInterface.TAG_ORIENTATION, android.media.ExifInterface.ORIENTATION_ROTATE_90.toString())
+            saveAttributes()
+        }
+        val vm = world.viewModel()
+        vm.open(ConversationArgs("sideways", photo.path, PictureSource.Camera))
+        compose.setContent {
+            ImpTheme {
+                val state by vm.uiState.collectAsStateWithLifecycle()
+                ConversationScreen(state, ConversationActions())
+            }
+        }
+        val picture = hasContentDescription(text(R.string.picture_description))
+        waitFor("the picture") { compose.onAllNodes(picture).fetchSemanticsNodes().isNotEmpty() }
+        val screen = compose.screenshot("conversation-upright-picture")
+        val box = compose.onNode(picture).fetchSemanticsNode().boundsInWindow
+        // Fit in its box: the upright (portrait) picture is centred; sample its middle column.
+        val x = ((box.left + box.right) / 2).toInt()
+        val top = screen.getPixel(x, (box.top + box.height / 5).toInt())
+        val bottom = screen.getPixel(x, (box.top + box.height * 4 / 5).toInt())
+        assertTrue("top ${Integer.toHexString(top)}", android.graphics.Color.red(top) > 200 && android.graphics.Color.blue(top) < 80)
+        assertTrue("bottom ${Integer.toHexString(bottom)}", android.graphics.Color.blue(bottom) > 200 && android.graphics.Color.red(bottom) < 80)
+        vm.close()
     }
 }

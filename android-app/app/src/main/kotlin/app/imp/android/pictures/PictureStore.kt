@@ -2,8 +2,6 @@ package app.imp.android.pictures
 
 import android.graphics.Bitmap
 import android.graphics.BitmapFactory
-import android.graphics.Matrix
-import android.media.ExifInterface
 import app.imp.android.R
 import app.imp.android.engine.Problem
 import app.imp.android.engine.ProblemException
@@ -113,7 +111,7 @@ class PictureStore(private val dir: File, private val reader: ContentReader, pri
         } catch (e: OutOfMemoryError) {
             throw tooLarge()
         } ?: throw unusable("")
-        val upright = rotate(decoded, exifDegrees(bytes))
+        val upright = UprightPicture.rotate(decoded, UprightPicture.degrees(bytes.inputStream()))
         val jpeg = java.io.ByteArrayOutputStream().also { upright.compress(Bitmap.CompressFormat.JPEG, JPEG_QUALITY, it) }
         return write(jpeg.toByteArray(), PictureFormat.Jpeg)
     }
@@ -183,21 +181,6 @@ class PictureStore(private val dir: File, private val reader: ContentReader, pri
             Problem.Recovery.TakeNewPicture,
         ),
     )
-
-    private fun exifDegrees(bytes: ByteArray): Int = runCatching {
-        when (ExifInterface(bytes.inputStream()).getAttributeInt(ExifInterface.TAG_ORIENTATION, 1)) {
-            ExifInterface.ORIENTATION_ROTATE_90 -> 90
-            ExifInterface.ORIENTATION_ROTATE_180 -> 180
-            ExifInterface.ORIENTATION_ROTATE_270 -> 270
-            else -> 0
-        }
-    }.getOrDefault(0)
-
-    private fun rotate(bitmap: Bitmap, degrees: Int): Bitmap = if (degrees == 0) {
-        bitmap
-    } else {
-        Bitmap.createBitmap(bitmap, 0, 0, bitmap.width, bitmap.height, Matrix().apply { postRotate(degrees.toFloat()) }, true)
-    }
 
     private fun safe(id: String) = id.replace(Regex("[^A-Za-z0-9._-]"), "_")
 

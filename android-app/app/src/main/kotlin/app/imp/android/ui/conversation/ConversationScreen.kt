@@ -1,6 +1,5 @@
 package app.imp.android.ui.conversation
 
-import android.graphics.BitmapFactory
 import androidx.compose.foundation.Image
 import androidx.compose.foundation.focusable
 import androidx.compose.foundation.layout.Arrangement
@@ -29,6 +28,8 @@ import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.produceState
 import androidx.compose.runtime.remember
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.focus.FocusRequester
@@ -43,8 +44,11 @@ import androidx.compose.ui.text.input.ImeAction
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
 import app.imp.android.engine.Problem
+import app.imp.android.pictures.UprightPicture
 import app.imp.android.ui.common.LiveAnnouncer
 import app.imp.android.ui.common.touchTarget
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 import java.io.File
 
 /** What the conversation screen can ask of its view model (and of the app: a new picture, the models). */
@@ -165,18 +169,13 @@ fun ConversationScreen(state: ConversationUiState, actions: ConversationActions,
 
 @Composable
 private fun PictureView(file: File?) {
-    val bitmap = remember(file) {
-        // A screen-sized copy: the picture file may be a full camera frame.
-        file?.takeIf { it.exists() }?.let { f ->
-            val bounds = BitmapFactory.Options().apply { inJustDecodeBounds = true }
-            BitmapFactory.decodeFile(f.path, bounds)
-            val sample = generateSequence(1) { it * 2 }.first { bounds.outWidth / (it * 2) < 1024 }
-            BitmapFactory.decodeFile(f.path, BitmapFactory.Options().apply { inSampleSize = sample })
-        }
+    // Decoded off the main thread (a camera frame is megabytes), upright as its EXIF says.
+    val bitmap by produceState<android.graphics.Bitmap?>(null, file) {
+        value = file?.let { withContext(Dispatchers.IO) { UprightPicture.forScreen(it, maxSide = 1024) } }
     }
-    if (bitmap != null) {
+    bitmap?.let { picture ->
         Image(
-            bitmap.asImageBitmap(),
+            picture.asImageBitmap(),
             contentDescription = stringResource(R.string.picture_description),
             contentScale = ContentScale.Fit,
             modifier = Modifier.fillMaxWidth().heightIn(max = 280.dp),
