@@ -18,6 +18,7 @@ import app.imp.android.platform.Camera2Camera
 import app.imp.android.platform.ChooserShareSheet
 import app.imp.android.platform.SystemAccessibilityStatus
 import app.imp.android.platform.SystemClipboard
+import app.imp.android.platform.SystemShutterSound
 import app.imp.android.platform.TextToSpeechVoice
 import app.imp.android.platform.ViewHaptics
 import app.imp.android.settings.PreferencesSettingsStore
@@ -56,6 +57,7 @@ class AppGraph private constructor(context: Context) {
     val clipboard = SystemClipboard(app)
     val shareSheet = ChooserShareSheet(app, app.getString(R.string.action_share))
     val camera by lazy { Camera2Camera(app) }
+    val shutterSound by lazy { SystemShutterSound() }
 
     companion object {
         @Volatile private var instance: AppGraph? = null

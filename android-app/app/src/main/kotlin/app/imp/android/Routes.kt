@@ -13,16 +13,16 @@ import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
-import androidx.compose.runtime.setValue
 import androidx.compose.ui.platform.LocalContext
 import androidx.core.content.ContextCompat
-import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.Lifecycle
+import androidx.lifecycle.LifecycleEventObserver
 import androidx.lifecycle.ViewModel
+import androidx.lifecycle.compose.LocalLifecycleOwner
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.createSavedStateHandle
 import androidx.lifecycle.viewmodel.CreationExtras
 import androidx.lifecycle.viewmodel.compose.viewModel
@@ -36,7 +36,7 @@ import app.imp.android.ui.benchmark.BenchmarkScreen
 import app.imp.android.ui.benchmark.BenchmarkViewModel
 import app.imp.android.ui.capture.CaptureActions
 import app.imp.android.ui.capture.CaptureScreen
-import app.imp.android.ui.capture.CaptureUiState
+import app.imp.android.ui.capture.CaptureViewModel
 import app.imp.android.ui.conversation.ConversationActions
 import app.imp.android.ui.conversation.ConversationArgs
 import app.imp.android.ui.conversation.ConversationScreen
@@ -52,7 +52,6 @@ import app.imp.android.ui.settings.SettingsActions
 import app.imp.android.ui.settings.SettingsScreen
 import app.imp.android.ui.settings.SettingsViewModel
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import java.io.File
 import java.text.DateFormat
@@ -74,44 +73,37 @@ class Routes(
 ) {
     @Composable
     fun Capture(onPicture: (String, PictureSource) -> Unit) {
-        val scope = rememberCoroutineScope()
-        fun cameraState(): CaptureUiState = when {
-            !graph.camera.isAvailable -> CaptureUiState.NoCamera(Problem.cameraUnavailable(graph.texts))
-            ContextCompat.checkSelfPermission(activity, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED ->
-                CaptureUiState.Previewing
-            else -> CaptureUiState.NeedsPermission
+        val app = activity.applicationContext
+        val capture: CaptureViewModel = screenModel(Destination.Capture.name) {
+            CaptureViewModel(
+                graph.camera,
+                { ContextCompat.checkSelfPermission(app, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED },
+                { jpeg -> withContext(Dispatchers.IO) { graph.pictures.keepCapture(jpeg) } },
+                graph.haptics, graph.shutterSound::play, graph.texts,
+            )
         }
-        var capture by remember { mutableStateOf(cameraState()) }
+        // Back in front: the permission may have been granted (or taken away) in the system settings.
+        val lifecycleOwner = LocalLifecycleOwner.current
+        DisposableEffect(lifecycleOwner) {
+            val observer = LifecycleEventObserver { _, event -> if (event == Lifecycle.Event.ON_RESUME) capture.refresh() }
+            lifecycleOwner.lifecycle.addObserver(observer)
+            onDispose { lifecycleOwner.lifecycle.removeObserver(observer) }
+        }
+        val state by capture.uiState.collectAsStateWithLifecycle()
         val permission = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
-            capture = if (granted) {
-                CaptureUiState.Previewing
-            } else {
-                val canAskAgain = activity.shouldShowRequestPermissionRationale(Manifest.permission.CAMERA)
-                CaptureUiState.NoCamera(Problem.cameraDenied(graph.texts, canAskAgain))
-            }
+            capture.permissionResult(granted, activity.shouldShowRequestPermissionRationale(Manifest.permission.CAMERA))
         }
+        val take = { capture.takePicture { file -> onPicture(file.path, PictureSource.Camera) } }
         val picker = rememberLauncherForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
             if (uri != null) onPicture(uri.toString(), PictureSource.Library)
         }
         CaptureScreen(
-            state = capture,
+            state = state,
             actions = CaptureActions(
-                onTakePicture = {
-                    capture = CaptureUiState.Taking
-                    scope.launch {
-                        try {
-                            val jpeg = graph.camera.takePicture()
-                            val file = withContext(Dispatchers.IO) { graph.pictures.keepCapture(jpeg) }
-                            capture = CaptureUiState.Previewing
-                            onPicture(file.path, PictureSource.Camera)
-                        } catch (e: Exception) {
-                            capture = CaptureUiState.NoCamera(Problem.cameraUnavailable(graph.texts))
-                        }
-                    }
-                },
+                onTakePicture = take,
                 onAllowCamera = { permission.launch(Manifest.permission.CAMERA) },
                 onPickPhoto = { picker.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly)) },
-                onRecovery = { recovery -> recover(recovery) },
+                onRecovery = { recovery -> if (recovery == Problem.Recovery.TryAgain) take() else recover(recovery) },
                 onModels = { go(Destination.Models) },
                 onHistory = { go(Destination.History) },
                 onSettings = { go(Destination.Settings) },

@@ -151,6 +151,18 @@ class ConversationScreenTest : ScreenTest() {
         compose.screenshot("capture-camera-denied")
     }
 
+    /** Issue 27, defect 3: a shot that did not work says why, over the preview, and the shutter still works. */
+    @Test
+    fun aFailedShotLeavesTheShutterAndTryAgain() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        showApp(world, CaptureUiState.ShotFailed(Problem.cameraNotReady(texts)))
+        compose.onNodeWithText(text(R.string.problem_camera_starting_title)).assertIsDisplayed()
+        compose.onNodeWithText(text(R.string.recovery_try_again)).assertIsDisplayed()
+        compose.onNodeWithContentDescription(text(R.string.action_take_picture)).assertIsEnabled()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("capture-shot-failed")
+    }
+
     @Test
     fun askingForTheCameraExplainsWhy() {
         val world = ConversationWorld(texts, temp.newFolder())

@@ -137,6 +137,16 @@ data class Problem(val kind: Kind, val title: String, val message: String, val r
             texts.get(R.string.problem_camera_unavailable),
         )
 
+        fun cameraNotReady(texts: Texts) = Problem(
+            Kind.CameraUnavailable, texts.get(R.string.problem_camera_starting_title),
+            texts.get(R.string.problem_camera_starting), Recovery.TryAgain,
+        )
+
+        fun shotFailed(texts: Texts) = Problem(
+            Kind.CameraUnavailable, texts.get(R.string.problem_shot_failed_title),
+            texts.get(R.string.problem_shot_failed), Recovery.TryAgain,
+        )
+
         fun voiceUnavailable(texts: Texts) = Problem(
             Kind.VoiceUnavailable, texts.get(R.string.problem_voice_unavailable_title),
             texts.get(R.string.problem_voice_unavailable),

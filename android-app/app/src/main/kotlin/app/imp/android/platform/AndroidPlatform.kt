@@ -85,6 +85,15 @@ class TextToSpeechVoice(private val context: Context) : SpeechVoice {
     }
 }
 
+/** The system's own shutter sound (MediaActionSound plays it even where the camera's sound is mandatory). */
+class SystemShutterSound {
+    private val sound = runCatching { android.media.MediaActionSound().apply { load(android.media.MediaActionSound.SHUTTER_CLICK) } }.getOrNull()
+
+    fun play() {
+        runCatching { sound?.play(android.media.MediaActionSound.SHUTTER_CLICK) }
+    }
+}
+
 /**
  * Haptics through the window's view: needs no VIBRATE permission and follows
  * the person's system setting for touch feedback. MainActivity attaches its view.

@@ -30,7 +30,7 @@ import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.LifecycleEventObserver
 import androidx.lifecycle.compose.LocalLifecycleOwner
 import kotlinx.coroutines.CompletableDeferred
-import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import java.util.concurrent.Executor
 import kotlin.math.max
 
@@ -73,8 +73,7 @@ class Camera2Camera(context: Context) : Camera {
         }
     }
 
-    override suspend fun takePicture(): ByteArray =
-        (open ?: error("The camera is not open.")).capture()
+    override suspend fun takePicture(): ByteArray = (open ?: throw CameraNotReady()).capture()
 
     private fun start(view: TextureView) {
         val id = cameraId ?: return
@@ -119,6 +118,9 @@ class Camera2Camera(context: Context) : Camera {
         private val reader = ImageReader.newInstance(still.first, still.second, ImageFormat.JPEG, 2)
         private var device: CameraDevice? = null
         private var session: CameraCaptureSession? = null
+
+        /** Completed when the preview's session is configured: a shutter pressed earlier waits for it. */
+        private val configured = CompletableDeferred<CameraCaptureSession>()
         private var pending: CompletableDeferred<ByteArray>? = null
 
         @Volatile private var closed = false
@@ -156,6 +158,7 @@ class Camera2Camera(context: Context) : Camera {
                 override fun onConfigured(s: CameraCaptureSession) {
                     if (closed) return s.close()
                     session = s
+                    configured.complete(s)
                     val request = camera.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW).apply {
                         addTarget(surface)
                         set(CaptureRequest.CONTROL_AF_MODE, CaptureRequest.CONTROL_AF_MODE_CONTINUOUS_PICTURE)
@@ -171,8 +174,8 @@ class Camera2Camera(context: Context) : Camera {
         }
 
         suspend fun capture(): ByteArray {
-            val camera = device ?: error("The camera is not open.")
-            val s = session ?: error("The camera is starting.")
+            val s = session ?: withTimeoutOrNull(SESSION_WAIT_MS) { configured.await() } ?: throw CameraNotReady()
+            val camera = device ?: throw CameraNotReady()
             val result = CompletableDeferred<ByteArray>()
             pending = result
             val request = camera.createCaptureRequest(CameraDevice.TEMPLATE_STILL_CAPTURE).apply {
@@ -183,7 +186,8 @@ class Camera2Camera(context: Context) : Camera {
                 set(CaptureRequest.JPEG_QUALITY, 92.toByte())
             }
             s.capture(request.build(), null, handler)
-            return withTimeout(CAPTURE_TIMEOUT_MS) { result.await() }
+            // Not withTimeout: its timeout is a CancellationException, which callers rightly pass on silently.
+            return withTimeoutOrNull(CAPTURE_TIMEOUT_MS) { result.await() } ?: error("The camera did not answer.")
         }
 
         private fun displayDegrees() = when (view.display?.rotation ?: Surface.ROTATION_0) {
@@ -220,7 +224,8 @@ class Camera2Camera(context: Context) : Camera {
 
         fun close() {
             closed = true
-            pending?.cancel()
+            configured.completeExceptionally(CameraNotReady())
+            pending?.completeExceptionally(CameraNotReady())
             handler.post {
                 session?.close()
                 device?.close()
@@ -232,6 +237,9 @@ class Camera2Camera(context: Context) : Camera {
 
     private companion object {
         const val CAPTURE_TIMEOUT_MS = 5_000L
+
+        /** How long a shutter pressed while the camera starts waits for it. */
+        const val SESSION_WAIT_MS = 3_000L
     }
 }
 

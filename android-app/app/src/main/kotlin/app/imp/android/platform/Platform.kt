@@ -66,6 +66,9 @@ interface Camera {
     @Composable
     fun Preview(modifier: Modifier)
 
-    /** A JPEG of what the preview shows; throws when the camera is not open. */
+    /** A JPEG of what the preview shows; [CameraNotReady] while the camera is still starting. */
     suspend fun takePicture(): ByteArray
 }
+
+/** The shutter was pressed before the camera was ready: pressing again in a moment works. */
+class CameraNotReady : Exception("The camera is still starting.")

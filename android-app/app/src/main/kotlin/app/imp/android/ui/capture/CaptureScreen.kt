@@ -45,6 +45,9 @@ sealed interface CaptureUiState {
 
     /** Permission denied, or no usable camera: the gallery still works. */
     data class NoCamera(val problem: Problem) : CaptureUiState
+
+    /** The last shot did not work ([problem] says why); the preview and the shutter are still there. */
+    data class ShotFailed(val problem: Problem) : CaptureUiState
 }
 
 data class CaptureActions(
@@ -94,6 +97,10 @@ fun CaptureScreen(
             ) {
                 when (state) {
                     CaptureUiState.Previewing, CaptureUiState.Taking -> preview(Modifier.fillMaxSize())
+                    is CaptureUiState.ShotFailed -> {
+                        preview(Modifier.fillMaxSize())
+                        Box(Modifier.padding(16.dp)) { ProblemCard(state.problem, actions.onRecovery) }
+                    }
                     CaptureUiState.NeedsPermission -> Column(
                         Modifier.padding(16.dp),
                         verticalArrangement = Arrangement.spacedBy(12.dp),
@@ -121,7 +128,7 @@ fun CaptureScreen(
                 val label = stringResource(R.string.action_take_picture)
                 Button(
                     onClick = actions.onTakePicture,
-                    enabled = state == CaptureUiState.Previewing,
+                    enabled = state == CaptureUiState.Previewing || state is CaptureUiState.ShotFailed,
                     shape = CircleShape,
                     modifier = Modifier.size(96.dp).semantics { contentDescription = label },
                 ) {}
