@@ -3,6 +3,7 @@ package app.imp.android
 import android.content.Context
 import android.net.Uri
 import android.provider.OpenableColumns
+import android.util.Log
 import app.imp.android.engine.CoreConversationArchive
 import app.imp.android.engine.CoreEngineLoader
 import app.imp.android.engine.CoreModelLibrary
@@ -11,6 +12,7 @@ import app.imp.android.engine.Texts
 import app.imp.android.install.ModelInstalls
 import app.imp.android.install.ModelDownloadService
 import app.imp.android.pictures.ContentReader
+import app.imp.android.pictures.PictureRetention
 import app.imp.android.pictures.PictureStore
 import app.imp.android.platform.AndroidDeviceInfo
 import app.imp.android.platform.ConnectivityNetworkCost
@@ -25,7 +27,9 @@ import app.imp.android.settings.PreferencesSettingsStore
 import app.imp.android.settings.SettingsRepository
 import app.imp.android.speech.AnswerNarrator
 import app.imp.android.speech.SpeechQueue
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.MainScope
+import kotlinx.coroutines.launch
 import java.io.File
 import java.io.InputStream
 
@@ -58,6 +62,17 @@ class AppGraph private constructor(context: Context) {
     val shareSheet = ChooserShareSheet(app, app.getString(R.string.action_share))
     val camera by lazy { Camera2Camera(app) }
     val shutterSound by lazy { SystemShutterSound() }
+
+    private val picturesPruned = java.util.concurrent.atomic.AtomicBoolean(false)
+
+    /** Once per process, in the background: the pictures [PictureRetention] lets go. A history that cannot be read deletes nothing. */
+    fun prunePicturesOnce() {
+        if (!picturesPruned.compareAndSet(false, true)) return
+        MainScope().launch(Dispatchers.IO) {
+            runCatching { PictureRetention.prune(archive, pictures, System.currentTimeMillis()) }
+                .onFailure { Log.w("imp", "pictures not pruned", it) }
+        }
+    }
 
     companion object {
         @Volatile private var instance: AppGraph? = null

@@ -29,6 +29,7 @@ class MainActivity : ComponentActivity() {
         enableEdgeToEdge()
         val graph = AppGraph.get(this)
         graph.haptics.attach(window.decorView)
+        graph.prunePicturesOnce()
         val shared = sharedPicture(intent)
         setContent {
             ImpTheme {

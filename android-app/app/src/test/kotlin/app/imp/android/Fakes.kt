@@ -277,7 +277,12 @@ class FakeArchive : ConversationArchive {
         return c
     }
 
-    override suspend fun list(offset: Int, limit: Int) = failing?.let { throw it } ?: HistoryPage(
+    /** While set, list() waits for it: a slow disk, as the real archive's IO can be. */
+    var listGate: kotlinx.coroutines.CompletableDeferred<Unit>? = null
+
+    override suspend fun list(offset: Int, limit: Int): HistoryPage = listGate?.await().let { page(offset, limit) }
+
+    private fun page(offset: Int, limit: Int) = failing?.let { throw it } ?: HistoryPage(
         conversations.values.drop(offset).take(limit).map {
             ConversationSummary(it.id, it.modelId, it.createdAtMs, it.updatedAtMs, it.turns.size, it.turns.firstOrNull()?.question, it.turns.lastOrNull()?.answer)
         },

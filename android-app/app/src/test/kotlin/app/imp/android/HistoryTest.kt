@@ -6,6 +6,7 @@ import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.imp.android.pictures.PictureRetention
 import app.imp.android.ui.ImpTheme
 import app.imp.android.ui.conversation.QuickPrompt
 import app.imp.android.ui.history.HistoryActions
@@ -65,6 +66,51 @@ class HistoryTest : ScreenTest() {
         assertEquals(listOf(asked.id), opened)
         compose.onNodeWithContentDescription(text(R.string.history_delete, text(R.string.action_describe))).assertExists()
         assertTrue(described.id in world.archive.conversations)
+    }
+
+    /**
+     * Issue 27, defect 9: the screen asks for the first page again while it
+     * loads (rotation recomposes the screen, which refreshes); each
+     * conversation is listed once (duplicate row keys crashed the list).
+     */
+    @Test
+    fun refreshingWhileThePageLoadsListsEachConversationOnce() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        repeat(3) { world.archive.conversations["c$it"] = app.imp.kit.SavedConversation("c$it", "imp", 0, 0, emptyList()) }
+        val gate = kotlinx.coroutines.CompletableDeferred<Unit>()
+        world.archive.listGate = gate
+        val vm = viewModel(world)
+        vm.refresh()
+        vm.refresh()
+        vm.loadMore()
+        gate.complete(Unit)
+        settle("the page") { (vm.uiState.value as? HistoryUiState.Loaded)?.rows?.isNotEmpty() == true }
+        idle()
+        assertEquals(listOf("c0", "c1", "c2"), (vm.uiState.value as HistoryUiState.Loaded).rows.map { it.id })
+    }
+
+    /**
+     * Issue 27, defect 9: kept pictures are let go by a rule, at each start:
+     * those of conversations the history no longer has, and those nobody asked
+     * about for a day; a history that cannot be read deletes nothing.
+     */
+    @Test
+    fun picturesGoWithTheirConversationsAndUnaskedOnesAfterADay() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        world.archive.conversations["c0"] = app.imp.kit.SavedConversation("c0", "imp", 0, 0, emptyList())
+        val now = 10L * PictureRetention.UNASKED_KEPT_MS
+        val kept = world.pictures.keepFor("c0", world.picture())
+        val orphan = world.pictures.keepFor("gone", world.picture())
+        val fresh = world.picture().apply { setLastModified(now - 1000) }
+        val stale = world.picture().apply { setLastModified(now - 2 * PictureRetention.UNASKED_KEPT_MS) }
+
+        world.archive.failing = IOException("disk")
+        assertTrue(runCatching { kotlinx.coroutines.runBlocking { PictureRetention.prune(world.archive, world.pictures, now) } }.isFailure)
+        assertTrue(listOf(kept, orphan, fresh, stale).all { it.exists() })
+
+        world.archive.failing = null
+        kotlinx.coroutines.runBlocking { PictureRetention.prune(world.archive, world.pictures, now) }
+        assertEquals(listOf(true, false, true, false), listOf(kept, orphan, fresh, stale).map { it.exists() })
     }
 
     @Test

@@ -14,6 +14,7 @@ import app.imp.android.ui.conversation.QuickPrompt
 import app.imp.kit.ConversationSummary
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -45,21 +46,23 @@ class HistoryViewModel(
     private var problem: Problem? = null
     private var loaded = false
 
+    /** The one page load under way: a refresh replaces it, a "load more" waits for it. */
+    private var loading: Job? = null
+
     init {
         viewModelScope.launch { announcer.current.collect { publish() } }
     }
 
     /** Reads the first page (again, when the screen comes back from a conversation). */
     fun refresh() {
-        viewModelScope.launch {
-            rows = emptyList()
-            loadPage(0)
-        }
+        // Two loads at once (a rotation while the first page loads) once appended the page twice.
+        loading?.cancel()
+        loading = viewModelScope.launch { loadPage(0) }
     }
 
     fun loadMore() {
-        if (!canLoadMore) return
-        viewModelScope.launch { loadPage(rows.size) }
+        if (!canLoadMore || loading?.isActive == true) return
+        loading = viewModelScope.launch { loadPage(rows.size) }
     }
 
     fun delete(id: String) {
@@ -108,7 +111,8 @@ class HistoryViewModel(
             val page = archive.list(offset, PAGE_SIZE)
             total = page.total
             skipped = page.skipped
-            rows = rows + page.items.map { row(it, thumbnail(it.id)) }
+            // The page replaces what was at its place; a conversation moved up meanwhile is listed once.
+            rows = (rows.take(offset) + page.items.map { row(it, thumbnail(it.id)) }).distinctBy { it.id }
             loaded = true
         }
         publish()
