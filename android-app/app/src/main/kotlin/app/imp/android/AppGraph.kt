@@ -2,6 +2,7 @@ package app.imp.android
 
 import android.content.Context
 import android.net.Uri
+import android.os.StatFs
 import android.provider.OpenableColumns
 import android.util.Log
 import app.imp.android.engine.CoreConversationArchive
@@ -11,6 +12,7 @@ import app.imp.android.engine.EngineSession
 import app.imp.android.engine.Texts
 import app.imp.android.install.ModelInstalls
 import app.imp.android.install.ModelDownloadService
+import app.imp.android.install.ModelFileCopy
 import app.imp.android.pictures.ContentReader
 import app.imp.android.pictures.PictureRetention
 import app.imp.android.pictures.PictureStore
@@ -63,12 +65,22 @@ class AppGraph private constructor(context: Context) {
     val camera by lazy { Camera2Camera(app) }
     val shutterSound by lazy { SystemShutterSound() }
 
-    private val picturesPruned = java.util.concurrent.atomic.AtomicBoolean(false)
+    /** Picked model files copied in (the store uses them where they are). */
+    val modelFileCopy by lazy {
+        ModelFileCopy(library.importDirectory, contentReader) { StatFs(app.filesDir.path).availableBytes }
+    }
 
-    /** Once per process, in the background: the pictures [PictureRetention] lets go. A history that cannot be read deletes nothing. */
-    fun prunePicturesOnce() {
-        if (!picturesPruned.compareAndSet(false, true)) return
+    private val pruned = java.util.concurrent.atomic.AtomicBoolean(false)
+
+    /**
+     * Once per process, in the background: the pictures [PictureRetention]
+     * lets go (a history that cannot be read deletes nothing) and the copies a
+     * killed import left half-written.
+     */
+    fun pruneOnce() {
+        if (!pruned.compareAndSet(false, true)) return
         MainScope().launch(Dispatchers.IO) {
+            runCatching { modelFileCopy.removeLeftovers() }
             runCatching { PictureRetention.prune(archive, pictures, System.currentTimeMillis()) }
                 .onFailure { Log.w("imp", "pictures not pruned", it) }
         }

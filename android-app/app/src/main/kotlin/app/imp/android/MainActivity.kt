@@ -29,7 +29,7 @@ class MainActivity : ComponentActivity() {
         enableEdgeToEdge()
         val graph = AppGraph.get(this)
         graph.haptics.attach(window.decorView)
-        graph.prunePicturesOnce()
+        graph.pruneOnce()
         val shared = sharedPicture(intent)
         setContent {
             ImpTheme {

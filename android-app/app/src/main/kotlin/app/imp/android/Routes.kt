@@ -53,7 +53,6 @@ import app.imp.android.ui.settings.SettingsScreen
 import app.imp.android.ui.settings.SettingsViewModel
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.withContext
-import java.io.File
 import java.text.DateFormat
 import java.util.Date
 import android.provider.Settings as SystemSettings
@@ -116,7 +115,7 @@ class Routes(
     fun Models() {
         val models: ModelsViewModel = screenModel(Destination.Models.name) {
             ModelsViewModel(graph.library, graph.settings, graph.session, graph.installs, graph.device, graph.network, graph.texts, { uri, progress ->
-                withContext(Dispatchers.IO) { copyModelFile(uri, progress) }
+                withContext(Dispatchers.IO) { graph.modelFileCopy.copy(uri, progress) }
             })
         }
         val state by models.uiState.collectAsStateWithLifecycle()
@@ -147,6 +146,7 @@ class Routes(
                 onRetryAdded = models::retryAdded, onDismissAdded = models::dismissAdded,
                 // Any type: phones label .gguf files inconsistently (application/octet-stream at best).
                 onImport = { picker.launch(arrayOf("*/*")) },
+                onCancelImport = models::cancelImport,
             ),
         )
     }
@@ -292,27 +292,6 @@ class Routes(
     private fun modelName(id: String): String =
         graph.library.catalog.firstOrNull { it.id == id || id.startsWith(it.id) }?.displayName ?: id
 
-    /** Copies a picked model file into the app's import directory, where the store uses it in place. */
-    private fun copyModelFile(uri: String, progress: (Long, Long?) -> Unit): File {
-        val dir = graph.library.importDirectory.also { it.mkdirs() }
-        val name = (graph.contentReader.displayName(uri) ?: "model.gguf").replace(Regex("[^A-Za-z0-9._-]"), "_")
-        val total = graph.contentReader.size(uri)
-        val target = File(dir, name)
-        graph.contentReader.open(uri).use { input ->
-            target.outputStream().use { output ->
-                val buffer = ByteArray(1 shl 20)
-                var done = 0L
-                while (true) {
-                    val n = input.read(buffer)
-                    if (n < 0) break
-                    output.write(buffer, 0, n)
-                    done += n
-                    progress(done, total)
-                }
-            }
-        }
-        return target
-    }
 
     /** Recoveries that leave the app's screens. */
     private fun recover(recovery: Problem.Recovery) {

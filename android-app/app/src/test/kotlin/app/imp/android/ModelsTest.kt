@@ -4,6 +4,7 @@ import androidx.compose.runtime.getValue
 import androidx.compose.ui.test.assertCountEquals
 import androidx.compose.ui.test.onAllNodesWithText
 import androidx.compose.ui.test.onNodeWithText
+import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performScrollTo
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.imp.android.settings.AppSettings
@@ -382,5 +383,42 @@ class ModelsTest : ScreenTest() {
         compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("models-add-font-200")
         vm.pause(entry.id)
+    }
+
+    /**
+     * Issue 27, defect 7: an import that fails offers to pick again (its Try
+     * again once did nothing) and keeps no copy; Cancel stops it.
+     */
+    @Test
+    fun aFailedImportOffersToPickAgainAndCancelStopsOne() {
+        val world = world()
+        val copied = temp.newFile("copied.gguf")
+        var picks = 0
+        world.library.importFlow = flow { throw app.imp.kit.ImpException.ModelUnusable("not a model") }
+        val vm = ModelsViewModel(
+            world.library, world.settings, world.session, world.installs, fakeDevice, world.network, texts,
+            { _, progress -> progress(10, 10); copied },
+        )
+        loaded(vm)
+        show(vm, ModelsActions(onImport = { picks++ }, onCancelImport = vm::cancelImport))
+        vm.import("content://picked", "notes.gguf")
+        settle("the failure") { loaded(vm).importing is ModelImport.Failed }
+        assertTrue("the copy is not kept", !copied.exists())
+        compose.onNodeWithText(compose.activity.getString(R.string.recovery_try_again)).performScrollTo().performClick()
+        assertEquals(1, picks)
+
+        val slow = ModelsViewModel(
+            world.library, world.settings, world.session, world.installs, fakeDevice, world.network, texts,
+            { _, progress ->
+                progress(5, 10)
+                awaitCancellation()
+            },
+        )
+        loaded(slow)
+        slow.import("content://big", "big.gguf")
+        settle("the copy's progress") { loaded(slow).importing == ModelImport.Copying("big.gguf", 5, 10) }
+        slow.cancelImport()
+        assertEquals(ModelImport.Idle, loaded(slow).importing)
+        assertEquals(compose.activity.getString(R.string.models_import_cancelled), loaded(slow).announcement?.text)
     }
 }

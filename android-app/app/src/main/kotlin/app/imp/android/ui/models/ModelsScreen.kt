@@ -40,6 +40,7 @@ data class ModelsActions(
     val onDownload: (String) -> Unit = {},
     val onPause: (String) -> Unit = {},
     val onImport: () -> Unit = {},
+    val onCancelImport: () -> Unit = {},
     val onVerify: (String) -> Unit = {},
     val onChoose: (String) -> Unit = {},
     val onDelete: (String) -> Unit = {},
@@ -204,9 +205,19 @@ private fun Loaded(state: ModelsUiState.Loaded, actions: ModelsActions) {
         }
     }
     when (val i = state.importing) {
-        is ModelImport.Copying -> Text(stringResource(R.string.models_importing, i.name))
+        is ModelImport.Copying -> {
+            val percent = ByteSize.percent(i.done, i.total)
+            if (percent != null) LinearProgressIndicator(progress = { percent / 100f }, modifier = Modifier.fillMaxWidth())
+            Text(
+                percent?.let { stringResource(R.string.models_importing_percent, i.name, it) }
+                    ?: stringResource(R.string.models_importing, i.name),
+            )
+            OutlinedButton(onClick = actions.onCancelImport, modifier = Modifier.touchTarget()) {
+                Text(stringResource(R.string.models_import_cancel))
+            }
+        }
         is ModelImport.Checking -> Text(stringResource(R.string.models_importing, i.name))
-        is ModelImport.Failed -> ProblemCard(i.problem, {})
+        is ModelImport.Failed -> ProblemCard(i.problem, { actions.onImport() })
         ModelImport.Idle -> Unit
     }
     OutlinedButton(onClick = actions.onImport, modifier = Modifier.fillMaxWidth().touchTarget()) {

@@ -55,6 +55,7 @@ class ModelsViewModel(
     private val checks = mutableMapOf<String, Check>()
     private val jobs = mutableMapOf<String, Job>()
     private var importing: ModelImport = ModelImport.Idle
+    private var importJob: Job? = null
     private var pendingDelete: String? = null
     /** A download waiting for the person to allow mobile data, and how it starts. */
     private var askingMobileData: Pair<MobileDataQuestion, () -> Unit>? = null
@@ -279,14 +280,20 @@ class ModelsViewModel(
         refreshState()
     }
 
-    /** Installs a `.gguf` the person picked with the system file picker. */
+    /**
+     * Installs a `.gguf` the person picked with the system file picker: copied
+     * in (with progress, Cancel, a free-space check), then checked by the
+     * store. A failure offers to pick again.
+     */
     fun import(uri: String, name: String) {
-        if (importing is ModelImport.Copying || importing is ModelImport.Checking) return
+        if (importJob?.isActive == true) return
         importing = ModelImport.Copying(name, 0, null)
         refreshState()
-        viewModelScope.launch {
+        importJob = viewModelScope.launch {
+            var file: File? = null
+            var installedOk = false
             try {
-                val file = copyIn(uri) { done, total ->
+                file = copyIn(uri) { done, total ->
                     importing = ModelImport.Copying(name, done, total)
                     refreshState()
                 }
@@ -294,6 +301,7 @@ class ModelsViewModel(
                     when (event) {
                         is TransferEvent.Progress -> importing = ModelImport.Checking(name, event.doneBytes, event.totalBytes)
                         is TransferEvent.Installed -> {
+                            installedOk = true
                             importing = ModelImport.Idle
                             installed(event.model.id)
                         }
@@ -304,12 +312,25 @@ class ModelsViewModel(
             } catch (e: CancellationException) {
                 throw e
             } catch (e: Exception) {
-                val problem = Problem.from(e, ProblemContext.Transfer, texts)
+                // Whatever went wrong, the way on is to pick a file again.
+                val problem = Problem.from(e, ProblemContext.Transfer, texts).copy(recovery = Problem.Recovery.TryAgain)
                 importing = ModelImport.Failed(problem)
                 announcer.say(problem.announcement, interrupting = true)
+            } finally {
+                // A copy the store did not take is not kept (gigabytes nobody can see).
+                if (!installedOk) file?.delete()
             }
             refreshState()
         }
+    }
+
+    /** Stops an import; nothing of it is kept. */
+    fun cancelImport() {
+        importJob?.cancel()
+        importJob = null
+        importing = ModelImport.Idle
+        announcer.say(texts.get(R.string.models_import_cancelled))
+        refreshState()
     }
 
     /** Reads an installed model's file again and compares its checksum. */
