@@ -287,6 +287,15 @@ pub struct DeviceProfile {
     pub free_storage_bytes: u64,
 }
 
+/// The memory limit to load a model with on `device`: the line past which
+/// the models screen says a model does not fit (the same rule, so a model it
+/// calls tight still loads). Depends on the phone's RAM only, not on what is
+/// free this moment.
+#[uniffi::export]
+pub fn memory_budget(device: DeviceProfile) -> u64 {
+    device_fit::memory_budget(device.total_ram_bytes)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum FitVerdict {
     Fits,

@@ -46,6 +46,15 @@ pub struct Fit {
     pub reason: String,
 }
 
+/// The most memory a model may need to be loaded on a phone with
+/// `total_ram_bytes`: 70% of it (the "does not fit" line). The apps pass it as
+/// the engine's memory limit, so a load is refused exactly when the models
+/// screen says the model does not fit, never for memory free at the moment
+/// (a "tight" model loads; the system closes other apps).
+pub fn memory_budget(total_ram_bytes: u64) -> u64 {
+    total_ram_bytes / 10 * 7
+}
+
 /// The fit of a model needing `memory` bytes whose file of `file_size` bytes
 /// is (`installed`) or is not yet on the phone.
 pub fn fit(memory: u64, file_size: u64, installed: bool, device: &DeviceProfile) -> Fit {
@@ -61,7 +70,7 @@ pub fn fit(memory: u64, file_size: u64, installed: bool, device: &DeviceProfile)
                 gb(device.free_storage_bytes)
             ),
         )
-    } else if memory * 10 > ram * 7 {
+    } else if memory > memory_budget(ram) {
         (
             Verdict::DoesNotFit,
             format!(

@@ -38,6 +38,18 @@ class MainActivity : ComponentActivity() {
         }
     }
 
+    override fun onTrimMemory(level: Int) {
+        super.onTrimMemory(level)
+        // In the background, with the system short of memory: the model goes first (reloaded on return).
+        if (level >= android.content.ComponentCallbacks2.TRIM_MEMORY_BACKGROUND) AppGraph.get(this).session.release()
+    }
+
+    override fun onStart() {
+        super.onStart()
+        // Back from the background: the model released by onTrimMemory (if it was) loads again.
+        AppGraph.get(this).session.refresh()
+    }
+
     /** A photo another app shared (ACTION_SEND image/): opens straight into a conversation. */
     private fun sharedPicture(intent: Intent?): String? {
         if (intent?.action != Intent.ACTION_SEND || intent.type?.startsWith("image/") != true) return null

@@ -114,13 +114,20 @@ class FakeEngine(override val details: ModelDetails = TINY_DETAILS) : AnswerEngi
     var encodeError: Exception? = null
     var closed = false
 
+    /** Conversations started and not yet closed (each holds the model's memory on the real core). */
+    var openConversations = 0
+        private set
+
     /** The answer the next question gets (made on demand, so a test can script it after asking). */
     fun nextAnswer(): ScriptedAnswer = answers.firstOrNull() ?: ScriptedAnswer().also { answers.addLast(it) }
 
     override suspend fun startConversation(picture: Picture): PictureConversation {
         encodeError?.let { throw it }
         pictures += picture
+        openConversations++
         return object : PictureConversation {
+            private var open = true
+
             override fun ask(question: String, settings: AnswerSettings): Flow<AnswerEvent> {
                 questions += question
                 val answer = nextAnswer()
@@ -129,7 +136,10 @@ class FakeEngine(override val details: ModelDetails = TINY_DETAILS) : AnswerEngi
                 return answer.flow
             }
 
-            override fun close() = Unit
+            override fun close() {
+                if (open) openConversations--
+                open = false
+            }
         }
     }
 
@@ -146,7 +156,11 @@ class FakeLoader(val engine: FakeEngine = FakeEngine()) : EngineLoader {
     var error: Exception? = null
     val loads = mutableListOf<Pair<String, EngineOptions>>()
 
+    /** Runs as each load starts (what is still in memory then). */
+    var onLoad: () -> Unit = {}
+
     override suspend fun load(path: String, options: EngineOptions, onProgress: (Float) -> Unit): AnswerEngine {
+        onLoad()
         loads += path to options
         error?.let { throw it }
         onProgress(1f)

@@ -280,6 +280,13 @@ data class PendingDownload(val id: String, val doneBytes: Long)
 
 /** What the app knows of the phone (ActivityManager.MemoryInfo, StatFs). */
 data class DeviceProfile(val totalRamBytes: Long, val availableRamBytes: Long?, val freeStorageBytes: Long) {
+    /**
+     * The memory limit to load a model with ([EngineOptions.availableMemoryBytes]):
+     * the core's "does not fit" line for this phone's RAM, so a load is refused
+     * exactly when [ModelStore.deviceFit] says the model does not fit.
+     */
+    val memoryBudgetBytes: Long get() = app.imp.ffi.memoryBudget(toFfi()).toLong()
+
     internal fun toFfi() = FfiDeviceProfile(
         totalRamBytes.toULong(),
         availableRamBytes?.toULong(),

@@ -55,6 +55,27 @@ class EngineSession(
             is State.Failed -> s.modelId
         }
 
+    /**
+     * Told just before the model's memory goes: another model is about to
+     * load, or the system is short of memory. Each open conversation lets go
+     * of the model then, so two models are never in memory at once.
+     */
+    fun interface ReleaseListener {
+        fun releasing()
+    }
+
+    private val listeners = mutableSetOf<ReleaseListener>()
+
+    fun addReleaseListener(listener: ReleaseListener) {
+        listeners += listener
+    }
+
+    fun removeReleaseListener(listener: ReleaseListener) {
+        listeners -= listener
+    }
+
+    private fun tellReleasing() = listeners.toList().forEach { it.releasing() }
+
     private var loaded: Pair<InstalledModel, EngineOptions>? = null
     private var loading: Deferred<AnswerEngine>? = null
     private var engine: AnswerEngine? = null
@@ -124,6 +145,17 @@ class EngineSession(
     fun title(model: InstalledModel): String =
         library.catalog.firstOrNull { it.id == model.catalogId }?.displayName ?: model.id
 
+    /**
+     * The system is short of memory and the app is in the background: the
+     * model's gigabytes go (an open conversation keeps what it holds); the next
+     * use loads it again.
+     */
+    fun release() {
+        if (engine == null && loading == null) return
+        tellReleasing()
+        unload()
+    }
+
     /** Releases the model's memory (conversations still open keep it until they close). */
     fun unload() {
         loading?.cancel()
@@ -147,8 +179,9 @@ class EngineSession(
                 Problem.from(app.imp.kit.ImpException.ModelUnusable(problem), ProblemContext.LoadingModel, texts),
             )
         }
-        val options = settings.engineOptions(model.details?.imageSize, device.bigCores, device.profile().availableRamBytes)
+        val options = settings.engineOptions(model.details?.imageSize, device.bigCores, device.profile().memoryBudgetBytes)
         if (!force && loaded == model to options && current.value !is State.Failed) return
+        if (engine != null || loading != null) tellReleasing()
         unload()
         loaded = model to options
         val title = title(model)

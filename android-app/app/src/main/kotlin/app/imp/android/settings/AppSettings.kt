@@ -24,11 +24,16 @@ data class AppSettings(
     /** Models are downloaded over Wi-Fi (or another unmetered network) only, unless the person says otherwise each time. */
     val wifiOnly: Boolean = true,
 ) {
-    /** Options to load a model trained at [nativeImageSize] px with, on a phone with [bigCores]. */
-    fun engineOptions(nativeImageSize: Int?, bigCores: Int, availableMemoryBytes: Long?) = EngineOptions(
+    /**
+     * Options to load a model trained at [nativeImageSize] px with, on a phone
+     * with [bigCores] and [memoryBudgetBytes] (a fixed figure of the phone,
+     * never the memory free this moment: that would refuse models the models
+     * screen calls tight, and reload the model whenever it changed).
+     */
+    fun engineOptions(nativeImageSize: Int?, bigCores: Int, memoryBudgetBytes: Long?) = EngineOptions(
         threads = (threads ?: bigCores).coerceAtLeast(1),
         imageSize = nativeImageSize?.let { resolution.imageSize(it) },
-        availableMemoryBytes = availableMemoryBytes,
+        availableMemoryBytes = memoryBudgetBytes,
     )
 
     val answerSettings: AnswerSettings get() = AnswerSettings(maxTokens = answerLength.maxTokens)

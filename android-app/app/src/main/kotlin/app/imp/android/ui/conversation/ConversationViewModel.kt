@@ -102,10 +102,40 @@ class ConversationViewModel(
             handle[SAVED_ID] = value
         }
 
+    /** This conversation let go of the model; its picture is encoded again once a model is loaded. */
+    private var released = false
+
+    /**
+     * The session's model is about to go (another model chosen, or the system
+     * short of memory): this conversation lets go of it at once, so its memory
+     * is freed before anything else loads. An answer being written stops.
+     */
+    private val releaseListener = EngineSession.ReleaseListener {
+        if (conversation == null && encoding?.isActive != true) return@ReleaseListener
+        if (phase is Phase.Answering) stop()
+        encoding?.cancel()
+        conversation?.close()
+        conversation = null
+        pictureState = PictureState.Preparing
+        // Not at once: the old engine is still the session's until this returns.
+        released = true
+        publish()
+    }
+
     init {
         viewModelScope.launch { narrator.announcement.collect { publish() } }
         viewModelScope.launch { narrator.isSpeaking.collect { publish() } }
-        viewModelScope.launch { session.state.collect { publish() } }
+        viewModelScope.launch {
+            session.state.collect { s ->
+                // The model this conversation let go of (or the one replacing it) is loaded: the picture is encoded again.
+                if (released && s is EngineSession.State.Ready && args != null) {
+                    released = false
+                    prepare(restoring = true)
+                }
+                publish()
+            }
+        }
+        session.addReleaseListener(releaseListener)
     }
 
     /** Opens [args] unless it is the conversation already open (recomposition, rotation). */
@@ -242,7 +272,11 @@ class ConversationViewModel(
         pictureState = PictureState.Preparing
     }
 
-    override fun onCleared() = close()
+    override fun onCleared() {
+        session.removeReleaseListener(releaseListener)
+        close()
+    }
+
 
     // The work.
 
