@@ -26,6 +26,36 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// An advisory lock (`flock`) on `file`, held until it is closed. Locks are
+/// per open file, so they exclude other threads of this process (each opens
+/// the file itself) as well as other processes. With `wait`, blocks until the
+/// holder lets go; else fails at once with `WouldBlock`.
+#[cfg(unix)]
+pub(crate) fn lock_exclusive(file: &std::fs::File, wait: bool) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let operation = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: flock on a descriptor this `File` owns; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn lock_exclusive(_file: &std::fs::File, _wait: bool) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Flushes a directory's entries (a rename or create in it) to the disk.
 /// Best effort: not every platform lets a directory be opened for this.
 pub fn sync_dir(dir: &Path) {

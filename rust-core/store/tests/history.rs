@@ -236,3 +236,64 @@ fn a_writer_killed_mid_write_loses_nothing_saved_before() {
         assert_eq!(history.list(0, 10).unwrap().skipped, 0);
     }
 }
+
+/// Issue 31, item 4: writers of one conversation take turns. Threads of one
+/// process each append 25 turns at once: all 100 are kept (read, add, write
+/// without a lock lost some).
+#[test]
+fn concurrent_writers_in_one_process_lose_no_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = std::sync::Arc::new(History::open(dir.path(), 1 << 30).unwrap());
+    let id = history.create("m", &photo()).unwrap().id;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (history, id) = (history.clone(), id.clone());
+            std::thread::spawn(move || {
+                for n in 0..25 {
+                    history.append_turn(&id, turn(w * 100 + n)).unwrap();
+                }
+            })
+        })
+        .collect();
+    writers.into_iter().for_each(|w| w.join().unwrap());
+    assert_eq!(history.load(&id).unwrap().turns.len(), 100);
+}
+
+/// The same across processes (the app and, say, a share extension): this
+/// process and a child append 40 turns each at once; all 80 are kept.
+#[test]
+fn two_processes_writing_one_conversation_lose_no_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path(), 1 << 30).unwrap();
+    let id = history.create("m", &photo()).unwrap().id;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "appender_child_for_the_two_writers_test",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("IMP_HISTORY_APPENDER_DIR", dir.path())
+        .env("IMP_HISTORY_APPENDER_ID", &id)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for n in 0..40 {
+        history.append_turn(&id, turn(n)).unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(history.load(&id).unwrap().turns.len(), 80);
+}
+
+/// The child of the two-writers test: 40 appends, as fast as it can.
+#[test]
+fn appender_child_for_the_two_writers_test() {
+    let Ok(dir) = std::env::var("IMP_HISTORY_APPENDER_DIR") else {
+        return;
+    };
+    let history = History::open(Path::new(&dir), 1 << 30).unwrap();
+    let id = std::env::var("IMP_HISTORY_APPENDER_ID").unwrap();
+    for n in 0..40 {
+        history.append_turn(&id, turn(1000 + n)).unwrap();
+    }
+}

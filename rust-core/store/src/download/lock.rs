@@ -26,7 +26,7 @@ impl PartialLock {
             .write(true)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        lock_exclusive(&file).map_err(|e| {
+        crate::disk::lock_exclusive(&file, false).map_err(|e| {
             if e.kind() == std::io::ErrorKind::WouldBlock {
                 StoreError::Busy(format!(
                     "{} is already being written by another download",
@@ -38,23 +38,6 @@ impl PartialLock {
         })?;
         Ok(Self { _file: file })
     }
-}
-
-#[cfg(unix)]
-fn lock_exclusive(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a descriptor this `File` owns; no memory is involved.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(unix))]
-fn lock_exclusive(_file: &std::fs::File) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]

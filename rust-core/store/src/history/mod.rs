@@ -106,12 +106,34 @@ impl History {
     /// Adds a finished (or stopped) turn; what was saved before stays intact
     /// whatever happens during this write.
     pub fn append_turn(&self, id: &str, turn: Turn) -> Result<ConversationRecord> {
+        check_id(id)?;
+        // Read, add, write: two writers at once (two threads, two processes)
+        // would each write what they read plus their own turn, and one turn
+        // would be lost. One at a time, per conversation.
+        let _writer = self.writer_lock(id)?;
         let mut file = self.read(id)?;
         file.updated_at_ms = now_ms().max(file.updated_at_ms);
         file.turns.push(turn);
         self.save(&file)?;
         self.prune(id);
         Ok(record(file))
+    }
+
+    /// Held while a conversation's file is rewritten (a lock file in its folder).
+    fn writer_lock(&self, id: &str) -> Result<std::fs::File> {
+        let folder = self.folder(id);
+        if !folder.is_dir() {
+            return Err(StoreError::UnknownConversation(id.to_string()));
+        }
+        let path = folder.join(".writer.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
+        crate::disk::lock_exclusive(&file, true).map_err(|e| StoreError::io(&path, e))?;
+        Ok(file)
     }
 
     pub fn load(&self, id: &str) -> Result<ConversationRecord> {

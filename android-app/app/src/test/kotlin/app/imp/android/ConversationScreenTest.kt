@@ -10,9 +10,9 @@ import androidx.compose.ui.semantics.SemanticsProperties
 import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.assertIsDisplayed
 import androidx.compose.ui.test.assertIsEnabled
+import androidx.compose.ui.test.hasContentDescription
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.isFocused
-import androidx.compose.ui.test.hasContentDescription
 import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
@@ -106,7 +106,7 @@ class ConversationScreenTest : ScreenTest() {
         compose.onNodeWithTag(answerTag(0)).assertIsDisplayed()
         compose.screenshot("conversation-answering")
 
-        compose.onNodeWithText(text(R.string.action_stop)).performScrollTo().performClick()
+        compose.onNodeWithText(text(R.string.action_stop)).assertIsDisplayed().performClick()
         compose.waitForIdle()
         assertEquals(text(R.string.announce_stopped), liveRegionText())
         assertTrue(world.engine.answers.isEmpty())
@@ -124,6 +124,30 @@ class ConversationScreenTest : ScreenTest() {
         assertEquals(listOf("Is it open?"), world.engine.questions.drop(1))
         compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("conversation-answered")
+    }
+
+    /**
+     * Issue 27: Stop is always reachable, pinned below the scrolling answer
+     * (not at its end, off screen); here at twice the font size, where a long
+     * answer fills screens (the screenshot shows it scrolled to its end).
+     */
+    @Test
+    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    fun stopStaysOnScreenAndTheAnswerScrollsIntoViewAsItGrows() {
+        val world = ConversationWorld(texts, temp.newFolder())
+        showApp(world)
+        compose.onNodeWithContentDescription(text(R.string.action_take_picture)).performClick()
+        waitFor("the picture to be encoded") { world.engine.pictures.isNotEmpty() }
+        compose.onNodeWithText(text(R.string.action_describe)).performScrollTo().performClick()
+        compose.waitForIdle()
+        val words = (1..60).joinToString(" ") { "Line $it of a long answer." }
+        world.engine.current!!.send(words, " The last words")
+        compose.waitForIdle()
+        compose.onNodeWithText(text(R.string.action_stop)).assertIsDisplayed()
+        compose.assertEveryControlLabelledAndLargeEnough()
+        compose.screenshot("conversation-long-answer-font-200")
+        compose.onNodeWithText(text(R.string.action_stop)).performClick()
+        compose.waitForIdle()
     }
 
     @Test

@@ -146,6 +146,34 @@ class ConversationViewModelTest {
         assertTrue(world.voice.spoken.isEmpty()) // Never: no text-to-speech, TalkBack alone
     }
 
+    /**
+     * Issue 27, "never silent": while the model works with no new word for a
+     * few seconds, TalkBack hears "Still working."; once words flow, no cue.
+     */
+    @Test
+    fun aLongSilenceWhileAnsweringIsNeverSilent() {
+        val world = ConversationWorld(
+            texts, temp.newFolder(), settings = AppSettings(modelId = "imp-v1-3b-q4", speech = SpeechMode.Never),
+            accessibility = FakeAccessibility(on = true),
+        )
+        val vm = world.viewModel()
+        vm.openPicture(world)
+        vm.describe()
+        idle()
+        val still = texts.get(R.string.announce_still_working)
+        assertEquals(texts.get(R.string.announce_answering), vm.uiState.value.content.announcement?.text)
+        idle(ConversationViewModel.STILL_WORKING_MS + 100)
+        assertEquals(still, vm.uiState.value.content.announcement?.text)
+        val cues = vm.uiState.value.content.announcement!!.serial
+        world.engine.current!!.send("A red ")
+        idle(ConversationViewModel.STILL_WORKING_MS + 100)
+        assertEquals("words arrived: no cue", cues, vm.uiState.value.content.announcement?.serial)
+        world.engine.current!!.finish()
+        settle("the end") { vm.uiState.value is ConversationUiState.Ready }
+        idle(2 * ConversationViewModel.STILL_WORKING_MS)
+        assertTrue(vm.uiState.value.content.announcement?.text != still)
+    }
+
     @Test
     fun stopKeepsWhatWasWrittenAndAFollowUpAsksAboutTheSamePicture() {
         val world = world()

@@ -112,6 +112,17 @@ class AnswerNarrator(
         }
     }
 
+    /**
+     * A long silence while the model works: a soft cue, said by the voice the
+     * answer goes to when it is not speaking (the live region for TalkBack).
+     */
+    fun stillWorking() {
+        val text = texts.get(R.string.announce_still_working)
+        announce(text, interrupting = false)
+        val voice = answerVoice
+        if (voice === synthesizer && !speech.isSpeaking.value) synthesizer.speak(text, settings().speechRate) {}
+    }
+
     fun answerStopped() {
         held = null
         speech.stop()

@@ -89,67 +89,79 @@ fun ConversationScreen(state: ConversationUiState, actions: ConversationActions,
     val describeFocus = remember { FocusRequester() }
     val problemFocus = remember { FocusRequester() }
     val answerFocus = remember { mutableMapOf<Int, FocusRequester>() }
+    val scroll = rememberScrollState()
+    val answering = state is ConversationUiState.Answering
+    // The answer scrolls into view as it grows (the person reads it as it is written).
+    val written = content.turns.lastOrNull()?.answer?.length ?: 0
+    LaunchedEffect(answering, written) { if (answering) scroll.animateScrollTo(scroll.maxValue) }
     Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
-        Column(
-            Modifier.fillMaxSize().safeDrawingPadding().verticalScroll(rememberScrollState()).padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(12.dp),
-        ) {
-            LiveAnnouncer(content.announcement)
-            PictureView(content.picture)
-            Text(content.status, style = MaterialTheme.typography.titleMedium)
-            content.modelLoading?.let { fraction ->
-                LinearProgressIndicator(progress = { fraction }, modifier = Modifier.fillMaxWidth())
+        Column(Modifier.fillMaxSize().safeDrawingPadding()) {
+            Column(
+                Modifier.weight(1f).fillMaxWidth().verticalScroll(scroll).padding(16.dp),
+                verticalArrangement = Arrangement.spacedBy(12.dp),
+            ) {
+                LiveAnnouncer(content.announcement)
+                PictureView(content.picture)
+                Text(content.status, style = MaterialTheme.typography.titleMedium)
+                content.modelLoading?.let { fraction ->
+                    LinearProgressIndicator(progress = { fraction }, modifier = Modifier.fillMaxWidth())
+                }
+                content.notice?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
+                (state as? ConversationUiState.Failed)?.let { failed ->
+                    ProblemCard(failed.problem, actions.onRecovery, Modifier.focusRequester(problemFocus))
+                }
+                FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+                    Button(
+                        onClick = actions.onDescribe,
+                        enabled = content.canAsk,
+                        modifier = Modifier.heightIn(min = 56.dp).focusRequester(describeFocus),
+                    ) { Text(stringResource(R.string.action_describe)) }
+                    FilledTonalButton(
+                        onClick = actions.onReadText,
+                        enabled = content.canAsk,
+                        modifier = Modifier.heightIn(min = 56.dp),
+                    ) { Text(stringResource(R.string.action_read_text)) }
+                }
+                content.turns.forEach { turn ->
+                    val requester = answerFocus.getOrPut(turn.id) { FocusRequester() }
+                    TurnView(turn, state, actions, Modifier.focusRequester(requester))
+                }
+                if (!answering && content.isSpeaking) {
+                    OutlinedButton(onClick = actions.onStopSpeaking, modifier = Modifier.touchTarget()) {
+                        Text(stringResource(R.string.action_stop_speaking))
+                    }
+                }
+                OutlinedTextField(
+                    value = content.question,
+                    onValueChange = actions.onQuestionChange,
+                    label = { Text(stringResource(R.string.question_label)) },
+                    enabled = content.canAsk,
+                    keyboardOptions = KeyboardOptions(imeAction = ImeAction.Send),
+                    keyboardActions = KeyboardActions(onSend = { actions.onAsk() }),
+                    modifier = Modifier.fillMaxWidth(),
+                )
+                // Wraps rather than squeezing: at 200% font the three do not fit on one line.
+                FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+                    Button(
+                        onClick = actions.onAsk,
+                        enabled = content.canAsk && content.question.isNotBlank(),
+                        modifier = Modifier.touchTarget(),
+                    ) { Text(stringResource(R.string.action_ask)) }
+                    OutlinedButton(onClick = actions.onVoice, enabled = content.canAsk, modifier = Modifier.touchTarget()) {
+                        Text(stringResource(R.string.action_voice))
+                    }
+                    TextButton(onClick = actions.onNewPicture, modifier = Modifier.touchTarget()) {
+                        Text(stringResource(R.string.action_new_picture))
+                    }
+                }
             }
-            content.notice?.let { Text(it, style = MaterialTheme.typography.bodyMedium) }
-            (state as? ConversationUiState.Failed)?.let { failed ->
-                ProblemCard(failed.problem, actions.onRecovery, Modifier.focusRequester(problemFocus))
-            }
-            FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+            // Pinned below the scrolling part: Stop is always where the thumb (and TalkBack) finds it.
+            if (answering) {
                 Button(
-                    onClick = actions.onDescribe,
-                    enabled = content.canAsk,
-                    modifier = Modifier.heightIn(min = 56.dp).focusRequester(describeFocus),
-                ) { Text(stringResource(R.string.action_describe)) }
-                FilledTonalButton(
-                    onClick = actions.onReadText,
-                    enabled = content.canAsk,
-                    modifier = Modifier.heightIn(min = 56.dp),
-                ) { Text(stringResource(R.string.action_read_text)) }
-            }
-            content.turns.forEach { turn ->
-                val requester = answerFocus.getOrPut(turn.id) { FocusRequester() }
-                TurnView(turn, state, actions, Modifier.focusRequester(requester))
-            }
-            if (state is ConversationUiState.Answering) {
-                Button(onClick = actions.onStop, modifier = Modifier.fillMaxWidth().heightIn(min = 56.dp)) {
+                    onClick = actions.onStop,
+                    modifier = Modifier.fillMaxWidth().padding(horizontal = 16.dp, vertical = 8.dp).heightIn(min = 56.dp),
+                ) {
                     Text(stringResource(R.string.action_stop))
-                }
-            } else if (content.isSpeaking) {
-                OutlinedButton(onClick = actions.onStopSpeaking, modifier = Modifier.touchTarget()) {
-                    Text(stringResource(R.string.action_stop_speaking))
-                }
-            }
-            OutlinedTextField(
-                value = content.question,
-                onValueChange = actions.onQuestionChange,
-                label = { Text(stringResource(R.string.question_label)) },
-                enabled = content.canAsk,
-                keyboardOptions = KeyboardOptions(imeAction = ImeAction.Send),
-                keyboardActions = KeyboardActions(onSend = { actions.onAsk() }),
-                modifier = Modifier.fillMaxWidth(),
-            )
-            // Wraps rather than squeezing: at 200% font the three do not fit on one line.
-            FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
-                Button(
-                    onClick = actions.onAsk,
-                    enabled = content.canAsk && content.question.isNotBlank(),
-                    modifier = Modifier.touchTarget(),
-                ) { Text(stringResource(R.string.action_ask)) }
-                OutlinedButton(onClick = actions.onVoice, enabled = content.canAsk, modifier = Modifier.touchTarget()) {
-                    Text(stringResource(R.string.action_voice))
-                }
-                TextButton(onClick = actions.onNewPicture, modifier = Modifier.touchTarget()) {
-                    Text(stringResource(R.string.action_new_picture))
                 }
             }
         }

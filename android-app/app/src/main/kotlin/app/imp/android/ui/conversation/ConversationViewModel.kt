@@ -23,6 +23,7 @@ import app.imp.kit.SavedTurn
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -217,7 +218,25 @@ class ConversationViewModel(
             encoded?.join()
             answer(turn.id)
         }
+        keepTalking(turn.id)
         publish()
+    }
+
+    /**
+     * Never silent: while the model works on [id] (encoding, thinking, or
+     * stalled) with no new word for [STILL_WORKING_MS], the person hears that
+     * it is still working, so a long wait is not taken for a hang.
+     */
+    private fun keepTalking(id: Int) {
+        viewModelScope.launch {
+            var heard = 0
+            while (phase == Phase.Answering(id)) {
+                delay(STILL_WORKING_MS)
+                val written = turns.firstOrNull { it.id == id }?.answer?.length ?: return@launch
+                if (phase == Phase.Answering(id) && written == heard) narrator.stillWorking()
+                heard = written
+            }
+        }
     }
 
     /** Stops the answer being written; what was written stays, and is saved. */
@@ -491,10 +510,12 @@ class ConversationViewModel(
         }
     }
 
-    private companion object {
-        const val KEY = "conversation.key"
-        const val PICTURE = "conversation.picture"
-        const val SAVED_ID = "conversation.savedId"
-        const val QUESTION = "conversation.question"
+    companion object {
+        /** Silence after which the person hears that the model is still working (issue 27: "never silent"). */
+        const val STILL_WORKING_MS = 4_000L
+        private const val KEY = "conversation.key"
+        private const val PICTURE = "conversation.picture"
+        private const val SAVED_ID = "conversation.savedId"
+        private const val QUESTION = "conversation.question"
     }
 }
