@@ -26,12 +26,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `path` opened (created if need be, never truncated) and locked with
+/// [`lock_exclusive`]; the lock is held until the returned file is dropped.
+/// The lock file itself stays: removing it while another writer is about to
+/// open it would let two writers lock two different files.
+pub(crate) fn lock_file(path: &Path, wait: bool) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    lock_exclusive(&file, wait)?;
+    Ok(file)
+}
+
 /// An advisory lock (`flock`) on `file`, held until it is closed. Locks are
 /// per open file, so they exclude other threads of this process (each opens
 /// the file itself) as well as other processes. With `wait`, blocks until the
 /// holder lets go; else fails at once with `WouldBlock`.
 #[cfg(unix)]
-pub(crate) fn lock_exclusive(file: &std::fs::File, wait: bool) -> std::io::Result<()> {
+fn lock_exclusive(file: &std::fs::File, wait: bool) -> std::io::Result<()> {
     use std::os::unix::io::AsRawFd;
     let operation = if wait {
         libc::LOCK_EX
@@ -52,7 +66,7 @@ pub(crate) fn lock_exclusive(file: &std::fs::File, wait: bool) -> std::io::Resul
 }
 
 #[cfg(not(unix))]
-pub(crate) fn lock_exclusive(_file: &std::fs::File, _wait: bool) -> std::io::Result<()> {
+fn lock_exclusive(_file: &std::fs::File, _wait: bool) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -20,13 +20,7 @@ impl PartialLock {
         let mut name = partial.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");
         let path = partial.with_file_name(name);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        crate::disk::lock_exclusive(&file, false).map_err(|e| {
+        let file = crate::disk::lock_file(&path, false).map_err(|e| {
             if e.kind() == std::io::ErrorKind::WouldBlock {
                 StoreError::Busy(format!(
                     "{} is already being written by another download",

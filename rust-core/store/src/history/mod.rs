@@ -126,14 +126,7 @@ impl History {
             return Err(StoreError::UnknownConversation(id.to_string()));
         }
         let path = folder.join(".writer.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        crate::disk::lock_exclusive(&file, true).map_err(|e| StoreError::io(&path, e))?;
-        Ok(file)
+        crate::disk::lock_file(&path, true).map_err(|e| StoreError::io(&path, e))
     }
 
     pub fn load(&self, id: &str) -> Result<ConversationRecord> {
