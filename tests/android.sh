@@ -2,7 +2,7 @@
 # The Android app without Gradle: installs the toolchain (first run only,
 # cached in /opt/imp-android), builds and checks android-app/build/imp.apk,
 # then runs the app's Robolectric tests with screenshots and the Rust core.
-# See android-app/build-logic/*.sh for each part and README.md ("Building the Android app").
+# See android-app/build-logic/*.sh for each part and docs/android.md ("Building the Android app").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS

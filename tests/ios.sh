@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The iOS app's checks on Linux, where no iOS SDK exists (README, "The iOS app"):
+# The iOS app's checks on Linux, where no iOS SDK exists (docs/ios.md, "The iOS app"):
 # 1. a syntax check (`swiftc -parse`) of every Swift file of ios-app/ImpApp: the
 #    SwiftUI screens, the AVFoundation/Speech/UIKit adapters and the share
 #    extension can only be parsed here (not type-checked, not compiled), so that

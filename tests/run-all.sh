@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test suite of the project on a fresh machine, installing
-# what it needs first. This is the README's test command and what CI runs.
+# what it needs first. This is the README's test command and what CI runs;
+# docs/testing.md says what each stage does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOG=$(mktemp)
@@ -59,6 +60,8 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo build --workspace --all-targets --locked
 cargo test --workspace --all-targets --locked
+# Which kernel paths those suites ran (AVX-512 only where the CPU has it).
+cargo test --locked -p imp-core --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
 
 if ! wait "$PREFETCH"; then
   echo "== the background toolchain setup failed (each stage retries its own):"
@@ -89,6 +92,7 @@ stage "aarch64 tests under qemu"
 # The tests that run ARM code: our kernels and candle's NEON paths against
 # the goldens, the resize, the quantized matmuls (all of them: tests/aarch64.sh).
 bash tests/aarch64.sh --lib --test golden --test kernels --test resize
+bash tests/aarch64.sh --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
 free_disk target/aarch64-unknown-linux-gnu
 
 stage "iOS compile check"

@@ -125,10 +125,18 @@ pub trait AnswerListener: Send + Sync {
     fn on_error(&self, error: ImpFfiError);
 }
 
-/// The answer in flight.
+/// The answer in flight. Dropping the handle (Kotlin's `close`, or Swift
+/// releasing it) cancels the answer, as `cancel` does: an answer nobody can
+/// stop any more is not left running.
 #[derive(uniffi::Object)]
 pub struct AnswerHandle {
     pub(crate) token: CancelToken,
+}
+
+impl Drop for AnswerHandle {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
 }
 
 #[uniffi::export]

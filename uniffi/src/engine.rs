@@ -111,7 +111,7 @@ impl ImpEngine {
         let generating = self.generating.clone();
         on_worker("imp-vision", move || {
             let rgb = image.decode()?;
-            let conversation = engine.start_conversation_rgb(&rgb)?;
+            let conversation = imp_core::Conversation::start_rgb(&engine, &rgb)?;
             Ok(Arc::new(ImpConversation::new(conversation, generating)))
         })
         .await

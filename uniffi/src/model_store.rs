@@ -11,7 +11,7 @@ use imp_store::model_store::{self as store, ModelStore as Store};
 
 use crate::cancellation::CancelHandle;
 use crate::error::ImpFfiError;
-use crate::guard::{guarded, on_worker};
+use crate::guard::{call_back, guarded, on_worker};
 use crate::model_info::ModelInfo;
 
 /// Told how far a download, copy or check is, from its worker thread.
@@ -437,9 +437,10 @@ impl ModelStore {
     ) -> Result<InstalledModel, ImpFfiError> {
         let store = self.store.clone();
         on_worker("imp-download", move || {
-            let token = token_of(&cancel);
-            let model = store.download(&source.into(), &mut report(&listener), &token)?;
-            Ok(model.into())
+            let watch = Watch::new(&cancel);
+            let result =
+                store.download(&source.into(), &mut report(&listener, &watch), &watch.token);
+            Ok(watch.finish(result)?.into())
         })
         .await
     }
@@ -457,12 +458,13 @@ impl ModelStore {
         let store = self.store.clone();
         on_worker("imp-install", move || {
             let model = store.hub_model(&catalog_id)?;
-            let installed = store.install_from_hub(
+            let watch = Watch::new(&cancel);
+            let result = store.install_from_hub(
                 &model,
-                &mut report_install(&listener),
-                &token_of(&cancel),
-            )?;
-            Ok(installed.into())
+                &mut report_install(&listener, &watch),
+                &watch.token,
+            );
+            Ok(watch.finish(result)?.into())
         })
         .await
     }
@@ -489,12 +491,13 @@ impl ModelStore {
     ) -> Result<InstalledModel, ImpFfiError> {
         let store = self.store.clone();
         on_worker("imp-add", move || {
-            let installed = store.add(
+            let watch = Watch::new(&cancel);
+            let result = store.add(
                 &address.into(),
-                &mut report_install(&listener),
-                &token_of(&cancel),
-            )?;
-            Ok(installed.into())
+                &mut report_install(&listener, &watch),
+                &watch.token,
+            );
+            Ok(watch.finish(result)?.into())
         })
         .await
     }
@@ -514,14 +517,15 @@ impl ModelStore {
                 ImportMode::Copy => store::ImportMode::Copy,
                 ImportMode::InPlace => store::ImportMode::InPlace,
             };
-            let model = store.import(
+            let watch = Watch::new(&cancel);
+            let result = store.import(
                 &PathBuf::from(path),
                 mode,
                 expected_sha256.as_deref(),
-                &mut report(&listener),
-                &token_of(&cancel),
-            )?;
-            Ok(model.into())
+                &mut report(&listener, &watch),
+                &watch.token,
+            );
+            Ok(watch.finish(result)?.into())
         })
         .await
     }
@@ -535,7 +539,9 @@ impl ModelStore {
     ) -> Result<Verification, ImpFfiError> {
         let store = self.store.clone();
         on_worker("imp-verify", move || {
-            let v = store.verify(&id, &mut report(&listener), &token_of(&cancel))?;
+            let watch = Watch::new(&cancel);
+            let result = store.verify(&id, &mut report(&listener, &watch), &watch.token);
+            let v = watch.finish(result)?;
             Ok(Verification {
                 id: v.id,
                 sha256: v.sha256,
@@ -555,27 +561,64 @@ fn token_of(cancel: &Option<Arc<CancelHandle>>) -> imp_core::CancelToken {
     cancel.as_ref().map(|c| c.token.clone()).unwrap_or_default()
 }
 
+/// Long work's cancel token, and what a listener that throws leaves: its
+/// first failure cancels the work (which stops at its next check and keeps
+/// what it has, for a resume) and is what the call then returns, instead of
+/// a panic unwinding through the store.
+struct Watch {
+    token: imp_core::CancelToken,
+    failure: std::cell::OnceCell<ImpFfiError>,
+}
+
+impl Watch {
+    fn new(cancel: &Option<Arc<CancelHandle>>) -> Self {
+        Self {
+            token: token_of(cancel),
+            failure: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Calls the listener, unless an earlier call failed.
+    fn tell(&self, call: impl FnOnce()) {
+        if self.failure.get().is_none() {
+            if let Err(e) = call_back(call) {
+                let _ = self.failure.set(e);
+                self.token.cancel();
+            }
+        }
+    }
+
+    fn finish<T, E: Into<ImpFfiError>>(self, result: Result<T, E>) -> Result<T, ImpFfiError> {
+        match self.failure.into_inner() {
+            Some(failure) => Err(failure),
+            None => result.map_err(Into::into),
+        }
+    }
+}
+
 /// Forwards progress at most every 100 ms (and the last step): a 2 GB
 /// download moves in 8000 chunks, more than a UI wants to redraw.
-fn report(
-    listener: &Option<Arc<dyn TransferListener>>,
-) -> impl FnMut(imp_store::download::TransferProgress) + '_ {
+fn report<'a>(
+    listener: &'a Option<Arc<dyn TransferListener>>,
+    watch: &'a Watch,
+) -> impl FnMut(imp_store::download::TransferProgress) + 'a {
     let mut last: Option<std::time::Instant> = None;
     move |p| {
         let Some(l) = listener else { return };
         let finished = p.total == Some(p.done);
         if finished || last.is_none_or(|t| t.elapsed().as_millis() >= 100) {
             last = Some(std::time::Instant::now());
-            l.on_progress(p.done, p.total);
+            watch.tell(|| l.on_progress(p.done, p.total));
         }
     }
 }
 
 /// Forwards install progress at most every 100 ms, at each change of stage
 /// and at the end.
-fn report_install(
-    listener: &Option<Arc<dyn InstallListener>>,
-) -> impl FnMut(store::InstallProgress) + '_ {
+fn report_install<'a>(
+    listener: &'a Option<Arc<dyn InstallListener>>,
+    watch: &'a Watch,
+) -> impl FnMut(store::InstallProgress) + 'a {
     let mut last: Option<(std::time::Instant, store::InstallStage)> = None;
     move |p| {
         let Some(l) = listener else { return };
@@ -587,7 +630,7 @@ fn report_install(
         };
         if due {
             last = Some((std::time::Instant::now(), p.stage));
-            l.on_progress(p.into());
+            watch.tell(|| l.on_progress(p.into()));
         }
     }
 }
@@ -634,6 +677,38 @@ mod tests {
         assert!(seen.windows(2).all(|w| w[0].fraction <= w[1].fraction));
         assert_eq!(seen.last().unwrap().fraction, 1.0);
         assert_eq!(store.installed().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A listener that throws (UniFFI hands that over as a panic) stops the
+    /// install through its cancel token, not by unwinding through the store:
+    /// the call fails with the listener's error, nothing half-made is listed,
+    /// and the next call installs.
+    #[test]
+    fn a_listener_that_throws_stops_the_install_cleanly() {
+        struct Throws;
+        impl InstallListener for Throws {
+            fn on_progress(&self, _: InstallProgress) {
+                panic!("the app's listener threw");
+            }
+        }
+        let server = hub_with_entry("imp-3b");
+        let dir = tempfile_dir();
+        let store = ModelStore::open_with_hub(dir.clone(), None, Some(server.endpoint())).unwrap();
+        let cancel = Arc::new(CancelHandle::new());
+        let err = block_on(store.install_from_hub(
+            "imp-3b".into(),
+            Some(Arc::new(Throws)),
+            Some(cancel.clone()),
+        ));
+        assert!(
+            matches!(&err, Err(ImpFfiError::Internal { reason }) if reason.contains("threw")),
+            "{err:?}"
+        );
+        assert!(cancel.is_cancelled());
+        assert!(store.installed().unwrap().is_empty());
+        let model = block_on(store.install_from_hub("imp-3b".into(), None, None)).unwrap();
+        assert!(model.verified && model.problem.is_none());
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use imp_ffi::{
-    live_engines, load_engine, AnswerListener, AnswerSummary, CancelHandle, EngineOptions,
-    GenerationParams, ImageSource, ImpConversation, ImpEngine, ImpFfiError, LoadListener,
-    StopReason, TokenEvent,
+    live_engines, load_engine, AnswerHandle, AnswerListener, AnswerSummary, CancelHandle,
+    EngineOptions, GenerationParams, ImageSource, ImpConversation, ImpEngine, ImpFfiError,
+    LoadListener, StopReason, TokenEvent,
 };
 
 fn fixture(name: &str) -> String {
@@ -109,6 +109,23 @@ impl AnswerListener for Listener {
 }
 
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Asks, and waits until the first token has arrived: the answer is running.
+fn ask_until_first_token(
+    conversation: &ImpConversation,
+    question: String,
+    max_new_tokens: u32,
+) -> (Arc<AnswerHandle>, Receiver<Event>) {
+    let (listener, events) = Listener::new(None);
+    let handle = conversation
+        .ask(question, params(max_new_tokens), listener)
+        .unwrap();
+    assert!(matches!(
+        events.recv_timeout(PATIENCE).unwrap(),
+        Event::Token
+    ));
+    (handle, events)
+}
 
 /// Waits for the answer's last event, skipping tokens; returns it and the
 /// number of tokens seen.
@@ -259,7 +276,7 @@ fn a_load_cancelled_midway_then_loaded_again() {
 
         let engine = load("tiny-imp-384");
         let (listener, events) = Listener::new(None);
-        start(&engine)
+        let _answer = start(&engine)
             .ask("What?".into(), params(2), listener)
             .unwrap();
         assert_eq!(done(&events).decode_tokens, 2);
@@ -274,14 +291,8 @@ fn closing_the_engine_while_an_answer_streams() {
     let _clean = clean();
     let engine = load("tiny-imp-196-msft");
     let conversation = start(&engine);
-    let (listener, events) = Listener::new(None);
-    let handle = conversation
-        .ask("What is in this picture?".into(), params(40), listener)
-        .unwrap();
-    assert!(matches!(
-        events.recv_timeout(PATIENCE).unwrap(),
-        Event::Token
-    ));
+    let (handle, events) =
+        ask_until_first_token(&conversation, "What is in this picture?".into(), 40);
     drop(engine);
     assert_eq!(live_engines(), 1, "the conversation holds the model");
     let (last, tokens) = finish(&events);
@@ -293,11 +304,28 @@ fn closing_the_engine_while_an_answer_streams() {
     drop(handle);
     // The conversation still answers without its engine handle.
     let (listener, events) = Listener::new(None);
-    conversation
+    let _answer = conversation
         .ask("And?".into(), params(3), listener)
         .unwrap();
     assert_eq!(done(&events).decode_tokens, 3);
     drop(conversation);
+}
+
+/// An answer whose handle is dropped (the app let go of it without
+/// cancelling) stops as a cancelled one, and the engine is free again.
+#[test]
+fn dropping_the_handle_cancels_the_answer() {
+    let _clean = clean();
+    let engine = load("tiny-imp-196-msft");
+    let conversation = start(&engine);
+    let (handle, events) = ask_until_first_token(&conversation, "What?".into(), 100_000);
+    drop(handle);
+    assert_eq!(done(&events).stop_reason, StopReason::Cancelled);
+    let (listener, events) = Listener::new(None);
+    let _answer = conversation
+        .ask("And?".into(), params(2), listener)
+        .unwrap();
+    assert_eq!(done(&events).decode_tokens, 2);
 }
 
 /// Two questions at once on one engine: the second is refused with Busy at
@@ -307,12 +335,7 @@ fn two_questions_at_once_one_is_busy() {
     let _clean = clean();
     let engine = load("tiny-imp-196-msft");
     let (a, b) = (start(&engine), start(&engine));
-    let (listener, events) = Listener::new(None);
-    let handle = a.ask("What?".into(), params(100_000), listener).unwrap();
-    assert!(matches!(
-        events.recv_timeout(PATIENCE).unwrap(),
-        Event::Token
-    ));
+    let (handle, events) = ask_until_first_token(&a, "What?".into(), 100_000);
     for conversation in [&a, &b] {
         let (other, other_events) = Listener::new(None);
         let err = conversation.ask("Me too?".into(), params(4), other).err();
@@ -325,7 +348,7 @@ fn two_questions_at_once_one_is_busy() {
     handle.cancel();
     assert_eq!(done(&events).stop_reason, StopReason::Cancelled);
     let (listener, events) = Listener::new(None);
-    b.ask("Now?".into(), params(2), listener).unwrap();
+    let _answer = b.ask("Now?".into(), params(2), listener).unwrap();
     assert_eq!(done(&events).decode_tokens, 2);
 }
 
@@ -337,7 +360,7 @@ fn a_listener_that_throws_stops_the_answer_and_the_conversation_goes_on() {
     let engine = load("tiny-imp-196-msft");
     let conversation = start(&engine);
     let (listener, events) = Listener::new(Some(3));
-    conversation
+    let _answer = conversation
         .ask("What is in this picture?".into(), params(50), listener)
         .unwrap();
     match finish(&events) {
@@ -351,7 +374,7 @@ fn a_listener_that_throws_stops_the_answer_and_the_conversation_goes_on() {
         "more than one last event"
     );
     let (listener, events) = Listener::new(None);
-    conversation
+    let _answer = conversation
         .ask("Describe the colours, please.".into(), params(4), listener)
         .unwrap();
     assert_eq!(done(&events).decode_tokens, 4);
@@ -397,6 +420,8 @@ mod rlimit {
     /// Sets the soft limit (the hard one stays, so it can be raised again).
     pub fn set_address_space(bytes: u64) {
         let mut limit = Limit { current: 0, max: 0 };
+        // SAFETY: `Limit` has the layout of struct rlimit (two 64-bit words
+        // on the 64-bit Linux these tests run on), read and written in place.
         unsafe {
             assert_eq!(getrlimit(ADDRESS_SPACE, &mut limit), 0);
             limit.current = bytes.min(limit.max);
@@ -453,7 +478,7 @@ fn memory_limited_child() {
     let engine = load("tiny-imp-196-msft");
     let conversation = start(&engine);
     let (listener, events) = Listener::new(None);
-    conversation
+    let _answer = conversation
         .ask("What?".into(), params(2), listener)
         .unwrap();
     done(&events);
@@ -463,7 +488,7 @@ fn memory_limited_child() {
     let long = "colours ".repeat(1500);
     rlimit::set_address_space(rlimit::virtual_size() + (16 << 20));
     let (listener, events) = Listener::new(None);
-    conversation.ask(long, params(4), listener).unwrap();
+    let _answer = conversation.ask(long, params(4), listener).unwrap();
     let (last, tokens) = finish(&events);
     rlimit::set_address_space(u64::MAX);
     match last {
@@ -474,7 +499,7 @@ fn memory_limited_child() {
         other => panic!("{other:?}"),
     }
     let (listener, events) = Listener::new(None);
-    conversation
+    let _answer = conversation
         .ask("And the colours?".into(), params(3), listener)
         .unwrap();
     assert_eq!(done(&events).decode_tokens, 3);

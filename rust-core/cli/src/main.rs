@@ -131,9 +131,7 @@ impl SessionArgs {
         };
         let engine = Engine::load(&dir, &options)
             .with_context(|| format!("cannot load model {}", self.model))?;
-        engine
-            .start_conversation(&image)
-            .with_context(|| format!("{}", self.image.display()))
+        Conversation::start(&engine, &image).with_context(|| format!("{}", self.image.display()))
     }
 }
 
@@ -172,6 +170,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("imp: internal error: {info}");
     }));
+    imp_tools::heap::keep_freed_buffers();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ask { session, question } => ask(&session, &question),

@@ -26,9 +26,10 @@ pub mod text;
 pub mod weights;
 
 pub use error::{ImpError, Result};
-pub use generation::conversation::{
-    AnswerSummary, CancelToken, Conversation, GenerationParams, StopReason, TokenEvent,
+pub use generation::answer::{
+    AnswerSummary, CancelToken, GenerationParams, StopReason, TokenEvent,
 };
+pub use generation::conversation::Conversation;
 pub use generation::engine::{Engine, EngineOptions};
 pub use generation::sampling::SamplingParams;
 pub use source::model_info::{LoadOptions, ModelInfo};

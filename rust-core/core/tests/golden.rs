@@ -18,6 +18,7 @@ use imp_core::model::language_model::KvCache;
 use imp_core::model::ImpModel;
 use imp_core::picture::preprocess::decode_rgb;
 use imp_core::text::tokenizer::ImpTokenizer;
+use imp_core::Conversation;
 use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams, StopReason};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -271,7 +272,7 @@ fn conversation_with_follow_up_matches_full_recompute() {
             );
         }
         let bytes = std::fs::read(fixtures().join("images/photo.png")).unwrap();
-        let mut conversation = engine.start_conversation(&bytes).unwrap();
+        let mut conversation = Conversation::start(&engine, &bytes).unwrap();
         let params = GenerationParams {
             max_new_tokens: 16,
             ..Default::default()
@@ -407,7 +408,7 @@ fn a_conversation_in_a_reused_cache_answers_as_the_first() {
         logprobs: 1,
         ..Default::default()
     };
-    let answer = |conversation: &mut imp_core::Conversation, question: &str| {
+    let answer = |conversation: &mut Conversation, question: &str| {
         let mut tokens = Vec::new();
         conversation
             .ask(question, &params, &CancelToken::new(), &mut |t| {
@@ -418,12 +419,12 @@ fn a_conversation_in_a_reused_cache_answers_as_the_first() {
     };
     for model in MODELS {
         let engine = Engine::load(&fixtures().join(model), &EngineOptions::default()).unwrap();
-        let mut first = engine.start_conversation(&photo).unwrap();
+        let mut first = Conversation::start(&engine, &photo).unwrap();
         let expected = answer(&mut first, "What is in this picture?");
         answer(&mut first, "And what colour is it, in many words?");
         drop(first);
-        let mut reused = engine.start_conversation(&photo).unwrap();
-        let mut fresh = engine.start_conversation(&photo).unwrap();
+        let mut reused = Conversation::start(&engine, &photo).unwrap();
+        let mut fresh = Conversation::start(&engine, &photo).unwrap();
         assert_eq!(
             answer(&mut reused, "What is in this picture?"),
             expected,
@@ -452,7 +453,7 @@ fn asking_after_the_picture_answers_as_the_whole_prompt() {
             logprobs: 1,
             ..Default::default()
         };
-        let mut conversation = engine.start_conversation(&photo).unwrap();
+        let mut conversation = Conversation::start(&engine, &photo).unwrap();
         let positions = conversation.context_used();
         assert!(
             positions > engine.model().config().vision.num_patches(),

@@ -21,9 +21,12 @@ struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+// SAFETY: every call goes to the system allocator with the caller's
+// arguments; the counters only observe.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
             PEAK.fetch_max(live, Ordering::SeqCst);
@@ -32,7 +35,8 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
+        let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             let live = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
             PEAK.fetch_max(live, Ordering::SeqCst);
@@ -41,12 +45,14 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        System.dealloc(p, layout);
+        // SAFETY: `p` came from `System` through this allocator, with `layout`.
+        unsafe { System.dealloc(p, layout) };
         LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
     }
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let q = System.realloc(p, layout, new_size);
+        // SAFETY: as for `dealloc`, and the caller's `new_size` contract.
+        let q = unsafe { System.realloc(p, layout, new_size) };
         if !q.is_null() {
             LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
             let live = LIVE.fetch_add(new_size, Ordering::SeqCst) + new_size;

@@ -16,7 +16,7 @@
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use imp_core::kernels::q8::{quantize_q8, quantize_q8k, BlockQ8, BlockQ8K};
-use imp_core::kernels::{matmul_t, Isa};
+use imp_core::kernels::{matmul_t, Isa, IsaKind};
 
 const TYPES: [GgmlDType; 3] = [GgmlDType::Q4K, GgmlDType::Q6K, GgmlDType::Q8_0];
 
@@ -243,9 +243,9 @@ fn long_rows_in_pieces_give_each_row_its_own_result() {
 #[test]
 fn every_path_is_found() {
     let paths = Isa::available();
-    assert_eq!(paths[0], Isa::Scalar);
+    assert_eq!(paths[0].kind(), IsaKind::Scalar);
     assert!(paths.contains(&Isa::best()));
     #[cfg(target_arch = "aarch64")]
-    assert!(paths.contains(&Isa::Neon));
+    assert!(paths.iter().any(|isa| isa.kind() == IsaKind::Neon));
     eprintln!("kernel paths here: {paths:?}, best {:?}", Isa::best());
 }

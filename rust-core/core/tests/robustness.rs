@@ -136,7 +136,7 @@ fn a_prompt_past_the_context_is_refused_and_changes_nothing() {
     let dir = copy_of("tiny-imp-196-msft");
     set_context(dir.path(), 200); // fewer than the image's 196 patches plus the prompt
     let engine = load(dir.path()).unwrap();
-    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let mut conversation = Conversation::start(&engine, &photo()).unwrap();
     let err = conversation
         .ask_greedy("What is in this picture?", 4)
         .unwrap_err();
@@ -154,7 +154,7 @@ fn generation_stops_cleanly_when_the_context_is_full() {
     let prefill = 41 + 196; // 42 prompt ids with <image> replaced by 196 patches
     set_context(dir.path(), prefill + 5);
     let engine = load(dir.path()).unwrap();
-    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let mut conversation = Conversation::start(&engine, &photo()).unwrap();
     let summary = conversation
         .ask_greedy("What is in this picture?", 50)
         .unwrap();
@@ -171,7 +171,7 @@ fn generation_stops_cleanly_when_the_context_is_full() {
 #[test]
 fn cancelling_from_another_thread_stops_between_tokens() {
     let engine = load(&fixture("tiny-imp-196-msft")).unwrap();
-    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let mut conversation = Conversation::start(&engine, &photo()).unwrap();
     let cancel = CancelToken::new();
     let seen = Arc::new(Barrier::new(2));
     let done = Arc::new(Barrier::new(2));
@@ -215,7 +215,7 @@ fn cancelling_from_another_thread_stops_between_tokens() {
 #[test]
 fn conversations_move_between_threads() {
     let engine = load(&fixture("tiny-imp-384")).unwrap();
-    let mut conversation = engine.start_conversation(&photo()).unwrap();
+    let mut conversation = Conversation::start(&engine, &photo()).unwrap();
     let handle = std::thread::spawn(move || conversation.ask_greedy("What?", 2).unwrap());
     assert_eq!(handle.join().unwrap().decode_tokens, 2);
 }
@@ -236,7 +236,7 @@ fn seeded_sampling_is_reproducible() {
             logprobs: 0,
         };
         let mut ids = Vec::new();
-        let mut conversation = engine.start_conversation(&photo()).unwrap();
+        let mut conversation = Conversation::start(&engine, &photo()).unwrap();
         conversation
             .ask("What?", &params, &CancelToken::new(), &mut |t| {
                 ids.push(t.id)
@@ -300,7 +300,7 @@ fn an_undecodable_image_is_an_image_error() {
     let engine = load(&fixture("tiny-imp-196-msft")).unwrap();
     let mut png = photo();
     png.truncate(png.len() / 3);
-    let err = engine.start_conversation(&png).err().unwrap();
+    let err = Conversation::start(&engine, &png).err().unwrap();
     assert!(matches!(err, ImpError::InvalidImage(_)), "{err}");
 }
 

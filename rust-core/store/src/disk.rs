@@ -96,8 +96,9 @@ pub fn free_space(dir: &Path) -> Result<u64> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
         .map_err(|_| StoreError::InvalidArgument(format!("{}: NUL in path", dir.display())))?;
-    // SAFETY: `path` is NUL-terminated and `stat` a plain struct statvfs fills.
+    // SAFETY: statvfs is a plain C struct, valid all zeros.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `stat` a struct statvfs fills.
     if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
         return Err(StoreError::io(dir, std::io::Error::last_os_error()));
     }

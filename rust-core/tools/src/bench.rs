@@ -7,7 +7,7 @@
 //! run starts a fresh KV cache; run 1 is reported apart from the median of the
 //! others, so a first-call cost (lazy initialisation, weight repacking) shows.
 //! Each run also times the first token of an answer through the app's path
-//! (`Engine::start_conversation_rgb` + `Conversation::ask`) for a question of
+//! (`Conversation::start_rgb` + `Conversation::ask`) for a question of
 //! `question_tokens` tokens: cold (picture and question handed over together:
 //! preprocessing, vision, prefill, first token) and with the picture handed
 //! over ahead (only the question's turn left to prefill).
@@ -241,12 +241,12 @@ fn time_to_first_token(engine: &Engine, question: &str) -> Result<(f64, f64)> {
         Ok(())
     };
     let t = Instant::now();
-    let mut cold = engine.start_conversation_rgb(&photo)?;
+    let mut cold = Conversation::start_rgb(engine, &photo)?;
     ask(&mut cold)?;
     let cold_s = t.elapsed().as_secs_f64();
     // The apps hold one conversation at a time: a new picture replaces it.
     drop(cold);
-    let mut ahead = engine.start_conversation_rgb(&photo)?;
+    let mut ahead = Conversation::start_rgb(engine, &photo)?;
     let t = Instant::now();
     ask(&mut ahead)?;
     Ok((cold_s, t.elapsed().as_secs_f64()))

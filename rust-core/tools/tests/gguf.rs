@@ -13,6 +13,7 @@ use imp_core::model::language_model::KvCache;
 use imp_core::model::ImpModel;
 use imp_core::picture::preprocess::decode_rgb;
 use imp_core::text::chat_template::ChatTemplate;
+use imp_core::Conversation;
 use imp_core::{CancelToken, Engine, EngineOptions, GenerationParams};
 use imp_tools::convert::{convert, ConvertOptions, QuantPolicy};
 use std::path::{Path, PathBuf};
@@ -266,7 +267,7 @@ fn a_converted_file_is_self_sufficient() {
     let photo = std::fs::read(fixtures().join("images/photo.png")).unwrap();
     let answer = |model: &Path| {
         let engine = Engine::load(model, &EngineOptions::default()).unwrap();
-        let mut conversation = engine.start_conversation(&photo).unwrap();
+        let mut conversation = Conversation::start(&engine, &photo).unwrap();
         let params = GenerationParams {
             max_new_tokens: 12,
             ..Default::default()
@@ -470,7 +471,7 @@ fn pair_answer(model: &Path, mmproj: Option<PathBuf>) -> (Vec<u32>, ChatTemplate
         ..Default::default()
     };
     let engine = Engine::load(model, &options).unwrap();
-    let mut conversation = engine.start_conversation(&photo).unwrap();
+    let mut conversation = Conversation::start(&engine, &photo).unwrap();
     let params = GenerationParams {
         max_new_tokens: 12,
         ..Default::default()

@@ -75,7 +75,7 @@ final class SpeechQueueTests: XCTestCase, @unchecked Sendable {
     }
 }
 
-/// The announcement rules (AnswerNarrator's documentation, README "The iOS app").
+/// The announcement rules (AnswerNarrator's documentation, docs/ios.md "The iOS app").
 @MainActor
 final class AnswerNarratorTests: XCTestCase, @unchecked Sendable {
     func narrate(voiceOver: Bool, speech: SpeechMode, haptics: Bool = true)

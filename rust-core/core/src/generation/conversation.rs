@@ -10,129 +10,19 @@
 //! cached ids are the more faithful history.)
 
 use candle_core::Tensor;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{ImpError, Result};
+use crate::generation::answer::{
+    AnswerSummary, CancelToken, GenerationParams, StopReason, TokenEvent,
+};
 use crate::generation::engine::Engine;
 use crate::generation::prefix;
-use crate::generation::sampling::{top_logprobs, Sampler, SamplingParams};
+use crate::generation::sampling::{top_logprobs, Sampler};
 use crate::model::language_model::KvCache;
 use crate::picture::resample::Rgb8;
 use crate::text::chat_template::ChatTemplate;
 use crate::text::text_stream::TextStream;
-
-/// Stops a generation from another thread; checked between tokens.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-pub(crate) const DEFAULT_MAX_NEW_TOKENS: usize = 256;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct GenerationParams {
-    pub max_new_tokens: usize,
-    pub sampling: SamplingParams,
-    /// How many top log-probabilities to report per token (0: none).
-    pub logprobs: usize,
-}
-
-impl Default for GenerationParams {
-    fn default() -> Self {
-        Self {
-            max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
-            sampling: SamplingParams::default(),
-            logprobs: 0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// The model ended its answer.
-    EndOfAnswer,
-    /// `max_new_tokens` were generated.
-    MaxTokens,
-    /// The model's context is full.
-    ContextFull,
-    Cancelled,
-}
-
-impl StopReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::EndOfAnswer => "eos",
-            StopReason::MaxTokens => "max_tokens",
-            StopReason::ContextFull => "context_full",
-            StopReason::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// One generated token, as it streams.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenEvent {
-    pub id: u32,
-    /// The text this token completes: whole UTF-8 characters only, maybe empty.
-    pub text: String,
-    /// Most likely tokens at this step before any sampling transform.
-    pub top_logprobs: Vec<(u32, f32)>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnswerSummary {
-    /// The whole answer: the token pieces followed by `tail`.
-    pub text: String,
-    /// Text released only when the answer ended (bytes that never completed a
-    /// character); usually empty.
-    pub tail: String,
-    pub stop_reason: StopReason,
-    /// Vision encoding time, reported with the first answer only.
-    pub vision_ms: f64,
-    pub prefill_tokens: usize,
-    pub prefill_ms: f64,
-    pub decode_tokens: usize,
-    pub decode_ms: f64,
-}
-
-/// Conversations start from the engine (`engine.start_conversation(..)`); the
-/// method lives here so the engine need not know what a conversation is.
-impl Engine {
-    /// Starts a conversation about an encoded image (JPEG, PNG, WebP, GIF, BMP).
-    pub fn start_conversation(&self, image_bytes: &[u8]) -> Result<Conversation> {
-        let rgb = crate::picture::preprocess::decode_rgb(image_bytes)?;
-        self.start_conversation_rgb(&rgb)
-    }
-
-    /// Starts a conversation about an image the platform already decoded:
-    /// encodes it and prefills the opening prompt up to the question.
-    pub fn start_conversation_rgb(&self, rgb: &Rgb8) -> Result<Conversation> {
-        let start = Instant::now();
-        let device = self.model().device().clone();
-        let image = self.run(|| {
-            let pixels = self.preprocessor().preprocess_rgb(rgb, &device)?;
-            self.model().encode_image(&pixels)
-        })?;
-        let vision_ms = ms_since(start);
-        let mut conversation = Conversation::new(self.clone(), image, vision_ms);
-        self.run(|| conversation.prefill_ahead())?;
-        Ok(conversation)
-    }
-}
 
 pub struct Conversation {
     engine: Engine,
@@ -158,6 +48,28 @@ impl Drop for Conversation {
 }
 
 impl Conversation {
+    /// Starts a conversation with `engine` about an encoded image (JPEG,
+    /// PNG, WebP, GIF, BMP).
+    pub fn start(engine: &Engine, image_bytes: &[u8]) -> Result<Conversation> {
+        let rgb = crate::picture::preprocess::decode_rgb(image_bytes)?;
+        Self::start_rgb(engine, &rgb)
+    }
+
+    /// Starts a conversation about an image the platform already decoded:
+    /// encodes it and prefills the opening prompt up to the question.
+    pub fn start_rgb(engine: &Engine, rgb: &Rgb8) -> Result<Conversation> {
+        let start = Instant::now();
+        let device = engine.model().device().clone();
+        let image = engine.run(|| {
+            let pixels = engine.preprocessor().preprocess_rgb(rgb, &device)?;
+            engine.model().encode_image(&pixels)
+        })?;
+        let vision_ms = ms_since(start);
+        let mut conversation = Conversation::new(engine.clone(), image, vision_ms);
+        engine.run(|| conversation.prefill_ahead())?;
+        Ok(conversation)
+    }
+
     fn new(engine: Engine, image: Tensor, vision_ms: f64) -> Self {
         Self {
             engine,

@@ -68,7 +68,6 @@ impl Engine {
         options: &EngineOptions,
         progress: &mut (dyn FnMut(f32) -> bool + Send),
     ) -> Result<Self> {
-        super::heap::keep_freed_buffers();
         let source = match &options.mmproj {
             None => ModelSource::open(path)?,
             Some(mmproj) => ModelSource::open_llama_cpp_pair(path, mmproj)?,

@@ -2,8 +2,8 @@
 //! per picture (its prompt up to the question prefilled ahead, [`prefix`]), and
 //! how the next token is chosen ([`sampling`]).
 
+pub mod answer;
 pub mod conversation;
 pub mod engine;
-mod heap;
 pub mod prefix;
 pub mod sampling;

@@ -26,7 +26,7 @@ use crate::text::tokenizer::ImpTokenizer;
 /// Positions a conversation's cache is sized for past the picture when it
 /// starts: a question's turn and a default-length answer, so that answers
 /// of the usual length never grow the cache half-way through.
-pub const TURN_POSITIONS: usize = 32 + crate::generation::conversation::DEFAULT_MAX_NEW_TOKENS;
+pub const TURN_POSITIONS: usize = 32 + crate::generation::answer::DEFAULT_MAX_NEW_TOKENS;
 
 /// The system part of the opening prompt and its KV, shared by conversations.
 pub struct SystemPrefix {

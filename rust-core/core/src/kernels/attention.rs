@@ -51,27 +51,35 @@ pub fn causal(isa: Isa, q: &[f32], k: KvBuf, v: KvBuf, s: &AttentionShape) -> Ve
         };
         assert!(total <= s.capacity && len >= s.heads * s.capacity * s.head_dim);
     }
-    let job = Job { q, k, v, s };
     #[cfg(target_arch = "x86_64")]
-    if isa.has_avx2() {
+    if let Some(widen) = F16c::on(isa) {
         // A function of its own: closures do not inherit target features.
         #[target_feature(enable = "avx2,fma,f16c")]
-        unsafe fn avx2(job: &Job, h: usize, out: &mut [f32]) {
-            job.head::<F16c>(h, out)
+        unsafe fn avx2(job: &Job<F16c>, h: usize, out: &mut [f32]) {
+            job.head(h, out)
         }
-        // SAFETY: `Isa::available` offers AVX2 only with FMA and F16C.
+        let job = Job { q, k, v, s, widen };
+        // SAFETY: an `F16c` is only made from an `Isa` with AVX2, FMA and F16C.
         return by_heads(s, |h, out| unsafe { avx2(&job, h, out) });
     }
     let _ = isa;
-    by_heads(s, |h, out| job.head::<Portable>(h, out))
+    let job = Job {
+        q,
+        k,
+        v,
+        s,
+        widen: Portable,
+    };
+    by_heads(s, |h, out| job.head(h, out))
 }
 
-/// One call's queries, cache and shape.
-struct Job<'a> {
+/// One call's queries, cache and shape, and how f16 is widened on its path.
+struct Job<'a, W> {
     q: &'a [f32],
     k: KvBuf<'a>,
     v: KvBuf<'a>,
     s: &'a AttentionShape,
+    widen: W,
 }
 
 /// Runs `head(h, out)` for every head in parallel into a (heads, seq,
@@ -96,23 +104,23 @@ fn by_heads(s: &AttentionShape, head: impl Fn(usize, &mut [f32]) + Sync) -> Vec<
 /// f16 key or value is widened once for all of them.
 const QUERIES: usize = 4;
 
-impl Job<'_> {
+impl<W: Widen> Job<'_, W> {
     /// Head `h`'s queries into `out` (seq, head_dim), [`QUERIES`] at a time.
     /// Compiled once for the baseline and once (x86-64) with AVX2, so that
     /// the compiler vectorises the dot products 8 wide. Each query's numbers
     /// are computed in the same order whatever the group it falls in.
     #[inline(always)]
-    fn head<W: Widen>(&self, h: usize, out: &mut [f32]) {
+    fn head(&self, h: usize, out: &mut [f32]) {
         let s = self.s;
         let d = s.head_dim;
         let mut scores = vec![0f32; QUERIES * (s.offset + s.seq)];
         for (g, outs) in out.chunks_mut(QUERIES * d).enumerate() {
             let group = Group::new(s, g * QUERIES, outs.len() / d);
             match group.n {
-                1 => self.group::<W, 1>(h, &group, &mut scores, outs),
-                2 => self.group::<W, 2>(h, &group, &mut scores, outs),
-                3 => self.group::<W, 3>(h, &group, &mut scores, outs),
-                _ => self.group::<W, QUERIES>(h, &group, &mut scores, outs),
+                1 => self.group::<1>(h, &group, &mut scores, outs),
+                2 => self.group::<2>(h, &group, &mut scores, outs),
+                3 => self.group::<3>(h, &group, &mut scores, outs),
+                _ => self.group::<QUERIES>(h, &group, &mut scores, outs),
             }
         }
     }
@@ -120,16 +128,10 @@ impl Job<'_> {
     /// The `N` queries of `group` (`N == group.n`): the count is a constant
     /// so that each query's running sums stay in registers.
     #[inline(always)]
-    fn group<W: Widen, const N: usize>(
-        &self,
-        h: usize,
-        group: &Group,
-        scores: &mut [f32],
-        outs: &mut [f32],
-    ) {
-        self.scores::<W, N>(h, group, scores);
+    fn group<const N: usize>(&self, h: usize, group: &Group, scores: &mut [f32], outs: &mut [f32]) {
+        self.scores::<N>(h, group, scores);
         group.softmax(scores);
-        self.values::<W, N>(h, group, scores, outs);
+        self.values::<N>(h, group, scores, outs);
     }
 
     /// Row j of head `h`'s keys or values.
@@ -140,7 +142,7 @@ impl Job<'_> {
     /// Head `h`'s rows of `buf` when `attention_avx2` takes them: on the
     /// AVX2 path, an f16 cache, a head size of whole eight-lane steps.
     #[cfg(target_arch = "x86_64")]
-    fn avx2_rows<'b, W: Widen>(&self, buf: KvBuf<'b>, h: usize) -> Option<&'b [f16]> {
+    fn avx2_rows<'b>(&self, buf: KvBuf<'b>, h: usize) -> Option<&'b [f16]> {
         match buf {
             KvBuf::F16(cache) if W::AVX2 && self.s.head_dim.is_multiple_of(8) => {
                 Some(&cache[self.row(h, 0)..self.row(h + 1, 0)])
@@ -151,15 +153,16 @@ impl Job<'_> {
 
     /// Scaled scores of each query of `group` against the keys it reads.
     #[inline(always)]
-    fn scores<W: Widen, const N: usize>(&self, h: usize, group: &Group, scores: &mut [f32]) {
+    fn scores<const N: usize>(&self, h: usize, group: &Group, scores: &mut [f32]) {
         let (s, d) = (self.s, self.s.head_dim);
         let queries: [&[f32]; N] =
             std::array::from_fn(|t| &self.q[(h * s.seq + group.first + t) * d..][..d]);
         #[cfg(target_arch = "x86_64")]
-        if let Some(cache) = self.avx2_rows::<W>(self.k, h) {
+        if let Some(cache) = self.avx2_rows(self.k, h) {
             for (t, query) in queries.iter().enumerate() {
                 let row = &mut scores[t * group.total..][..group.total];
-                // SAFETY: `W::AVX2` code runs only on the AVX2 path (AVX2, FMA, F16C).
+                // SAFETY: `W::AVX2` only for `F16c`, which is only made from an
+                // `Isa` with AVX2, FMA and F16C.
                 unsafe {
                     super::attention_avx2::scores(query, cache, d, group.seen(t), s.scale, row)
                 };
@@ -167,7 +170,7 @@ impl Job<'_> {
             return;
         }
         for j in group.keys() {
-            let dots = dot::<W, N>(&queries, self.k, self.row(h, j), d);
+            let dots = dot::<W, N>(self.widen, &queries, self.k, self.row(h, j), d);
             for (t, dot) in dots.iter().enumerate() {
                 scores[t * group.total + j] = dot * s.scale;
             }
@@ -176,16 +179,10 @@ impl Job<'_> {
 
     /// `outs[t]` = the values weighted by query t's probabilities.
     #[inline(always)]
-    fn values<W: Widen, const N: usize>(
-        &self,
-        h: usize,
-        group: &Group,
-        scores: &[f32],
-        outs: &mut [f32],
-    ) {
+    fn values<const N: usize>(&self, h: usize, group: &Group, scores: &[f32], outs: &mut [f32]) {
         let d = self.s.head_dim;
         #[cfg(target_arch = "x86_64")]
-        if let Some(cache) = self.avx2_rows::<W>(self.v, h) {
+        if let Some(cache) = self.avx2_rows(self.v, h) {
             for (t, out) in outs.chunks_exact_mut(d).enumerate() {
                 let p = &scores[t * group.total..][..group.total];
                 // SAFETY: as in `scores`.
@@ -198,7 +195,7 @@ impl Job<'_> {
         for j in group.keys() {
             let seen: [bool; N] = std::array::from_fn(|t| group.sees(t, j));
             let p: [f32; N] = std::array::from_fn(|t| scores[t * group.total + j]);
-            add_scaled::<W, N>(&mut outs, &p, &seen, self.v, self.row(h, j), d);
+            add_scaled::<W, N>(self.widen, &mut outs, &p, &seen, self.v, self.row(h, j), d);
         }
     }
 }
@@ -272,6 +269,7 @@ impl Group {
 /// independent lanes (vectorised by the compiler), the tail added last.
 #[inline(always)]
 fn dot<W: Widen, const N: usize>(
+    widen: W,
     queries: &[&[f32]; N],
     buf: KvBuf,
     start: usize,
@@ -291,7 +289,7 @@ fn dot<W: Widen, const N: usize>(
         KvBuf::F16(b) => {
             let key = &b[start..start + d];
             for c in (0..whole).step_by(8) {
-                step(&mut lanes, queries, c, W::eight(&key[c..c + 8]));
+                step(&mut lanes, queries, c, widen.eight(&key[c..c + 8]));
             }
             for (t, y) in tail.iter_mut().zip(&key[whole..]) {
                 *t = y.to_f32();
@@ -326,6 +324,7 @@ fn step<const N: usize>(lanes: &mut [[f32; 8]; N], queries: &[&[f32]; N], c: usi
 /// `outs[t] += p[t] * buf[start..start + d]` for each query t that `seen`.
 #[inline(always)]
 fn add_scaled<W: Widen, const N: usize>(
+    widen: W,
     outs: &mut [&mut [f32]; N],
     p: &[f32; N],
     seen: &[bool; N],
@@ -345,7 +344,7 @@ fn add_scaled<W: Widen, const N: usize>(
         KvBuf::F16(b) => {
             let value = &b[start..start + d];
             for c in (0..whole).step_by(8) {
-                add(outs, p, seen, c, &W::eight(&value[c..c + 8]));
+                add(outs, p, seen, c, &widen.eight(&value[c..c + 8]));
             }
             let mut tail = [0f32; 8];
             for (t, x) in tail.iter_mut().zip(&value[whole..]) {

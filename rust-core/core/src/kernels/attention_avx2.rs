@@ -33,51 +33,55 @@ pub(super) unsafe fn scores(
     scale: f32,
     scores: &mut [f32],
 ) {
-    assert!(d.is_multiple_of(8) && q.len() >= d && cache.len() >= (keys.end() + 1) * d);
-    assert!(scores.len() > *keys.end());
-    let (lo, end) = (*keys.start(), keys.end() + 1);
-    let key = |j: usize, c: usize| {
-        _mm256_cvtph_ps(_mm_loadu_si128(
-            cache.as_ptr().add(j * d + c) as *const __m128i
-        ))
-    };
-    let scale8 = _mm256_set1_ps(scale);
-    let mut j = lo;
-    while j + 8 <= end {
-        let mut lanes = [_mm256_setzero_ps(); 8];
-        for c in (0..d).step_by(8) {
-            let x = _mm256_loadu_ps(q.as_ptr().add(c));
-            for (k, lane) in lanes.iter_mut().enumerate() {
-                *lane = _mm256_add_ps(*lane, _mm256_mul_ps(x, key(j + k, c)));
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        assert!(d.is_multiple_of(8) && q.len() >= d && cache.len() >= (keys.end() + 1) * d);
+        assert!(scores.len() > *keys.end());
+        let (lo, end) = (*keys.start(), keys.end() + 1);
+        let key = |j: usize, c: usize| {
+            _mm256_cvtph_ps(_mm_loadu_si128(
+                cache.as_ptr().add(j * d + c) as *const __m128i
+            ))
+        };
+        let scale8 = _mm256_set1_ps(scale);
+        let mut j = lo;
+        while j + 8 <= end {
+            let mut lanes = [_mm256_setzero_ps(); 8];
+            for c in (0..d).step_by(8) {
+                let x = _mm256_loadu_ps(q.as_ptr().add(c));
+                for (k, lane) in lanes.iter_mut().enumerate() {
+                    *lane = _mm256_add_ps(*lane, _mm256_mul_ps(x, key(j + k, c)));
+                }
             }
-        }
-        let h0 = _mm256_hadd_ps(
-            _mm256_hadd_ps(lanes[0], lanes[1]),
-            _mm256_hadd_ps(lanes[2], lanes[3]),
-        );
-        let h1 = _mm256_hadd_ps(
-            _mm256_hadd_ps(lanes[4], lanes[5]),
-            _mm256_hadd_ps(lanes[6], lanes[7]),
-        );
-        let low = _mm256_permute2f128_ps(h0, h1, 0x20);
-        let high = _mm256_permute2f128_ps(h0, h1, 0x31);
-        // `+ 0.0`: the portable path adds its (empty) tail.
-        let dots = _mm256_add_ps(_mm256_add_ps(low, high), _mm256_setzero_ps());
-        _mm256_storeu_ps(scores.as_mut_ptr().add(j), _mm256_mul_ps(dots, scale8));
-        j += 8;
-    }
-    for (j, score) in scores.iter_mut().enumerate().take(end).skip(j) {
-        let mut lane = _mm256_setzero_ps();
-        for c in (0..d).step_by(8) {
-            lane = _mm256_add_ps(
-                lane,
-                _mm256_mul_ps(_mm256_loadu_ps(q.as_ptr().add(c)), key(j, c)),
+            let h0 = _mm256_hadd_ps(
+                _mm256_hadd_ps(lanes[0], lanes[1]),
+                _mm256_hadd_ps(lanes[2], lanes[3]),
             );
+            let h1 = _mm256_hadd_ps(
+                _mm256_hadd_ps(lanes[4], lanes[5]),
+                _mm256_hadd_ps(lanes[6], lanes[7]),
+            );
+            let low = _mm256_permute2f128_ps(h0, h1, 0x20);
+            let high = _mm256_permute2f128_ps(h0, h1, 0x31);
+            // `+ 0.0`: the portable path adds its (empty) tail.
+            let dots = _mm256_add_ps(_mm256_add_ps(low, high), _mm256_setzero_ps());
+            _mm256_storeu_ps(scores.as_mut_ptr().add(j), _mm256_mul_ps(dots, scale8));
+            j += 8;
         }
-        let mut l = [0f32; 8];
-        _mm256_storeu_ps(l.as_mut_ptr(), lane);
-        let dot = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) + 0.0;
-        *score = dot * scale;
+        for (j, score) in scores.iter_mut().enumerate().take(end).skip(j) {
+            let mut lane = _mm256_setzero_ps();
+            for c in (0..d).step_by(8) {
+                lane = _mm256_add_ps(
+                    lane,
+                    _mm256_mul_ps(_mm256_loadu_ps(q.as_ptr().add(c)), key(j, c)),
+                );
+            }
+            let mut l = [0f32; 8];
+            _mm256_storeu_ps(l.as_mut_ptr(), lane);
+            let dot = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) + 0.0;
+            *score = dot * scale;
+        }
     }
 }
 
@@ -94,16 +98,20 @@ pub(super) unsafe fn values(
     keys: RangeInclusive<usize>,
     out: &mut [f32],
 ) {
-    assert!(d.is_multiple_of(8) && out.len() >= d && cache.len() >= (keys.end() + 1) * d);
-    assert!(p.len() > *keys.end());
-    for c in (0..d).step_by(8) {
-        let mut sum = _mm256_setzero_ps();
-        for j in keys.clone() {
-            let value = _mm256_cvtph_ps(_mm_loadu_si128(
-                cache.as_ptr().add(j * d + c) as *const __m128i
-            ));
-            sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_set1_ps(p[j]), value));
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        assert!(d.is_multiple_of(8) && out.len() >= d && cache.len() >= (keys.end() + 1) * d);
+        assert!(p.len() > *keys.end());
+        for c in (0..d).step_by(8) {
+            let mut sum = _mm256_setzero_ps();
+            for j in keys.clone() {
+                let value = _mm256_cvtph_ps(_mm_loadu_si128(
+                    cache.as_ptr().add(j * d + c) as *const __m128i
+                ));
+                sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_set1_ps(p[j]), value));
+            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(c), sum);
         }
-        _mm256_storeu_ps(out.as_mut_ptr().add(c), sum);
     }
 }

@@ -24,6 +24,8 @@ use rayon::prelude::*;
 
 use super::gemm::Out;
 use super::Isa;
+#[cfg(target_arch = "x86_64")]
+use super::IsaKind;
 
 /// Weight rows converted and multiplied at a time, about: enough columns for
 /// the gemm's microkernel to run at full rate, and enough panels to share out.
@@ -51,9 +53,15 @@ pub fn matmul<T: GgmlType + Sync + 'static>(
     x: &[f32],
     out: &mut [f32],
 ) {
+    assert!(k > 0 && k.is_multiple_of(T::BLCK_SIZE), "{k} values a row");
     let per_row = k / T::BLCK_SIZE;
     let m = x.len() / k;
     assert!(w.len() == n * per_row && out.len() == m * n && x.len() == m * k);
+    if out.is_empty() {
+        // No rows or no columns: nothing to write, and no column offset
+        // into an empty output to form.
+        return;
+    }
     thread_local! {
         static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     }
@@ -96,8 +104,9 @@ fn panel<T: GgmlType + 'static>(
             .chunks(STRIP * per_row)
             .zip(laid.chunks_exact_mut(STRIP * k))
         {
-            // SAFETY (both): `Isa::available` offers AVX2 only with FMA and F16C.
             if let Some(group) = as_f16(group) {
+                // SAFETY: an `Isa` with AVX2 is only built by detecting AVX2,
+                // FMA and F16C.
                 unsafe { lay_out_strip(group, k, dst) };
                 continue;
             }
@@ -105,10 +114,9 @@ fn panel<T: GgmlType + 'static>(
             for (row, src) in scratch.chunks_exact_mut(k).zip(group.chunks_exact(per_row)) {
                 widen(isa, src, row);
             }
+            // SAFETY: as above.
             unsafe { lay_out_strip(&scratch[..widened], k, dst) };
         }
-        // SAFETY: as above, and `Isa::Avx512Vnni` only with AVX-512 F; the
-        // caller hands this task `count` columns of (m, ldo) at `out`.
         let product = super::dense_avx2::Product {
             strips: &laid[..strips],
             cols: count,
@@ -117,9 +125,12 @@ fn panel<T: GgmlType + 'static>(
             out,
             ldo,
         };
+        // SAFETY: as above, and an `Isa` of kind `Avx512Vnni` is only built
+        // with AVX-512 F; the caller hands this task `count` columns of
+        // (m, ldo) at `out`.
         return unsafe {
-            match isa {
-                Isa::Avx512Vnni => super::dense_avx512::multiply(product),
+            match isa.kind() {
+                IsaKind::Avx512Vnni => super::dense_avx512::multiply(product),
                 _ => super::dense_avx2::multiply(product),
             }
         };
@@ -211,10 +222,12 @@ mod tests {
         check(30, n, 33, &w, |v| v.to_f64());
     }
 
-    /// Every x86 path runs the same chain of fused multiply-adds per output,
-    /// so they agree to the bit (the scalar path's `gemm` does not).
+    /// Every x86 path runs one chain of fused multiply-adds per output, in
+    /// the order of k, so each agrees to the bit with that chain computed
+    /// here (the scalar path's `gemm` adds in another order). On a host
+    /// without AVX2 there is no x86 path to compare, and the test says so.
     #[test]
-    fn the_x86_paths_agree_exactly() {
+    fn the_x86_paths_are_one_fma_chain() {
         let (m, n, k) = (31, 200, 129);
         let w: Vec<f16> = (0..n * k)
             .map(|i| f16::from_f32(((i * 7919) % 2001) as f32 / 1000.0 - 1.0))
@@ -222,18 +235,25 @@ mod tests {
         let x: Vec<f32> = (0..m * k)
             .map(|i| ((i * 104_729) % 997) as f32 / 500.0 - 1.0)
             .collect();
-        let outs: Vec<Vec<f32>> = super::Isa::available()
-            .into_iter()
-            .filter(|isa| isa.has_avx2())
-            .map(|isa| {
-                let mut out = vec![f32::NAN; m * n];
-                super::matmul(isa, &w, n, k, &x, &mut out);
-                out
+        let chain: Vec<f32> = (0..m * n)
+            .map(|o| {
+                let (i, j) = (o / n, o % n);
+                (0..k).fold(0f32, |acc, t| {
+                    x[i * k + t].mul_add(w[j * k + t].to_f32(), acc)
+                })
             })
             .collect();
-        for pair in outs.windows(2) {
-            assert!(pair[0] == pair[1]);
+        let paths: Vec<_> = super::Isa::available()
+            .into_iter()
+            .filter(|isa| isa.has_avx2())
+            .collect();
+        for &isa in &paths {
+            let mut out = vec![f32::NAN; m * n];
+            super::matmul(isa, &w, n, k, &x, &mut out);
+            let first = (0..m * n).find(|&o| out[o].to_bits() != chain[o].to_bits());
+            assert!(first.is_none(), "{isa:?} differs at {first:?}");
         }
+        eprintln!("dense x86 paths compared with the FMA chain: {paths:?}");
     }
 
     fn check<T: GgmlType + Sync + 'static>(

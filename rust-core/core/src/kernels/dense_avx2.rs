@@ -41,7 +41,9 @@ pub(super) trait Element: Copy {
 impl Element for f32 {
     #[inline(always)]
     unsafe fn eight(p: *const f32) -> __m256 {
-        _mm256_loadu_ps(p)
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which covers every intrinsic, pointer and unchecked read below.
+        unsafe { _mm256_loadu_ps(p) }
     }
     fn to_f32(self) -> f32 {
         self
@@ -51,7 +53,9 @@ impl Element for f32 {
 impl Element for f16 {
     #[inline(always)]
     unsafe fn eight(p: *const f16) -> __m256 {
-        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which covers every intrinsic, pointer and unchecked read below.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
     }
     fn to_f32(self) -> f32 {
         f16::to_f32(self)
@@ -66,32 +70,36 @@ impl Element for f16 {
 /// The CPU must have AVX2 and F16C.
 #[target_feature(enable = "avx2,f16c")]
 pub(super) unsafe fn lay_out_strip<E: Element>(rows: &[E], k: usize, dst: &mut [f32]) {
-    let count = rows.len() / k;
-    assert!(count <= STRIP && rows.len() == count * k && dst.len() == STRIP * k);
-    let body = k - k % 8;
-    for half in 0..2 {
-        let first = 8 * half;
-        for t in (0..body).step_by(8) {
-            let v: [__m256; 8] = std::array::from_fn(|r| {
-                if first + r < count {
-                    E::eight(rows[(first + r) * k + t..][..8].as_ptr())
-                } else {
-                    _mm256_setzero_ps()
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        let count = rows.len() / k;
+        assert!(count <= STRIP && rows.len() == count * k && dst.len() == STRIP * k);
+        let body = k - k % 8;
+        for half in 0..2 {
+            let first = 8 * half;
+            for t in (0..body).step_by(8) {
+                let v: [__m256; 8] = std::array::from_fn(|r| {
+                    if first + r < count {
+                        E::eight(rows[(first + r) * k + t..][..8].as_ptr())
+                    } else {
+                        _mm256_setzero_ps()
+                    }
+                });
+                for (j, column) in transpose8(v).into_iter().enumerate() {
+                    let at = (t + j) * STRIP + first;
+                    _mm256_storeu_ps(dst[at..at + 8].as_mut_ptr(), column);
                 }
-            });
-            for (j, column) in transpose8(v).into_iter().enumerate() {
-                let at = (t + j) * STRIP + first;
-                _mm256_storeu_ps(dst[at..at + 8].as_mut_ptr(), column);
             }
         }
-    }
-    for t in body..k {
-        for r in 0..STRIP {
-            dst[t * STRIP + r] = if r < count {
-                rows[r * k + t].to_f32()
-            } else {
-                0.0
-            };
+        for t in body..k {
+            for r in 0..STRIP {
+                dst[t * STRIP + r] = if r < count {
+                    rows[r * k + t].to_f32()
+                } else {
+                    0.0
+                };
+            }
         }
     }
 }
@@ -99,7 +107,7 @@ pub(super) unsafe fn lay_out_strip<E: Element>(rows: &[E], k: usize, dst: &mut [
 /// Rows of eight to columns of eight.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     let t0 = _mm256_unpacklo_ps(r[0], r[1]);
     let t1 = _mm256_unpackhi_ps(r[0], r[1]);
     let t2 = _mm256_unpacklo_ps(r[2], r[3]);
@@ -150,7 +158,11 @@ pub(super) struct Product<'a> {
 /// those elements meanwhile.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn multiply(p: Product) {
-    by_tiles(p, TILE_ROWS, |t| tile_rows!(t, tile, 1 2 3 4 5 6));
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        by_tiles(p, TILE_ROWS, |t| tile_rows!(t, tile, 1 2 3 4 5 6));
+    }
 }
 
 /// One call of a tile kernel: `rows` activation rows from `x` (row stride
@@ -183,72 +195,84 @@ pub(super) use tile_rows;
 /// As [`multiply`], with the CPU features `kernel` needs.
 #[inline(always)]
 pub(super) unsafe fn by_tiles(p: Product, tile_rows: usize, kernel: impl Fn(Tile)) {
-    let Product {
-        strips,
-        cols,
-        k,
-        x,
-        out,
-        ldo,
-    } = p;
-    let m = x.len() / k;
-    assert!(strips.len() == cols.div_ceil(STRIP) * STRIP * k && x.len() == m * k);
-    for (s, strip) in strips.chunks_exact(STRIP * k).enumerate() {
-        let width = (cols - s * STRIP).min(STRIP);
-        let out = out.add(s * STRIP);
-        for i in (0..m).step_by(tile_rows) {
-            kernel(Tile {
-                rows: tile_rows.min(m - i),
-                strip,
-                x: &x[i * k..],
-                k,
-                out: out.add(i * ldo),
-                ldo,
-                width,
-            });
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        let Product {
+            strips,
+            cols,
+            k,
+            x,
+            out,
+            ldo,
+        } = p;
+        let m = x.len() / k;
+        assert!(strips.len() == cols.div_ceil(STRIP) * STRIP * k && x.len() == m * k);
+        for (s, strip) in strips.chunks_exact(STRIP * k).enumerate() {
+            let width = (cols - s * STRIP).min(STRIP);
+            let out = out.add(s * STRIP);
+            for i in (0..m).step_by(tile_rows) {
+                kernel(Tile {
+                    rows: tile_rows.min(m - i),
+                    strip,
+                    x: &x[i * k..],
+                    k,
+                    out: out.add(i * ldo),
+                    ldo,
+                    width,
+                });
+            }
         }
     }
 }
 
 /// A tile of R rows.
+///
+/// # Safety
+/// As [`multiply`], for the tile `t` describes: its rows of `x`, its
+/// strip and its columns of the output.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn tile<const R: usize>(t: Tile) {
-    let (k, width) = (t.k, t.width);
-    debug_assert!(t.strip.len() == STRIP * k && t.x.len() >= R * k);
-    let w = t.strip.as_ptr();
-    let rows: [*const f32; R] = std::array::from_fn(|r| t.x.as_ptr().add(r * k));
-    let mut acc = [[_mm256_setzero_ps(); 2]; R];
-    let step = |acc: &mut [[__m256; 2]; R], t: usize| {
-        let w0 = _mm256_loadu_ps(w.add(STRIP * t));
-        let w1 = _mm256_loadu_ps(w.add(STRIP * t + 8));
-        for r in 0..R {
-            let v = _mm256_broadcast_ss(&*rows[r].add(t));
-            acc[r][0] = _mm256_fmadd_ps(w0, v, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(w1, v, acc[r][1]);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        let (k, width) = (t.k, t.width);
+        debug_assert!(t.strip.len() == STRIP * k && t.x.len() >= R * k);
+        let w = t.strip.as_ptr();
+        let rows: [*const f32; R] = std::array::from_fn(|r| t.x.as_ptr().add(r * k));
+        let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        let step = |acc: &mut [[__m256; 2]; R], t: usize| {
+            let w0 = _mm256_loadu_ps(w.add(STRIP * t));
+            let w1 = _mm256_loadu_ps(w.add(STRIP * t + 8));
+            for r in 0..R {
+                let v = _mm256_broadcast_ss(&*rows[r].add(t));
+                acc[r][0] = _mm256_fmadd_ps(w0, v, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(w1, v, acc[r][1]);
+            }
+        };
+        // Two steps a turn: the loop's own counting is then a small share of
+        // the front end's work beside twelve multiply-adds.
+        let pairs = k - k % 2;
+        for t in (0..pairs).step_by(2) {
+            step(&mut acc, t);
+            step(&mut acc, t + 1);
         }
-    };
-    // Two steps a turn: the loop's own counting is then a small share of
-    // the front end's work beside twelve multiply-adds.
-    let pairs = k - k % 2;
-    for t in (0..pairs).step_by(2) {
-        step(&mut acc, t);
-        step(&mut acc, t + 1);
-    }
-    if pairs < k {
-        step(&mut acc, pairs);
-    }
-    for r in 0..R {
-        let row = t.out.add(r * t.ldo);
-        if width == STRIP {
-            _mm256_storeu_ps(row, acc[r][0]);
-            _mm256_storeu_ps(row.add(8), acc[r][1]);
-        } else {
-            let mut all = [0f32; STRIP];
-            _mm256_storeu_ps(all.as_mut_ptr(), acc[r][0]);
-            _mm256_storeu_ps(all.as_mut_ptr().add(8), acc[r][1]);
-            std::ptr::copy_nonoverlapping(all.as_ptr(), row, width);
+        if pairs < k {
+            step(&mut acc, pairs);
+        }
+        for r in 0..R {
+            let row = t.out.add(r * t.ldo);
+            if width == STRIP {
+                _mm256_storeu_ps(row, acc[r][0]);
+                _mm256_storeu_ps(row.add(8), acc[r][1]);
+            } else {
+                let mut all = [0f32; STRIP];
+                _mm256_storeu_ps(all.as_mut_ptr(), acc[r][0]);
+                _mm256_storeu_ps(all.as_mut_ptr().add(8), acc[r][1]);
+                std::ptr::copy_nonoverlapping(all.as_ptr(), row, width);
+            }
         }
     }
 }

@@ -22,35 +22,47 @@ const TILE_ROWS: usize = 14;
 /// The CPU must have AVX-512 F; `p.out` as for [`super::dense_avx2::multiply`].
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn multiply(p: Product) {
-    by_tiles(
-        p,
-        TILE_ROWS,
-        |t| tile_rows!(t, tile, 1 2 3 4 5 6 7 8 9 10 11 12 13 14),
-    );
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        by_tiles(
+            p,
+            TILE_ROWS,
+            |t| tile_rows!(t, tile, 1 2 3 4 5 6 7 8 9 10 11 12 13 14),
+        );
+    }
 }
 
 /// A tile of R rows.
+///
+/// # Safety
+/// As [`multiply`], for the tile `t` describes: its rows of `x`, its
+/// strip and its columns of the output.
 #[inline]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn tile<const R: usize>(t: Tile) {
-    let (k, width) = (t.k, t.width);
-    debug_assert!(t.strip.len() == STRIP * k && t.x.len() >= R * k);
-    let w = t.strip.as_ptr();
-    let rows: [*const f32; R] = std::array::from_fn(|r| t.x.as_ptr().add(r * k));
-    let mut acc = [_mm512_setzero_ps(); R];
-    for t in 0..k {
-        let wt = _mm512_loadu_ps(w.add(STRIP * t));
-        for r in 0..R {
-            acc[r] = _mm512_fmadd_ps(wt, _mm512_set1_ps(*rows[r].add(t)), acc[r]);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        let (k, width) = (t.k, t.width);
+        debug_assert!(t.strip.len() == STRIP * k && t.x.len() >= R * k);
+        let w = t.strip.as_ptr();
+        let rows: [*const f32; R] = std::array::from_fn(|r| t.x.as_ptr().add(r * k));
+        let mut acc = [_mm512_setzero_ps(); R];
+        for t in 0..k {
+            let wt = _mm512_loadu_ps(w.add(STRIP * t));
+            for r in 0..R {
+                acc[r] = _mm512_fmadd_ps(wt, _mm512_set1_ps(*rows[r].add(t)), acc[r]);
+            }
         }
-    }
-    let mask: __mmask16 = if width == STRIP {
-        0xffff
-    } else {
-        (1 << width) - 1
-    };
-    for r in 0..R {
-        _mm512_mask_storeu_ps(t.out.add(r * t.ldo), mask, acc[r]);
+        let mask: __mmask16 = if width == STRIP {
+            0xffff
+        } else {
+            (1 << width) - 1
+        };
+        for r in 0..R {
+            _mm512_mask_storeu_ps(t.out.add(r * t.ldo), mask, acc[r]);
+        }
     }
 }

@@ -118,6 +118,7 @@ impl Format for Q8_0 {
 pub(super) struct Out(pub(super) *mut f32);
 // SAFETY: each index of the output is written by exactly one task.
 unsafe impl Send for Out {}
+// SAFETY: as above.
 unsafe impl Sync for Out {}
 
 /// Activations quantized for format `F`, `m` rows of `k / F::BLOCK` blocks.

@@ -3,14 +3,27 @@
 //! The library is compiled for the baseline of each target (x86-64 with SSE2,
 //! aarch64 with NEON), so the faster paths are chosen by asking the CPU, never
 //! by compile-time flags: one build runs on every phone and every CI machine.
+//!
+//! An [`Isa`] is a capability, not a name: its field is private, so the only
+//! way to hold one is to get it from [`Isa::best`] or [`Isa::available`], which
+//! ask the CPU. The kernels' safe entry points take an `Isa` and run its
+//! instructions on that evidence alone, so no safe code, in this crate or
+//! outside it, can make them run AVX-512 on a CPU without it.
 
 use std::sync::OnceLock;
 
-/// A kernel path. Every path computes the same integer sums per block (per
-/// sub-block for q4_K on AVX-512 VNNI, whose scales apply in float); they
-/// differ only in the order the float products are added (see `tests`).
+/// A kernel path this CPU was found to run. Every path computes the same
+/// integer sums per block (per sub-block for q4_K on AVX-512 VNNI, whose
+/// scales apply in float); they differ only in the order the float products
+/// are added (see `tests`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Isa {
+    kind: IsaKind,
+}
+
+/// Which path an [`Isa`] is: for matching and naming, not for running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
+pub enum IsaKind {
     /// Portable Rust, for any CPU; the reference the others are tested against.
     Scalar,
     /// x86-64 with AVX2, FMA and F16C (`vpmaddubsw` int8 products).
@@ -45,44 +58,54 @@ impl Isa {
     /// Every path this CPU can run, slowest first (the tests run them all).
     pub fn available() -> Vec<Isa> {
         #[allow(unused_mut)]
-        let mut paths = vec![Isa::Scalar];
+        let mut paths = vec![IsaKind::Scalar];
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c")
         {
-            paths.push(Isa::Avx2);
+            paths.push(IsaKind::Avx2);
             if is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512vl")
                 && is_x86_feature_detected!("avx512vnni")
             {
-                paths.push(Isa::Avx512Vnni);
+                paths.push(IsaKind::Avx512Vnni);
             }
         }
         #[cfg(target_arch = "aarch64")]
         {
-            paths.push(Isa::Neon);
+            paths.push(IsaKind::Neon);
             if std::arch::is_aarch64_feature_detected!("dotprod") {
-                paths.push(Isa::NeonDot);
+                paths.push(IsaKind::NeonDot);
             }
         }
-        paths
+        paths.into_iter().map(|kind| Isa { kind }).collect()
+    }
+
+    pub fn kind(self) -> IsaKind {
+        self.kind
     }
 
     /// Whether this path may run AVX2, FMA and F16C code (every x86 path but
     /// the scalar one).
     pub fn has_avx2(self) -> bool {
-        matches!(self, Isa::Avx2 | Isa::Avx512Vnni)
+        matches!(self.kind, IsaKind::Avx2 | IsaKind::Avx512Vnni)
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Isa::Scalar => "scalar",
-            Isa::Avx2 => "avx2",
-            Isa::Avx512Vnni => "avx512vnni",
-            Isa::Neon => "neon",
-            Isa::NeonDot => "neondot",
+        match self.kind {
+            IsaKind::Scalar => "scalar",
+            IsaKind::Avx2 => "avx2",
+            IsaKind::Avx512Vnni => "avx512vnni",
+            IsaKind::Neon => "neon",
+            IsaKind::NeonDot => "neondot",
         }
+    }
+}
+
+impl std::fmt::Debug for Isa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

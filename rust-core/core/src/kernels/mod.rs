@@ -43,8 +43,9 @@ macro_rules! row_kernels {
 
         #[cfg(target_arch = "x86_64")]
         fn avx512<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
-            // SAFETY: only dispatched when `Isa::available` found AVX-512 F,
-            // BW, VL and VNNI besides AVX2, FMA and F16C.
+            // SAFETY: only dispatched for an `Isa` of that kind, which only
+            // detection of AVX-512 F, BW, VL and VNNI besides AVX2, FMA and
+            // F16C builds; `dot` checked the rows' lengths.
             unsafe { avx512_impl(w, acts) }
         }
     };
@@ -53,38 +54,52 @@ macro_rules! row_kernels {
     };
     (@dispatch $w:ty, $a:ty, $wide:ident) => {
         pub(super) fn dot(isa: Isa, w: &[$w], acts: &[&[$a]], out: &mut [f32]) {
-            match isa {
+            // The SIMD bodies read activation block b for every weight block
+            // b unchecked: this is the one place their lengths are held.
+            assert!(
+                acts.iter().all(|a| a.len() == w.len()) && out.len() == acts.len(),
+                "a weight row of {} blocks against activation rows of other lengths",
+                w.len()
+            );
+            use super::isa::IsaKind;
+            match isa.kind() {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => by_rows!(avx2, w, acts, out),
+                IsaKind::Avx2 => by_rows!(avx2, w, acts, out),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512Vnni => by_rows!($wide, w, acts, out),
+                IsaKind::Avx512Vnni => by_rows!($wide, w, acts, out),
                 #[cfg(target_arch = "aarch64")]
-                Isa::NeonDot => by_rows!(neon_dot, w, acts, out),
+                IsaKind::NeonDot => by_rows!(neon_dot, w, acts, out),
                 #[cfg(target_arch = "aarch64")]
-                Isa::Neon => by_rows!(neon, w, acts, out),
+                IsaKind::Neon => by_rows!(neon, w, acts, out),
                 _ => by_rows!(scalar, w, acts, out),
             }
         }
 
         #[cfg(target_arch = "x86_64")]
         fn avx2<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
-            // SAFETY: only dispatched when `Isa::available` found AVX2, FMA and F16C.
+            // SAFETY: only dispatched for an `Isa` built by detecting AVX2, FMA
+            // and F16C; `dot` checked the rows' lengths.
             unsafe { avx2_impl(w, acts) }
         }
 
         #[cfg(target_arch = "aarch64")]
         fn neon_dot<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
+            /// # Safety
+            /// As the format's `neon_impl` with `Sdot`.
             #[target_feature(enable = "dotprod")]
             unsafe fn run<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
-                neon_impl::<super::neon::Sdot, R>(w, acts)
+                // SAFETY: passed on from this function's contract.
+                unsafe { neon_impl::<super::neon::Sdot, R>(w, acts) }
             }
-            // SAFETY: only dispatched when `Isa::available` found dotprod.
+            // SAFETY: only dispatched for an `Isa` built by detecting dotprod;
+            // `dot` checked the rows' lengths.
             unsafe { run(w, acts) }
         }
 
         #[cfg(target_arch = "aarch64")]
         fn neon<const R: usize>(w: &[$w], acts: &[&[$a]; R]) -> [f32; R] {
-            // SAFETY: NEON is part of the aarch64 baseline.
+            // SAFETY: NEON is part of the aarch64 baseline; `dot` checked the
+            // rows' lengths.
             unsafe { neon_impl::<super::neon::Widening, R>(w, acts) }
         }
     };
@@ -117,7 +132,7 @@ mod neon;
 
 use candle_core::quantized::GgmlDType;
 
-pub use isa::Isa;
+pub use isa::{Isa, IsaKind};
 
 /// Whether [`matmul_t`] has an integer kernel for `dtype`.
 pub fn supports(dtype: GgmlDType) -> bool {
@@ -157,7 +172,7 @@ pub fn matmul_t(
         x: &[f32],
         out: &mut [f32],
     ) -> bool {
-        if !k.is_multiple_of(F::BLOCK) {
+        if k == 0 || !k.is_multiple_of(F::BLOCK) {
             return false;
         }
         gemm::matmul::<F>(isa, blocks::<F::W>(bytes), n, k, x, out);
@@ -165,7 +180,9 @@ pub fn matmul_t(
     }
     match dtype {
         #[cfg(target_arch = "x86_64")]
-        GgmlDType::Q4K if isa == Isa::Avx512Vnni => run::<gemm::Q4KVnni>(isa, bytes, n, k, x, out),
+        GgmlDType::Q4K if isa.kind() == IsaKind::Avx512Vnni => {
+            run::<gemm::Q4KVnni>(isa, bytes, n, k, x, out)
+        }
         GgmlDType::Q4K => run::<gemm::Q4K>(isa, bytes, n, k, x, out),
         GgmlDType::Q6K => run::<gemm::Q6K>(isa, bytes, n, k, x, out),
         GgmlDType::Q8_0 => run::<gemm::Q8_0>(isa, bytes, n, k, x, out),

@@ -11,6 +11,10 @@ use std::arch::aarch64::*;
 pub(super) trait DotI8 {
     /// `acc` plus, per lane i, the sum of a[4i..4i+4] * b[4i..4i+4] (which lane
     /// gets which products may differ between implementations; the total does not).
+    ///
+    /// # Safety
+    /// The CPU must have the implementation's extension (dotprod for
+    /// [`Sdot`]).
     unsafe fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t;
 }
 
@@ -18,17 +22,24 @@ pub(super) trait DotI8 {
 pub(super) struct Sdot;
 
 impl DotI8 for Sdot {
+    /// # Safety
+    /// The CPU must have the implementation's extension (dotprod for
+    /// [`Sdot`]).
     #[inline(always)]
     unsafe fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
-        let mut acc = acc;
-        std::arch::asm!(
-            "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
-            acc = inout(vreg) acc,
-            a = in(vreg) a,
-            b = in(vreg) b,
-            options(pure, nomem, nostack, preserves_flags)
-        );
-        acc
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which covers every intrinsic, pointer and unchecked read below.
+        unsafe {
+            let mut acc = acc;
+            std::arch::asm!(
+                "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+                acc = inout(vreg) acc,
+                a = in(vreg) a,
+                b = in(vreg) b,
+                options(pure, nomem, nostack, preserves_flags)
+            );
+            acc
+        }
     }
 }
 
@@ -36,16 +47,28 @@ impl DotI8 for Sdot {
 pub(super) struct Widening;
 
 impl DotI8 for Widening {
+    /// # Safety
+    /// The CPU must have the implementation's extension (dotprod for
+    /// [`Sdot`]).
     #[inline(always)]
     unsafe fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
-        let lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-        let hi = vmull_high_s8(a, b);
-        vpadalq_s16(vpadalq_s16(acc, lo), hi)
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which covers every intrinsic, pointer and unchecked read below.
+        unsafe {
+            let lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+            let hi = vmull_high_s8(a, b);
+            vpadalq_s16(vpadalq_s16(acc, lo), hi)
+        }
     }
 }
 
 /// Loads 16 bytes as signed values.
+///
+/// # Safety
+/// Sixteen bytes must be readable at `p`.
 #[inline(always)]
 pub(super) unsafe fn load_i8(p: *const i8) -> int8x16_t {
-    vld1q_s8(p)
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe { vld1q_s8(p) }
 }

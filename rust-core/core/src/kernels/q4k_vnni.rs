@@ -31,7 +31,7 @@ use std::cell::RefCell;
 use super::gemm::Tiles;
 use super::q4k::{header, BlockQ4K};
 use super::q8::{quantize_block, QK_K};
-use super::Isa;
+use super::{Isa, IsaKind};
 
 /// The sub-block whose values sit at bytes 8p..8p + 8 of each 64-byte chunk
 /// (and so in 32-bit lanes 2p and 2p + 1 of its product).
@@ -118,7 +118,11 @@ pub(super) struct PreparedQ4K {
 /// (more than one call's) run over blocks unpacked once per thread and
 /// piece of the chunk; a single call's unpack in registers.
 pub(super) fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<BlockQ8KLanes>) {
-    assert_eq!(isa, Isa::Avx512Vnni, "the lane layout is AVX-512's");
+    assert_eq!(
+        isa.kind(),
+        IsaKind::Avx512Vnni,
+        "the lane layout is AVX-512's"
+    );
     if tiles.m <= ACT_ROWS {
         return tiles.run(rows, first, 1, dot::<BlockQ4K>);
     }
@@ -132,7 +136,8 @@ pub(super) fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<Blo
     PREPARED.with_borrow_mut(|prepared| {
         for (p, rows) in rows.chunks(piece * tiles.blocks).enumerate() {
             prepared.clear();
-            // SAFETY: AVX-512 F, BW, VL and VNNI are present (asserted above).
+            // SAFETY: AVX-512 F, BW, VL and VNNI are present: the `Isa`
+            // asserted above is only built by detecting them.
             prepared.extend(rows.iter().map(|b| unsafe { prepare(b) }));
             tiles.run(prepared, first + p * piece, WEIGHT_ROWS, dot::<PreparedQ4K>);
         }
@@ -141,13 +146,23 @@ pub(super) fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<Blo
 
 /// `out[j * acts.len() + i] = dot(w[j], acts[i])`, from either block form.
 fn dot<B: Block>(w: &[&[B]], acts: &[&[BlockQ8KLanes]], out: &mut [f32]) {
+    // The kernel reads block b of every row for each b of the first weight
+    // row, unchecked: this is the one place their lengths are held.
+    let blocks = w.first().map_or(0, |row| row.len());
+    assert!(
+        w.iter().all(|row| row.len() == blocks)
+            && acts.iter().all(|a| a.len() == blocks)
+            && out.len() == w.len() * acts.len(),
+        "weight and activation rows of different lengths"
+    );
     fn run<B: Block, const W: usize, const R: usize>(
         w: &[&[B]],
         acts: &[&[BlockQ8KLanes]],
         out: &mut [f32],
     ) {
-        // SAFETY: this format is only chosen when `Isa::available` found
-        // AVX-512 F, BW, VL and VNNI besides AVX2, FMA and F16C.
+        // SAFETY: `chunk`, the only way here, asserted an `Isa` built by
+        // detecting AVX-512 F, BW, VL and VNNI besides AVX2, FMA and F16C;
+        // the rows' lengths are checked above.
         let res =
             unsafe { avx512_impl::<B, W, R>(w.try_into().unwrap(), acts.try_into().unwrap()) };
         out.copy_from_slice(res.as_flattened());
@@ -185,26 +200,30 @@ trait Block {
 impl Block for BlockQ4K {
     #[inline(always)]
     unsafe fn unpack(&self) -> Unpacked {
-        let nibble = _mm512_set1_epi8(0x0f);
-        let by_lane = _mm512_loadu_si512(LANE_ORDER.as_ptr() as *const __m512i);
-        let h = header(self);
-        let scales = _mm256_mul_ps(
-            _mm256_set1_ps(h.d),
-            _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(h.scales8)),
-        );
-        let first = _mm512_loadu_si512(self.qs.as_ptr() as *const __m512i);
-        let second = _mm512_loadu_si512(self.qs.as_ptr().add(64) as *const __m512i);
-        Unpacked {
-            // Chunk c: qwords c, 4 + c, 8 + c, 12 + c of the block's 128
-            // bytes, twice (low nibbles, then high).
-            q: std::array::from_fn(|c| {
-                let c = c as i64;
-                let gather = _mm512_set_epi64(12 + c, 8 + c, 4 + c, c, 12 + c, 8 + c, 4 + c, c);
-                let runs = _mm512_permutex2var_epi64(first, gather, second);
-                _mm512_and_si512(_mm512_mask_srli_epi64(runs, 0xf0, runs, 4), nibble)
-            }),
-            scales: _mm512_permutexvar_ps(by_lane, _mm512_castps256_ps512(scales)),
-            mins: _mm512_zextps256_ps512(h.mins),
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which covers every intrinsic, pointer and unchecked read below.
+        unsafe {
+            let nibble = _mm512_set1_epi8(0x0f);
+            let by_lane = _mm512_loadu_si512(LANE_ORDER.as_ptr() as *const __m512i);
+            let h = header(self);
+            let scales = _mm256_mul_ps(
+                _mm256_set1_ps(h.d),
+                _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(h.scales8)),
+            );
+            let first = _mm512_loadu_si512(self.qs.as_ptr() as *const __m512i);
+            let second = _mm512_loadu_si512(self.qs.as_ptr().add(64) as *const __m512i);
+            Unpacked {
+                // Chunk c: qwords c, 4 + c, 8 + c, 12 + c of the block's 128
+                // bytes, twice (low nibbles, then high).
+                q: std::array::from_fn(|c| {
+                    let c = c as i64;
+                    let gather = _mm512_set_epi64(12 + c, 8 + c, 4 + c, c, 12 + c, 8 + c, 4 + c, c);
+                    let runs = _mm512_permutex2var_epi64(first, gather, second);
+                    _mm512_and_si512(_mm512_mask_srli_epi64(runs, 0xf0, runs, 4), nibble)
+                }),
+                scales: _mm512_permutexvar_ps(by_lane, _mm512_castps256_ps512(scales)),
+                mins: _mm512_zextps256_ps512(h.mins),
+            }
         }
     }
 }
@@ -212,66 +231,84 @@ impl Block for BlockQ4K {
 impl Block for PreparedQ4K {
     #[inline(always)]
     unsafe fn unpack(&self) -> Unpacked {
-        Unpacked {
-            q: std::array::from_fn(|c| _mm512_load_si512(self.q[c].as_ptr() as *const __m512i)),
-            scales: _mm512_load_ps(self.scales.as_ptr()),
-            mins: _mm512_load_ps(self.mins.as_ptr()),
+        // SAFETY: the caller upholds this function's `# Safety` contract,
+        // which covers every intrinsic, pointer and unchecked read below.
+        unsafe {
+            Unpacked {
+                q: std::array::from_fn(|c| _mm512_load_si512(self.q[c].as_ptr() as *const __m512i)),
+                scales: _mm512_load_ps(self.scales.as_ptr()),
+                mins: _mm512_load_ps(self.mins.as_ptr()),
+            }
         }
     }
 }
 
+/// # Safety
+/// The CPU must have AVX-512 F, BW, VL and VNNI besides AVX2 and F16C.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn prepare(b: &BlockQ4K) -> PreparedQ4K {
-    let u = b.unpack();
-    let mut p = PreparedQ4K {
-        q: [[0; 64]; 4],
-        scales: [0.0; 16],
-        mins: [0.0; 16],
-    };
-    for (to, q) in p.q.iter_mut().zip(&u.q) {
-        _mm512_store_si512(to.as_mut_ptr() as *mut __m512i, *q);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        let u = b.unpack();
+        let mut p = PreparedQ4K {
+            q: [[0; 64]; 4],
+            scales: [0.0; 16],
+            mins: [0.0; 16],
+        };
+        for (to, q) in p.q.iter_mut().zip(&u.q) {
+            _mm512_store_si512(to.as_mut_ptr() as *mut __m512i, *q);
+        }
+        _mm512_store_ps(p.scales.as_mut_ptr(), u.scales);
+        _mm512_store_ps(p.mins.as_mut_ptr(), u.mins);
+        p
     }
-    _mm512_store_ps(p.scales.as_mut_ptr(), u.scales);
-    _mm512_store_ps(p.mins.as_mut_ptr(), u.mins);
-    p
 }
 
+/// # Safety
+/// The CPU must have AVX-512 F, BW, VL and VNNI besides AVX2, FMA and
+/// F16C, and every weight and activation row must hold as many blocks as
+/// the first weight row (`dot` checks it).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[allow(clippy::needless_range_loop)]
 unsafe fn avx512_impl<B: Block, const W: usize, const R: usize>(
     w: &[&[B]; W],
     acts: &[&[BlockQ8KLanes]; R],
 ) -> [[f32; R]; W] {
-    let mut fsum = [[_mm512_setzero_ps(); R]; W];
-    for b in 0..w[0].len() {
-        let u: [Unpacked; W] = std::array::from_fn(|j| w[j].get_unchecked(b).unpack());
-        for i in 0..R {
-            let a = acts[i].get_unchecked(b);
-            let x: [__m512i; 4] = std::array::from_fn(|c| {
-                _mm512_loadu_si512(a.qs.as_ptr().add(64 * c) as *const __m512i)
-            });
-            let d = _mm512_set1_ps(a.d);
-            let sums = _mm512_maskz_loadu_ps(0xff, a.sums.as_ptr());
-            for j in 0..W {
-                let q = &u[j].q;
-                // Each lane sums 16 products of at most 15 * 128: no overflow.
-                let mut acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0], x[0]);
-                acc = _mm512_dpbusd_epi32(acc, q[1], x[1]);
-                acc = _mm512_dpbusd_epi32(acc, q[2], x[2]);
-                acc = _mm512_dpbusd_epi32(acc, q[3], x[3]);
-                let scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), u[j].scales);
-                fsum[j][i] = _mm512_fmadd_ps(scaled, d, fsum[j][i]);
-                fsum[j][i] = _mm512_fnmadd_ps(u[j].mins, sums, fsum[j][i]);
+    // SAFETY: the caller upholds this function's `# Safety` contract,
+    // which covers every intrinsic, pointer and unchecked read below.
+    unsafe {
+        let mut fsum = [[_mm512_setzero_ps(); R]; W];
+        for b in 0..w[0].len() {
+            let u: [Unpacked; W] = std::array::from_fn(|j| w[j].get_unchecked(b).unpack());
+            for i in 0..R {
+                let a = acts[i].get_unchecked(b);
+                let x: [__m512i; 4] = std::array::from_fn(|c| {
+                    _mm512_loadu_si512(a.qs.as_ptr().add(64 * c) as *const __m512i)
+                });
+                let d = _mm512_set1_ps(a.d);
+                let sums = _mm512_maskz_loadu_ps(0xff, a.sums.as_ptr());
+                for j in 0..W {
+                    let q = &u[j].q;
+                    // Each lane sums 16 products of at most 15 * 128: no overflow.
+                    let mut acc = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0], x[0]);
+                    acc = _mm512_dpbusd_epi32(acc, q[1], x[1]);
+                    acc = _mm512_dpbusd_epi32(acc, q[2], x[2]);
+                    acc = _mm512_dpbusd_epi32(acc, q[3], x[3]);
+                    let scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), u[j].scales);
+                    fsum[j][i] = _mm512_fmadd_ps(scaled, d, fsum[j][i]);
+                    fsum[j][i] = _mm512_fnmadd_ps(u[j].mins, sums, fsum[j][i]);
+                }
             }
         }
-    }
-    let mut out = [[0f32; R]; W];
-    for j in 0..W {
-        for i in 0..R {
-            out[j][i] = _mm512_reduce_add_ps(fsum[j][i]);
+        let mut out = [[0f32; R]; W];
+        for j in 0..W {
+            for i in 0..R {
+                out[j][i] = _mm512_reduce_add_ps(fsum[j][i]);
+            }
         }
+        out
     }
-    out
 }
 
 #[cfg(test)]

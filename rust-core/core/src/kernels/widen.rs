@@ -6,22 +6,24 @@ use half::f16;
 
 use super::Isa;
 
-/// How eight f16 values become f32, chosen by the caller's ISA path.
-pub(super) trait Widen {
-    /// Code instantiated with this conversion runs on the AVX2 path (AVX2,
-    /// FMA and F16C present).
+/// How eight f16 values become f32, chosen by the caller's ISA path. A value
+/// of the type is the evidence that its instructions may run.
+pub(super) trait Widen: Copy + Send + Sync {
+    /// Code holding this conversion runs on the AVX2 path (AVX2, FMA and
+    /// F16C present).
     #[cfg(target_arch = "x86_64")]
     const AVX2: bool = false;
-    fn eight(src: &[f16]) -> [f32; 8];
+    fn eight(self, src: &[f16]) -> [f32; 8];
 }
 
 /// Any CPU: `half` picks the conversion instruction at run time (FCVTL on
 /// ARM, F16C on x86 where present).
+#[derive(Clone, Copy)]
 pub(super) struct Portable;
 
 impl Widen for Portable {
     #[inline(always)]
-    fn eight(src: &[f16]) -> [f32; 8] {
+    fn eight(self, src: &[f16]) -> [f32; 8] {
         use half::slice::HalfFloatSliceExt;
         let mut out = [0f32; 8];
         src[..8].convert_to_f32_slice(&mut out);
@@ -29,20 +31,29 @@ impl Widen for Portable {
     }
 }
 
-/// x86-64 F16C, for code compiled with the `f16c` target feature (the AVX2
-/// path, which `Isa::available` only offers with F16C).
+/// x86-64 F16C, for code compiled with the `f16c` target feature. Its field
+/// is private: the only one is made by [`F16c::on`], from an AVX2 `Isa`.
 #[cfg(target_arch = "x86_64")]
-pub(super) struct F16c;
+#[derive(Clone, Copy)]
+pub(super) struct F16c(());
+
+#[cfg(target_arch = "x86_64")]
+impl F16c {
+    /// The conversion, if `isa` runs AVX2 code (detected with F16C).
+    pub(super) fn on(isa: Isa) -> Option<F16c> {
+        isa.has_avx2().then_some(F16c(()))
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 impl Widen for F16c {
     const AVX2: bool = true;
     #[inline(always)]
-    fn eight(src: &[f16]) -> [f32; 8] {
+    fn eight(self, src: &[f16]) -> [f32; 8] {
         use std::arch::x86_64::*;
         assert!(src.len() >= 8);
-        // SAFETY: only instantiated under the AVX2 path, which `Isa::best`
-        // enables with F16C; the load reads the eight values checked above.
+        // SAFETY: `self` exists, so an `Isa` found F16C; the load reads the
+        // eight values checked above.
         unsafe {
             let wide = _mm256_cvtph_ps(_mm_loadu_si128(src.as_ptr() as *const __m128i));
             std::mem::transmute::<__m256, [f32; 8]>(wide)
@@ -54,13 +65,13 @@ impl Widen for F16c {
 pub(super) fn f16_to_f32(isa: Isa, src: &[f16], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len());
     #[cfg(target_arch = "x86_64")]
-    if isa.has_avx2() {
+    if let Some(widen) = F16c::on(isa) {
         #[target_feature(enable = "avx2,f16c")]
-        unsafe fn avx2(src: &[f16], dst: &mut [f32]) {
-            by_eight::<F16c>(src, dst)
+        unsafe fn avx2(widen: F16c, src: &[f16], dst: &mut [f32]) {
+            by_eight(widen, src, dst)
         }
-        // SAFETY: `Isa::available` offers AVX2 only with F16C.
-        return unsafe { avx2(src, dst) };
+        // SAFETY: an `F16c` is only made from an `Isa` with AVX2 and F16C.
+        return unsafe { avx2(widen, src, dst) };
     }
     let _ = isa;
     use half::slice::HalfFloatSliceExt;
@@ -69,13 +80,13 @@ pub(super) fn f16_to_f32(isa: Isa, src: &[f16], dst: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn by_eight<W: Widen>(src: &[f16], dst: &mut [f32]) {
+fn by_eight<W: Widen>(widen: W, src: &[f16], dst: &mut [f32]) {
     let whole = src.len() / 8 * 8;
     for (s, d) in src[..whole]
         .chunks_exact(8)
         .zip(dst[..whole].chunks_exact_mut(8))
     {
-        d.copy_from_slice(&W::eight(s));
+        d.copy_from_slice(&widen.eight(s));
     }
     for (s, d) in src[whole..].iter().zip(&mut dst[whole..]) {
         *d = s.to_f32();

@@ -72,7 +72,7 @@ impl MappedTensor {
     ) -> Result<Self> {
         let elems = shape.elem_count();
         let expected = elems / dtype.block_size() * dtype.type_size();
-        if offset + size > mmap.len()
+        if offset.checked_add(size).is_none_or(|end| end > mmap.len())
             || size != expected
             || !elems.is_multiple_of(dtype.block_size())
         {

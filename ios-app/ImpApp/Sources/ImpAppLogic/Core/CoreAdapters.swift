@@ -6,7 +6,7 @@ import ImpKit
 // tests run them on the fixture models.
 
 /// Loads models with the core. The core reads local files only: asking never
-/// opens a connection (ARCHITECTURE.md, "Hub access is the CLI's business").
+/// opens a connection (docs/design.md, "Hub access is the store's business, once").
 public struct CoreEngineLoader: EngineLoading {
     public init() {}
 

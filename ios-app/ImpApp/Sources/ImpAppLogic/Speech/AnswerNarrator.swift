@@ -3,7 +3,7 @@ import ImpKit
 
 /// What the person hears and feels while an answer is written: the one place
 /// that decides it, so the rules can be tested. They are written for the
-/// Android app to follow too (README, "The iOS app"):
+/// Android app to follow too (docs/ios.md, "The iOS app"):
 ///
 /// 1. The answer is never spoken token by token: `SpeechQueue` releases whole
 ///    sentences.

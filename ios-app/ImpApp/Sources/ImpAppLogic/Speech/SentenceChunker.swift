@@ -3,7 +3,7 @@ import Foundation
 /// Turns a streaming answer into whole sentences for speech. Tokens arrive a
 /// few characters at a time; speaking or announcing each would be noise, so
 /// text is released only at sentence ends. The rules below are written for
-/// the Android app to follow too (README, "The iOS app").
+/// the Android app to follow too (docs/ios.md, "The iOS app").
 ///
 /// Rules:
 /// 1. A sentence ends at `.`, `!`, `?`, `…` (or `。！？`), with any closing quotes

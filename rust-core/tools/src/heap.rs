@@ -11,8 +11,9 @@
 //! 1.25-1.97 s of system time before, 0.47-0.52 s after. (Wall times moved
 //! less than this machine's noise.)
 //!
-//! The settings are process-wide, so they are made once, when the first
-//! engine loads: the process then keeps up to `TRIM_THRESHOLD` of freed heap
+//! The settings are process-wide, so the library never makes them: a
+//! program opts in once at its start (the `imp` binary does, so `imp bench`
+//! measures with them), and then keeps up to `TRIM_THRESHOLD` of freed heap
 //! for reuse. Other C libraries are left as they are (Android's Scudo and
 //! Apple's libmalloc have their own caches; they cannot be measured here).
 
@@ -24,8 +25,8 @@ const MMAP_THRESHOLD: i32 = 32 << 20;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_THRESHOLD: i32 = 512 << 20;
 
-/// Sets the thresholds above, once per process.
-pub(crate) fn keep_freed_buffers() {
+/// Sets the thresholds above, once per process; a no-op off glibc.
+pub fn keep_freed_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
