@@ -22,7 +22,7 @@ use candle_core::quantized::k_quants::GgmlType;
 use half::f16;
 use rayon::prelude::*;
 
-use super::gemm::Out;
+use super::tiles::Out;
 use super::Isa;
 #[cfg(target_arch = "x86_64")]
 use super::IsaKind;

@@ -7,8 +7,8 @@
 //! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
 //! side (scalar reference, AVX2, NEON, NEON `sdot`); `q4k_vnni` is q4_K on
-//! AVX-512 VNNI, with activations in its own order; [`gemm`] tiles and
-//! threads them; [`dense`] multiplies float (f16) weights a panel at a time
+//! AVX-512 VNNI, with activations in its own order; [`gemm`] threads them
+//! over the tiles `tiles` cuts; [`dense`] multiplies float (f16) weights a panel at a time
 //! (`dense_avx2` and `dense_avx512` are its x86 kernels);
 //! [`fallback`] serves the other block types; [`gelu`] is the
 //! MLPs' activation, vectorized; [`attention`]
@@ -117,6 +117,7 @@ pub mod q4k_vnni;
 pub mod q6k;
 pub mod q8;
 pub mod q8_0;
+mod tiles;
 mod widen;
 
 #[cfg(target_arch = "x86_64")]

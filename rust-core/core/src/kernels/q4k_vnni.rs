@@ -28,9 +28,9 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
-use super::gemm::Tiles;
 use super::q4k::{header, BlockQ4K};
 use super::q8::{quantize_block, QK_K};
+use super::tiles::Tiles;
 use super::{Isa, IsaKind};
 
 /// The sub-block whose values sit at bytes 8p..8p + 8 of each 64-byte chunk
