@@ -355,3 +355,134 @@ fn a_post_processor_template_that_would_panic_in_encode_is_refused() {
         }
     }
 }
+
+/// A GGUF v3 file without tensors: `general.architecture = "imp"`, then
+/// `entries` (key, type id, value bytes) as the file stores them.
+fn gguf_metadata_only(entries: &[(&str, u32, Vec<u8>)]) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut out = b"GGUF".to_vec();
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u64 + 1).to_le_bytes());
+    string(&mut out, "general.architecture");
+    out.extend_from_slice(&8u32.to_le_bytes());
+    string(&mut out, "imp");
+    for (key, type_id, value) in entries {
+        string(&mut out, key);
+        out.extend_from_slice(&type_id.to_le_bytes());
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+/// An array value: item type, count, then the items' bytes.
+fn array(item_type: u32, count: usize, items: impl IntoIterator<Item = u8>) -> Vec<u8> {
+    let mut out = item_type.to_le_bytes().to_vec();
+    out.extend_from_slice(&(count as u64).to_le_bytes());
+    out.extend(items);
+    out
+}
+
+/// Crafted metadata costs about its own size in memory, not many times it
+/// (one `Value` of 32 bytes an item once made 16 MiB of one-byte items cost
+/// 546 MB, and 4 Mi empty strings in 32 MiB cost 169 MB), and the file is
+/// refused with a clear error. The whole load is measured, as a phone would
+/// run it. Arrays are held as their own type and strings in one buffer sized
+/// first, so 1.25 x the file (plus 1 MiB for the rest of the load) is room to
+/// spare; an arrays-of-arrays file and millions of tiny entries are refused
+/// before anything is read into memory.
+#[test]
+fn crafted_metadata_costs_about_its_size_and_is_refused() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let n = 16 * MB;
+    let strings = 4 * MB;
+    let short = 16 * MB / 9;
+    let entry = |i: usize| {
+        let mut e = format!("k{i:07}").into_bytes();
+        e.splice(0..0, (8u64).to_le_bytes());
+        e.extend_from_slice(&0u32.to_le_bytes());
+        e.push(0);
+        e
+    };
+    let mut many = b"GGUF".to_vec();
+    many.extend_from_slice(&3u32.to_le_bytes());
+    many.extend_from_slice(&0u64.to_le_bytes());
+    many.extend_from_slice(&(MB as u64).to_le_bytes());
+    (0..MB).for_each(|i| many.extend(entry(i)));
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "one-byte items",
+            gguf_metadata_only(&[("tokenizer.ggml.token_type", 9, array(0, n, vec![7; n]))]),
+        ),
+        (
+            "empty strings",
+            gguf_metadata_only(&[(
+                "tokenizer.ggml.tokens",
+                9,
+                array(8, strings, vec![0; strings * 8]),
+            )]),
+        ),
+        (
+            "one-byte strings",
+            gguf_metadata_only(&[(
+                "tokenizer.ggml.merges",
+                9,
+                array(
+                    8,
+                    short,
+                    (0..short).flat_map(|_| [1, 0, 0, 0, 0, 0, 0, 0, b'a']),
+                ),
+            )]),
+        ),
+        (
+            "arrays of arrays",
+            gguf_metadata_only(&[("x.nested", 9, array(9, n / 12, vec![0; n / 12 * 12]))]),
+        ),
+        ("a million entries", many),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, bytes) in files {
+        let path = dir.path().join("crafted.gguf");
+        std::fs::write(&path, &bytes).unwrap();
+        let (result, peak) =
+            peak_heap(|| imp_core::Engine::load(&path, &imp_core::EngineOptions::default()).err());
+        let error = result.unwrap_or_else(|| panic!("{what}: loaded"));
+        eprintln!(
+            "{what}: {} MiB file, {:.2} MiB at peak: {error}",
+            bytes.len() / MB,
+            peak as f64 / MB as f64
+        );
+        assert!(
+            matches!(
+                error,
+                ImpError::InvalidModel(_) | ImpError::UnsupportedModel(_)
+            ),
+            "{what}: {error:?}"
+        );
+        assert!(
+            peak <= bytes.len() * 5 / 4 + MB,
+            "{what}: {} MiB for a {} MiB file",
+            peak / MB,
+            bytes.len() / MB
+        );
+    }
+}
+
+/// A key given twice is refused: which of the two a reader keeps is not
+/// something a file may leave open.
+#[test]
+fn a_metadata_key_given_twice_is_refused() {
+    let bytes = gguf_metadata_only(&[(
+        "general.architecture",
+        8,
+        [3u64.to_le_bytes().as_slice(), b"phi"].concat(),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("twice.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    let error = imp_core::weights::gguf::GgufFile::open(&path).unwrap_err();
+    assert!(error.to_string().contains("appears twice"), "{error}");
+}

@@ -21,9 +21,12 @@ pub(super) fn config_json(text: &GgufFile, mmproj: &GgufFile) -> Result<String> 
     let embd = text.tensors.get("token_embd.weight").ok_or_else(|| {
         ImpError::InvalidModel(format!("{}: no token_embd.weight", text.path().display()))
     })?;
-    let tokens = text.get(keys::TOKENIZER_TOKENS).and_then(|v| v.as_array());
+    let tokens = text
+        .get(keys::TOKENIZER_TOKENS)
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.strings());
     let image_token = tokens
-        .and_then(|t| t.iter().position(|v| v.as_str() == Some("<image>")))
+        .and_then(|t| t.iter().position(|s| s == "<image>"))
         .ok_or_else(|| {
             ImpError::InvalidModel(format!(
                 "{}: the vocabulary has no <image> token",

@@ -62,17 +62,15 @@ impl ImpTokenizer {
             let array = file
                 .get(key)
                 .and_then(|v| v.as_array())
-                .ok_or_else(|| ImpError::Tokenizer(format!("{key} is missing")))?;
-            Ok(array
-                .iter()
-                .map(|v| v.as_str().unwrap_or_default().to_string())
-                .collect())
+                .and_then(|a| a.strings())
+                .ok_or_else(|| ImpError::Tokenizer(format!("{key} is missing or not strings")))?;
+            Ok(array.iter().map(str::to_string).collect())
         };
         let tokens = strings(keys::TOKENIZER_TOKENS)?;
         let types: Vec<u64> = file
             .get(keys::TOKENIZER_TOKEN_TYPE)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().map(|v| v.as_u64().unwrap_or(1)).collect())
+            .map(|a| (0..a.len()).map(|i| a.u64_at(i).unwrap_or(1)).collect())
             .unwrap_or_default();
         let merges = strings(keys::TOKENIZER_MERGES)?
             .into_iter()

@@ -4,7 +4,7 @@
 use super::tensors::{fused_sources, TensorSpec};
 use super::ConvertOptions;
 use imp_core::config::{ImpConfig, TextArch};
-use imp_core::weights::gguf::{keys, Value};
+use imp_core::weights::gguf::{keys, Array, Value};
 use imp_core::weights::llama_cpp;
 
 /// The Imp tensors under llama.cpp's names, split into the text file's and the
@@ -92,7 +92,7 @@ pub(super) fn llama_cpp_mmproj_metadata(
 ) -> Vec<(String, Value)> {
     let v = &config.vision;
     let u = |n: usize| Value::U32(n as u32);
-    let halves = || Value::Array(vec![Value::F32(0.5); 3]);
+    let halves = || Value::Array(Array::F32(vec![0.5; 3]));
     let layers = config.vision_layers_used().unwrap_or(v.num_hidden_layers);
     vec![
         (keys::ARCHITECTURE.into(), "clip".into()),

@@ -26,7 +26,7 @@ use imp_core::config::{AspectMode, ImpConfig};
 use imp_core::error::{candle_message, ImpError, Result};
 use imp_core::source::ModelSource;
 use imp_core::text::chat_template::ChatTemplate;
-use imp_core::weights::gguf::{dtype_name, keys, GgufWriter, PlannedTensor, Value};
+use imp_core::weights::gguf::{dtype_name, keys, Array, GgufWriter, PlannedTensor, Value};
 use imp_core::CancelToken;
 use llama_cpp::{
     llama_cpp_mmproj_metadata, llama_cpp_parts, llama_cpp_specs, llama_cpp_text_metadata,
@@ -256,13 +256,7 @@ fn metadata(
         (keys::IMAGE_TOKEN_ID.into(), config.image_token_index.into()),
         (
             keys::EOS_TOKEN_IDS.into(),
-            Value::Array(
-                config
-                    .eos_token_ids
-                    .iter()
-                    .map(|&i| Value::U32(i))
-                    .collect(),
-            ),
+            Value::Array(Array::U32(config.eos_token_ids.clone())),
         ),
         (
             keys::CONTEXT_LENGTH.into(),

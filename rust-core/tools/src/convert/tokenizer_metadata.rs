@@ -5,7 +5,7 @@ use imp_core::config::{ImpConfig, TextArch};
 use imp_core::error::{ImpError, Result};
 use imp_core::text::chat_template::ChatTemplate;
 use imp_core::text::tokenizer::ImpTokenizer;
-use imp_core::weights::gguf::{keys, Value};
+use imp_core::weights::gguf::{keys, Array, Strings, Value};
 
 /// The tokenizer as GGUF metadata: the exact HF JSON (what Imp loads), and
 /// ggml's arrays as llama.cpp's converter writes them (the vocabulary padded to
@@ -40,25 +40,25 @@ pub fn tokenizer_metadata(
             (None, None) => 5,
         }
     };
-    let types: Vec<Value> = tokens
+    let types: Vec<i32> = tokens
         .iter()
         .enumerate()
-        .map(|(id, t)| Value::I32(token_type(id, t.as_ref())))
+        .map(|(id, t)| token_type(id, t.as_ref()))
         .collect();
     // The vocabulary's third array: SentencePiece scores, or GPT-2 merges.
     let scoring = if spm {
         (
             keys::TOKENIZER_SCORES,
-            Value::Array(spm_scores(&tokens, &merges)),
+            Value::Array(Array::F32(spm_scores(&tokens, &merges))),
         )
     } else {
-        let merges = merges.into_iter().map(Value::String).collect();
-        (keys::TOKENIZER_MERGES, Value::Array(merges))
+        let merges = merges.iter().collect();
+        (keys::TOKENIZER_MERGES, Value::Array(Array::String(merges)))
     };
-    let tokens: Vec<Value> = tokens
+    let tokens: Strings = tokens
         .into_iter()
         .enumerate()
-        .map(|(id, t)| Value::String(t.unwrap_or_else(|| format!("[PAD{id}]"))))
+        .map(|(id, t)| t.unwrap_or_else(|| format!("[PAD{id}]")))
         .collect();
     let template = ChatTemplate::for_arch(config.text.arch);
     let stop = inner.token_to_id(template.stop_tokens()[0]);
@@ -84,8 +84,14 @@ pub fn tokenizer_metadata(
             }
             .into(),
         ),
-        (keys::TOKENIZER_TOKENS.into(), Value::Array(tokens)),
-        (keys::TOKENIZER_TOKEN_TYPE.into(), Value::Array(types)),
+        (
+            keys::TOKENIZER_TOKENS.into(),
+            Value::Array(Array::String(tokens)),
+        ),
+        (
+            keys::TOKENIZER_TOKEN_TYPE.into(),
+            Value::Array(Array::I32(types)),
+        ),
     ];
     kv.push((scoring.0.into(), scoring.1));
     if spm {
@@ -104,7 +110,7 @@ pub fn tokenizer_metadata(
 /// A BPE vocabulary as SentencePiece scores: a piece made by an earlier merge
 /// scores higher, so score order is merge order (what SentencePiece's BPE
 /// uses); pieces no merge makes score 0.
-fn spm_scores(tokens: &[Option<String>], merges: &[String]) -> Vec<Value> {
+fn spm_scores(tokens: &[Option<String>], merges: &[String]) -> Vec<f32> {
     let rank: std::collections::HashMap<String, usize> = merges
         .iter()
         .enumerate()
@@ -114,7 +120,7 @@ fn spm_scores(tokens: &[Option<String>], merges: &[String]) -> Vec<Value> {
         .iter()
         .map(|t| {
             let r = t.as_ref().and_then(|t| rank.get(t));
-            Value::F32(r.map_or(0.0, |&r| -(r as f32) - 1.0))
+            r.map_or(0.0, |&r| -(r as f32) - 1.0)
         })
         .collect()
 }

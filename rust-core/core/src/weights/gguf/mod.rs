@@ -18,7 +18,7 @@ mod writer;
 
 pub use dtype::{dtype_from_id, dtype_id, dtype_name, is_float, parse_dtype};
 pub use reader::{GgufFile, TensorInfo};
-pub use value::Value;
+pub use value::{Array, Strings, Value};
 pub use writer::{GgufWriter, PlannedTensor};
 
 /// "GGUF" read as a little-endian u32.

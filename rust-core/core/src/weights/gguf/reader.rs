@@ -9,17 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::dtype::dtype_from_id;
-use super::value::Value;
+use super::value::{Array, Strings, Value};
 use super::{DEFAULT_ALIGNMENT, MAGIC};
 use crate::error::{ImpError, Result};
 
 /// ggml tensors have at most four dimensions.
 const MAX_DIMS: usize = 4;
-/// Arrays of arrays are allowed by the format; nobody nests deeper than this.
-const MAX_NESTING: usize = 4;
-/// A vocabulary of 150k tokens with as many merges is the largest real array;
-/// the bound keeps a hostile array's in-memory form (32 bytes an item) in check.
+/// A vocabulary of 150k tokens with as many merges is the largest real array.
 const MAX_ARRAY_ITEMS: u64 = 1 << 24;
+/// Real files have a few dozen metadata keys. Each costs a map entry and
+/// its key's allocation, many times its 13 bytes in a file, so the count is
+/// what keeps a file of millions of tiny entries from costing gigabytes.
+const MAX_METADATA_ENTRIES: u64 = 4096;
+/// Imp's files have about 900 tensors; each costs a few hundred bytes.
+const MAX_TENSORS: u64 = 1 << 16;
 
 /// Where one tensor lives in the file and what it holds.
 #[derive(Debug, Clone)]
@@ -123,11 +126,19 @@ fn parse(buf: &[u8]) -> std::result::Result<Parsed, String> {
     // Every entry takes at least this many bytes, so a count the file cannot hold
     // is refused before anything is allocated for it.
     cur.fits(n_kv, 8 + 4 + 1, "metadata entries")?;
+    if n_kv > MAX_METADATA_ENTRIES {
+        return Err(format!(
+            "{n_kv} metadata entries (at most {MAX_METADATA_ENTRIES} are read)"
+        ));
+    }
     let mut metadata = BTreeMap::new();
     for _ in 0..n_kv {
         let key = cur.string()?;
         let type_id = cur.u32()?;
-        let value = cur.value(type_id, 0)?;
+        let value = cur.value(type_id)?;
+        if metadata.contains_key(&key) {
+            return Err(format!("metadata key {key} appears twice"));
+        }
         metadata.insert(key, value);
     }
     let alignment = match metadata.get("general.alignment") {
@@ -139,6 +150,11 @@ fn parse(buf: &[u8]) -> std::result::Result<Parsed, String> {
     } as usize;
 
     cur.fits(n_tensors, 8 + 4 + 4 + 8, "tensor entries")?;
+    if n_tensors > MAX_TENSORS {
+        return Err(format!(
+            "{n_tensors} tensors (at most {MAX_TENSORS} are read)"
+        ));
+    }
     let mut entries = Vec::new();
     for _ in 0..n_tensors {
         let name = cur.string()?;
@@ -225,8 +241,8 @@ struct Cursor<'a> {
     pos: usize,
 }
 
-impl Cursor<'_> {
-    fn take(&mut self, n: usize) -> std::result::Result<&[u8], String> {
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         let Some(end) = end else {
             return Err(format!(
@@ -235,9 +251,9 @@ impl Cursor<'_> {
                 self.buf.len()
             ));
         };
-        let bytes = &self.buf[self.pos..end];
+        let buf: &'a [u8] = self.buf;
         self.pos = end;
-        Ok(bytes)
+        Ok(&buf[end - n..end])
     }
 
     fn fits(&self, count: u64, min_size: u64, what: &str) -> std::result::Result<(), String> {
@@ -264,13 +280,84 @@ impl Cursor<'_> {
     }
 
     fn string(&mut self) -> std::result::Result<String, String> {
+        Ok(self.str()?.to_string())
+    }
+
+    /// A string in place in the file.
+    fn str(&mut self) -> std::result::Result<&'a str, String> {
         let len = self.u64()?;
         let len = usize::try_from(len).map_err(|_| format!("string of {len} bytes"))?;
         let bytes = self.take(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| "a string is not UTF-8".to_string())
+        std::str::from_utf8(bytes).map_err(|_| "a string is not UTF-8".to_string())
     }
 
-    fn value(&mut self, type_id: u32, depth: usize) -> std::result::Result<Value, String> {
+    /// `n` items read by `read`, into a vector of their own type.
+    fn items<T>(
+        &mut self,
+        n: usize,
+        mut read: impl FnMut(&mut Self) -> std::result::Result<T, String>,
+    ) -> std::result::Result<Vec<T>, String> {
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(read(self)?);
+        }
+        Ok(items)
+    }
+
+    fn bool(&mut self) -> std::result::Result<bool, String> {
+        match self.array::<1>()?[0] {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(format!("boolean value {b}")),
+        }
+    }
+
+    /// An array's items, kept as their own type (see `value.rs`). Arrays of
+    /// arrays are refused: no model's metadata has them, and each inner array
+    /// would cost several times its bytes in the file.
+    fn array_items(&mut self) -> std::result::Result<Array, String> {
+        let item_type = self.u32()?;
+        if item_type == 9 {
+            return Err("a metadata array of arrays (not supported)".into());
+        }
+        let count = self.u64()?;
+        if count > MAX_ARRAY_ITEMS {
+            return Err(format!("a metadata array of {count} items"));
+        }
+        self.fits(count, min_value_size(item_type), "array items")?;
+        let n = count as usize;
+        Ok(match item_type {
+            0 => Array::U8(self.take(n)?.to_vec()),
+            1 => Array::I8(self.items(n, |c| Ok(i8::from_le_bytes(c.array()?)))?),
+            2 => Array::U16(self.items(n, |c| Ok(u16::from_le_bytes(c.array()?)))?),
+            3 => Array::I16(self.items(n, |c| Ok(i16::from_le_bytes(c.array()?)))?),
+            4 => Array::U32(self.items(n, |c| c.u32())?),
+            5 => Array::I32(self.items(n, |c| Ok(i32::from_le_bytes(c.array()?)))?),
+            6 => Array::F32(self.items(n, |c| Ok(f32::from_le_bytes(c.array()?)))?),
+            7 => Array::Bool(self.items(n, |c| c.bool())?),
+            8 => {
+                // Sized first, so the buffers hold what the file does and no
+                // doubling on the way.
+                let start = self.pos;
+                let mut text = 0;
+                for _ in 0..n {
+                    text += self.str()?.len();
+                }
+                self.pos = start;
+                let mut strings = Strings::with_capacity(n, text);
+                for _ in 0..n {
+                    strings.push(self.str()?);
+                }
+                Array::String(strings)
+            }
+            10 => Array::U64(self.items(n, |c| c.u64())?),
+            11 => Array::I64(self.items(n, |c| Ok(i64::from_le_bytes(c.array()?)))?),
+            12 => Array::F64(self.items(n, |c| Ok(f64::from_le_bytes(c.array()?)))?),
+            t => return Err(format!("unknown metadata value type {t}")),
+        })
+    }
+
+    fn value(&mut self, type_id: u32) -> std::result::Result<Value, String> {
         Ok(match type_id {
             0 => Value::U8(self.array::<1>()?[0]),
             1 => Value::I8(i8::from_le_bytes(self.array()?)),
@@ -279,28 +366,9 @@ impl Cursor<'_> {
             4 => Value::U32(self.u32()?),
             5 => Value::I32(i32::from_le_bytes(self.array()?)),
             6 => Value::F32(f32::from_le_bytes(self.array()?)),
-            7 => match self.array::<1>()?[0] {
-                0 => Value::Bool(false),
-                1 => Value::Bool(true),
-                b => return Err(format!("boolean value {b}")),
-            },
+            7 => Value::Bool(self.bool()?),
             8 => Value::String(self.string()?),
-            9 => {
-                if depth >= MAX_NESTING {
-                    return Err("metadata arrays nested too deep".into());
-                }
-                let item_type = self.u32()?;
-                let count = self.u64()?;
-                if count > MAX_ARRAY_ITEMS {
-                    return Err(format!("a metadata array of {count} items"));
-                }
-                self.fits(count, min_value_size(item_type), "array items")?;
-                let mut items = Vec::with_capacity(count as usize);
-                for _ in 0..count {
-                    items.push(self.value(item_type, depth + 1)?);
-                }
-                Value::Array(items)
-            }
+            9 => Value::Array(self.array_items()?),
             10 => Value::U64(self.u64()?),
             11 => Value::I64(i64::from_le_bytes(self.array()?)),
             12 => Value::F64(f64::from_le_bytes(self.array()?)),

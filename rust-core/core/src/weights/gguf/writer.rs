@@ -6,7 +6,7 @@ use candle_core::quantized::GgmlDType;
 use std::io::Write;
 
 use super::dtype::dtype_id;
-use super::value::Value;
+use super::value::{Array, Value};
 use super::{DEFAULT_ALIGNMENT, MAGIC};
 
 /// A tensor the header announces before its data is known.
@@ -128,6 +128,16 @@ fn put_string(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+fn put_array(out: &mut Vec<u8>, items: &Array) {
+    out.extend_from_slice(&items.item_type().to_le_bytes());
+    out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+    match items {
+        Array::U8(v) => out.extend_from_slice(v),
+        Array::String(v) => v.iter().for_each(|s| put_string(out, s)),
+        _ => (0..items.len()).for_each(|i| put_value(out, &items.get(i).expect("i < len"))),
+    }
+}
+
 fn put_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::U8(v) => out.push(*v),
@@ -139,15 +149,7 @@ fn put_value(out: &mut Vec<u8>, value: &Value) {
         Value::F32(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::Bool(v) => out.push(u8::from(*v)),
         Value::String(s) => put_string(out, s),
-        Value::Array(items) => {
-            // An empty array still names an item type; strings are the common case.
-            let item_type = items.first().map_or(8, Value::type_id);
-            out.extend_from_slice(&item_type.to_le_bytes());
-            out.extend_from_slice(&(items.len() as u64).to_le_bytes());
-            for item in items {
-                put_value(out, item);
-            }
-        }
+        Value::Array(items) => put_array(out, items),
         Value::U64(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::I64(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::F64(v) => out.extend_from_slice(&v.to_le_bytes()),
