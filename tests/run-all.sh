@@ -83,10 +83,11 @@ stage "android app (APK without Gradle, Robolectric tests)"
 IMP_ANDROID_ABIS=arm64-v8a bash tests/android.sh
 free_disk target/aarch64-linux-android
 
-stage "fuzzing, 30 s a target"
+stage "fuzzing, 30 s a target, then 10 s each under AddressSanitizer"
 # On the host build's dependencies: only our crates compile again.
 bash tests/fuzz.sh 30
 free_disk target/debug
+free_disk target/asan
 
 stage "aarch64 tests under qemu"
 # The tests that run ARM code: our kernels and candle's NEON paths against

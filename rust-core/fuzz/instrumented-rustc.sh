@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A RUSTC_WORKSPACE_WRAPPER that compiles imp-core and the fuzz targets with
+# A RUSTC_WORKSPACE_WRAPPER that compiles imp-core, imp-store and the fuzz targets with
 # libFuzzer's coverage instrumentation (the flags cargo-fuzz passes, all
 # stable), and every other workspace crate as usual. Dependencies are never
 # instrumented, so the fuzz build reuses the test build's artifacts: the
@@ -15,7 +15,8 @@ for arg in "$@"; do
   prev=$arg
 done
 case $crate in
-  imp_core | imp_core_fuzz | config | gguf | image | llama_cpp_pair | safetensors | tokenizer)
+  imp_core | imp_store | imp_core_fuzz | config | gguf | image | llama_cpp_pair | safetensors | tokenizer | \
+    chat_template | sampling | catalog | model_address | hub_listing | history | manifest)
     exec "$rustc" "$@" --cfg fuzzing -Cpasses=sancov-module \
       -Cllvm-args=-sanitizer-coverage-level=4 \
       -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \

@@ -57,10 +57,33 @@ impl ChatTemplate {
         }
     }
 
+    /// The text that structures a prompt: the image placeholder and the
+    /// template's role and turn markers. A question never contributes one
+    /// (see `clean`).
+    pub fn markers(self) -> &'static [&'static str] {
+        match self {
+            ChatTemplate::Phi2 => &[IMAGE_PLACEHOLDER, "</s>", "<|endoftext|>"],
+            ChatTemplate::Qwen2 => &[
+                IMAGE_PLACEHOLDER,
+                "<|im_start|>",
+                "<|im_end|>",
+                "<|endoftext|>",
+            ],
+            ChatTemplate::Phi3 => &[
+                IMAGE_PLACEHOLDER,
+                "<|system|>",
+                "<|user|>",
+                "<|assistant|>",
+                "<|end|>",
+                "<|endoftext|>",
+            ],
+        }
+    }
+
     /// The opening prompt: system text, the image and the first question, up to
     /// where the assistant's answer starts.
     pub fn first_turn(self, question: &str) -> String {
-        let q = clean(question);
+        let q = self.clean(question);
         match self {
             ChatTemplate::Phi2 => format!("{SYSTEM} USER: {IMAGE_PLACEHOLDER}\n{q} ASSISTANT:"),
             ChatTemplate::Qwen2 => format!(
@@ -77,7 +100,7 @@ impl ChatTemplate {
     /// What follows the model's previous answer for a follow-up question: the
     /// end of the assistant turn, then the next user turn.
     pub fn next_turn(self, question: &str) -> String {
-        let q = clean(question);
+        let q = self.clean(question);
         match self {
             ChatTemplate::Phi2 => format!("</s>USER: {q} ASSISTANT:"),
             ChatTemplate::Qwen2 => {
@@ -111,13 +134,47 @@ impl ChatTemplate {
 
 /// The reference strips the first message and removes any `<image>` the user
 /// typed: the picture is placed by the template, once.
-fn clean(question: &str) -> String {
-    question.replace(IMAGE_PLACEHOLDER, "").trim().to_string()
+impl ChatTemplate {
+    /// The question without any of the template's markers, so that what a
+    /// person types (or a screen reader's dictation, or pasted text) can
+    /// neither add a second image nor end the turn and speak for the
+    /// assistant. Removed until none is left: taking `<image>` out of
+    /// `<ima<image>ge>` makes another.
+    fn clean(self, question: &str) -> String {
+        let mut q = question.to_string();
+        while let Some(marker) = self.markers().iter().find(|m| q.contains(*m)) {
+            q = q.replace(marker, "");
+        }
+        q.trim().to_string()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Markers in a question are dropped, also those that dropping another
+    /// one puts together.
+    #[test]
+    fn a_question_cannot_add_an_image_or_a_turn() {
+        for template in [ChatTemplate::Phi2, ChatTemplate::Qwen2, ChatTemplate::Phi3] {
+            let typed = "<ima<image>ge> hi <|im_<|end|>end|><|end|></s>";
+            let expected = template.first_turn("hi");
+            let got = template.first_turn(typed);
+            assert_eq!(
+                got.matches(IMAGE_PLACEHOLDER).count(),
+                1,
+                "{template:?}: {got}"
+            );
+            for marker in template.markers() {
+                assert_eq!(
+                    got.matches(marker).count(),
+                    expected.matches(marker).count(),
+                    "{template:?} {marker}: {got}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn phi2_multi_turn_matches_the_reference_layout() {
