@@ -16,11 +16,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    let io = |e| StoreError::io(&temp, e);
-    let mut file = std::fs::File::create(&temp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk leaves part of the file: take it back, the space is
+        // what the next attempt needs.
+        let _ = std::fs::remove_file(&temp);
+        return Err(StoreError::io(&temp, e));
+    }
     std::fs::rename(&temp, path).map_err(|e| StoreError::io(path, e))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")));
     Ok(())

@@ -165,31 +165,46 @@ pub fn planned_tensor_bytes(config: &ImpConfig, policy: &QuantPolicy) -> Result<
         .sum())
 }
 
-/// One GGUF being written, and what has gone into it.
+/// One GGUF being written, and what has gone into it. The bytes go to a
+/// sibling `.partial` file that becomes `path` by a rename once whole: a
+/// conversion that fails (a full disk, a cancel, a bad tensor) leaves no
+/// half-written model, and one over an existing file never rewrites it in
+/// place (a process that has it mapped would die of SIGBUS).
 struct Output {
     path: PathBuf,
-    writer: GgufWriter<BufWriter<std::fs::File>>,
+    partial: PathBuf,
+    writer: Option<GgufWriter<BufWriter<std::fs::File>>>,
     types: BTreeMap<String, usize>,
     tensors: usize,
 }
 
 impl Output {
     fn create(path: &Path, metadata: &[(String, Value)], plan: Vec<PlannedTensor>) -> Result<Self> {
-        let file = std::fs::File::create(path).map_err(|e| ImpError::io(path, e))?;
-        let writer = GgufWriter::new(BufWriter::new(file), metadata, plan)
-            .map_err(|e| ImpError::io(path, e))?;
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = std::fs::File::create(&partial).map_err(|e| ImpError::io(&partial, e))?;
+        let writer = match GgufWriter::new(BufWriter::new(file), metadata, plan) {
+            Ok(writer) => writer,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(ImpError::io(&partial, e));
+            }
+        };
         Ok(Self {
             path: path.to_path_buf(),
-            writer,
+            partial,
+            writer: Some(writer),
             types: BTreeMap::new(),
             tensors: 0,
         })
     }
 
     fn write(&mut self, planned: &PlannedTensor, bytes: &[u8]) -> Result<()> {
-        self.writer
+        let writer = self.writer.as_mut().expect("written before finish");
+        writer
             .write_tensor(&planned.name, bytes)
-            .map_err(|e| ImpError::io(&self.path, e))?;
+            .map_err(|e| ImpError::io(&self.partial, e))?;
         *self
             .types
             .entry(dtype_name(planned.dtype).to_string())
@@ -198,15 +213,34 @@ impl Output {
         Ok(())
     }
 
-    fn finish(self) -> Result<WrittenFile> {
-        let io = |e: std::io::Error| ImpError::io(&self.path, e);
-        self.writer.finish().map_err(io)?;
+    fn finish(mut self) -> Result<WrittenFile> {
+        let io = |path: &Path, e: std::io::Error| ImpError::io(path, e);
+        let writer = self.writer.take().expect("finished once");
+        let file = writer
+            .finish()
+            .and_then(|out| out.into_inner().map_err(|e| e.into_error()))
+            .map_err(|e| io(&self.partial, e))?;
+        file.sync_all().map_err(|e| io(&self.partial, e))?;
+        drop(file);
+        std::fs::rename(&self.partial, &self.path).map_err(|e| io(&self.path, e))?;
         Ok(WrittenFile {
-            bytes: std::fs::metadata(&self.path).map_err(io)?.len(),
+            bytes: std::fs::metadata(&self.path)
+                .map_err(|e| io(&self.path, e))?
+                .len(),
             path: self.path.clone(),
             tensors: self.tensors,
-            types: self.types.into_iter().collect(),
+            types: std::mem::take(&mut self.types).into_iter().collect(),
         })
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Unfinished (an error or a cancel on the way): its part goes.
+        if self.writer.is_some() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 }
 
