@@ -60,8 +60,9 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo build --workspace --all-targets --locked
 cargo test --workspace --all-targets --locked
-# Which kernel paths those suites ran (AVX-512 only where the CPU has it).
-cargo test --locked -p imp-core --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
+# Which kernel paths those suites ran (AVX-512 only where the CPU has it);
+# --workspace, so the features are the build's above and nothing recompiles.
+cargo test --locked --workspace --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
 
 if ! wait "$PREFETCH"; then
   echo "== the background toolchain setup failed (each stage retries its own):"

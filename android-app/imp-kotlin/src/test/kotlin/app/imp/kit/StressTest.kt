@@ -135,7 +135,8 @@ class StressTest {
     /**
      * A listener implemented against the generated bindings that throws from
      * onToken: the exception crosses into native code, which stops the answer
-     * and reports Internal through onError; the conversation goes on.
+     * and reports Internal through onError; the conversation goes on. Each
+     * answer's handle is held until its last event: closing it cancels.
      */
     @Test
     fun aThrowingFfiListenerIsReportedNotFatal() = runBlocking<Unit> {
@@ -151,12 +152,13 @@ class StressTest {
             override fun onError(error: ImpFfiException) { events.put(error) }
         }
         val params = GenerationParams(50u, 0f, null, null, 1f, 1u, 0u)
-        chat.ask("What is in this picture?", params, throwing).close()
-        assertIs<TokenEvent>(events.poll(60, TimeUnit.SECONDS))
-        val last = events.poll(60, TimeUnit.SECONDS)
-        assertIs<ImpFfiException.Internal>(last)
-        assertTrue(last.reason.contains("listener"), last.reason)
-        assertEquals(null, events.poll(200, TimeUnit.MILLISECONDS), "nothing after the last event")
+        chat.ask("What is in this picture?", params, throwing).use {
+            assertIs<TokenEvent>(events.poll(60, TimeUnit.SECONDS))
+            val last = events.poll(60, TimeUnit.SECONDS)
+            assertIs<ImpFfiException.Internal>(last)
+            assertTrue(last.reason.contains("listener"), last.reason)
+            assertEquals(null, events.poll(200, TimeUnit.MILLISECONDS), "nothing after the last event")
+        }
 
         val quiet = LinkedBlockingQueue<Any>()
         val fine = object : AnswerListener {
@@ -164,8 +166,9 @@ class StressTest {
             override fun onDone(summary: AnswerSummary) { quiet.put(summary) }
             override fun onError(error: ImpFfiException) { quiet.put(error) }
         }
-        chat.ask("And?", GenerationParams(3u, 0f, null, null, 1f, 1u, 0u), fine).close()
-        assertEquals(3u, assertIs<AnswerSummary>(quiet.poll(60, TimeUnit.SECONDS)).decodeTokens)
+        chat.ask("And?", GenerationParams(3u, 0f, null, null, 1f, 1u, 0u), fine).use {
+            assertEquals(3u, assertIs<AnswerSummary>(quiet.poll(60, TimeUnit.SECONDS)).decodeTokens)
+        }
         chat.close()
         engine.close()
     }
