@@ -18,7 +18,7 @@ SECONDS_PER_TARGET=${1:-30}
 ASAN_SECONDS_PER_TARGET=${2:-10}
 # The bound this project promises: no input makes one process hold more.
 RSS_LIMIT_MB=2048
-TARGETS=(config gguf image llama_cpp_pair safetensors tokenizer chat_template sampling catalog model_address hub_listing history manifest)
+TARGETS=(config gguf image llama_cpp_pair safetensors tokenizer chat_template sentences sampling catalog model_address hub_listing history manifest)
 
 # fuzz BINARY_DIR TARGET SECONDS WHAT: one target from its corpus; the summary
 # lines, or the end of the log when it failed (the input kept as an artifact).

@@ -22,6 +22,7 @@ mod image;
 mod logging;
 mod model_info;
 mod model_store;
+mod sentences;
 
 pub use answer::{
     AnswerHandle, AnswerListener, AnswerSummary, GenerationParams, StopReason, TokenEvent,
@@ -45,3 +46,4 @@ pub use model_store::{
     InstallProgress, InstallStage, InstalledModel, ModelFit, ModelOrigin, ModelStore,
     PendingDownload, PublishedFile, TransferListener, Verification,
 };
+pub use sentences::SentenceChunker;

@@ -33,3 +33,4 @@ pub use generation::conversation::Conversation;
 pub use generation::engine::{Engine, EngineOptions};
 pub use generation::sampling::SamplingParams;
 pub use source::model_info::{LoadOptions, ModelInfo};
+pub use text::sentences::SentenceChunker;

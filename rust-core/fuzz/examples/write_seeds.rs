@@ -351,7 +351,8 @@ fn crc32<'a>(bytes: impl Iterator<Item = &'a u8>) -> u32 {
 }
 
 /// Questions (first byte: 0 the first turn, 1 a follow-up), including the
-/// markers a question must not add; sampling parameters with logits.
+/// markers a question must not add; answers to cut into sentences; sampling
+/// parameters with logits.
 fn text_seeds(out: &Path) {
     let questions: [&[u8]; 4] = [
         b"\0What is in this picture?",
@@ -361,6 +362,15 @@ fn text_seeds(out: &Path) {
     ];
     for (i, question) in questions.iter().enumerate() {
         put(out, "chat_template", &format!("question-{i}"), question);
+    }
+    // Answers (first byte: the limit less one, second: where to cut).
+    let answers: [&[u8]; 3] = [
+        b"\xc7\x05A red cup. Dr. J. Smith said \"2.5 mg\"!\n1. Milk\n- **Eggs** \xe2\x80\xa6 ok?! ",
+        b"\x13\x40a shelf, jars of jam, honey and pickles; more \xe8\xbf\x99\xe6\x98\xaf\xe3\x80\x82 end",
+        b"\x00\x00U.S. e.g. 3. x",
+    ];
+    for (i, answer) in answers.iter().enumerate() {
+        put(out, "sentences", &format!("answer-{i}"), answer);
     }
     let logits: Vec<u8> = (0..64)
         .flat_map(|i| ((i as f32 * 0.37).sin() * 4.0).to_le_bytes())

@@ -1,11 +1,13 @@
+import ImpKit
 import XCTest
 
-@testable import ImpAppLogic
+/// The core's chunker as the app sees it through ImpKit (the rules and their
+/// Rust tests: rust-core/core/src/text/sentences.rs).
 
 final class SentenceChunkerTests: XCTestCase {
     /// Feeds `pieces` as tokens would arrive; returns every sentence released, and when.
     func chunk(_ pieces: [String], maxLength: Int = 200) -> (sentences: [String], releasedAt: [Int]) {
-        var chunker = SentenceChunker(maxLength: maxLength)
+        let chunker = SentenceChunker(maxLength: maxLength)
         var sentences: [String] = [], releasedAt: [Int] = []
         for (i, piece) in pieces.enumerated() {
             for s in chunker.append(piece) {
@@ -29,7 +31,7 @@ final class SentenceChunkerTests: XCTestCase {
     }
 
     func testNothingIsReleasedMidSentence() {
-        var chunker = SentenceChunker()
+        let chunker = SentenceChunker()
         for piece in ["The", " label", " says", " \"Fragile"] {
             XCTAssertEqual(chunker.append(piece), [])
         }
@@ -84,7 +86,7 @@ final class SentenceChunkerTests: XCTestCase {
     }
 
     func testFinishReleasesTheRestAndDropsWhatWouldNotBeHeard() {
-        var chunker = SentenceChunker()
+        let chunker = SentenceChunker()
         XCTAssertEqual(chunker.append("Almost done"), [])
         XCTAssertEqual(chunker.finish(), ["Almost done"])
         XCTAssertEqual(chunker.finish(), [])

@@ -1,8 +1,9 @@
 import Foundation
+import ImpKit
 import Observation
 
-/// Speaks a streaming answer sentence by sentence. Pieces go through a
-/// `SentenceChunker`; each whole sentence is handed to the voice only after the
+/// Speaks a streaming answer sentence by sentence. Pieces go through the
+/// core's `SentenceChunker`; each whole sentence is handed to the voice only after the
 /// previous one has been spoken, so that Stop silences the rest at once
 /// (VoiceOver's queued announcements cannot be taken back once posted) and the
 /// end of the speech is known (when VoiceOver may speak again, and focus move).
@@ -12,7 +13,7 @@ public final class SpeechQueue {
     /// A sentence is being spoken or waits to be.
     public private(set) var isSpeaking = false
 
-    @ObservationIgnored private var chunker = SentenceChunker()
+    @ObservationIgnored private let chunker = SentenceChunker()
     @ObservationIgnored private var voice: (any SpeechVoice)?
     @ObservationIgnored private var rate: Float = 0.5
     @ObservationIgnored private var waiting: [String] = []
@@ -57,7 +58,7 @@ public final class SpeechQueue {
     public func stop() {
         generation += 1
         if inVoice || !waiting.isEmpty { voice?.stop() }
-        chunker = SentenceChunker()
+        _ = chunker.finish()  // drops what the previous answer held back
         waiting = []
         inVoice = false
         finished = false

@@ -1,13 +1,14 @@
 package app.imp.android.speech
 
 import app.imp.android.platform.SpeechVoice
+import app.imp.kit.SentenceChunker
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 
 /**
- * Speaks a streaming answer sentence by sentence. Pieces go through a
- * [SentenceChunker]; each whole sentence is handed to the voice only after the
+ * Speaks a streaming answer sentence by sentence. Pieces go through the
+ * core's [SentenceChunker]; each whole sentence is handed to the voice only after the
  * previous one has been spoken, so Stop silences the rest at once and the end of
  * the speech is known (when focus may move). Main thread only.
  */
@@ -17,7 +18,7 @@ class SpeechQueue {
     /** A sentence is being spoken or waits to be. */
     val isSpeaking: StateFlow<Boolean> = speaking.asStateFlow()
 
-    private var chunker = SentenceChunker()
+    private val chunker = SentenceChunker()
     private var voice: SpeechVoice? = null
     private var rate = 1f
     private val waiting = ArrayDeque<String>()
@@ -57,7 +58,7 @@ class SpeechQueue {
     fun stop() {
         generation++
         val wasSpeaking = inVoice || waiting.isNotEmpty()
-        chunker = SentenceChunker()
+        chunker.finish() // drops what the previous answer held back
         waiting.clear()
         inVoice = false
         finished = false
