@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cancellation::CancelHandle;
 use crate::conversation::ImpConversation;
 use crate::error::ImpFfiError;
-use crate::guard::{call_back, on_worker};
+use crate::guard::{call_back, guarded, on_worker};
 use crate::image::ImageSource;
 use crate::model_info::ModelInfo;
 
@@ -97,8 +97,8 @@ pub async fn load_engine(
 
 #[uniffi::export]
 impl ImpEngine {
-    pub fn info(&self) -> ModelInfo {
-        self.engine.info().into()
+    pub fn info(&self) -> Result<ModelInfo, ImpFfiError> {
+        guarded(|| Ok(self.engine.info().into()))
     }
 
     /// Starts a conversation about a picture; the image is encoded once, on a

@@ -1,15 +1,21 @@
 //! Routes the core's `tracing` events to the platform's log: logcat on Android,
 //! the unified log on iOS, stderr elsewhere. Safe to call more than once.
 
+use crate::error::ImpFfiError;
+use crate::guard::guarded;
+
 /// Starts forwarding log events; `verbose` includes debug events.
 #[uniffi::export]
-pub fn init_logging(verbose: bool) {
+pub fn init_logging(verbose: bool) -> Result<(), ImpFfiError> {
     let level = if verbose {
         tracing::Level::DEBUG
     } else {
         tracing::Level::INFO
     };
-    install(level);
+    guarded(|| {
+        install(level);
+        Ok(())
+    })
 }
 
 #[cfg(target_os = "android")]

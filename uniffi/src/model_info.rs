@@ -38,9 +38,3 @@ pub fn inspect_model(model_path: String) -> Result<ModelInfo, ImpFfiError> {
         Ok(imp_core::ModelInfo::inspect(Path::new(&model_path), &Default::default())?.into())
     })
 }
-
-/// Whether a device with `available_memory_bytes` free can run the model.
-#[uniffi::export]
-pub fn fits_in_memory(info: ModelInfo, available_memory_bytes: u64) -> bool {
-    info.estimated_memory_bytes <= available_memory_bytes
-}

@@ -292,8 +292,8 @@ pub struct DeviceProfile {
 /// calls tight still loads). Depends on the phone's RAM only, not on what is
 /// free this moment.
 #[uniffi::export]
-pub fn memory_budget(device: DeviceProfile) -> u64 {
-    device_fit::memory_budget(device.total_ram_bytes)
+pub fn memory_budget(device: DeviceProfile) -> Result<u64, ImpFfiError> {
+    guarded(|| Ok(device_fit::memory_budget(device.total_ram_bytes)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -324,7 +324,7 @@ impl ModelStore {
     /// `catalog_json` (e.g. a newer one the app fetched).
     #[uniffi::constructor]
     pub fn open(dir: String, catalog_json: Option<String>) -> Result<Arc<Self>, ImpFfiError> {
-        Self::open_with_hub(dir, catalog_json, None)
+        guarded(|| Self::open_with_hub(dir, catalog_json, None))
     }
 
     /// `open`, with the hub at `hub_endpoint` (a mirror, or the tests'
@@ -357,8 +357,8 @@ impl ModelStore {
         })
     }
 
-    pub fn catalog(&self) -> Vec<CatalogEntry> {
-        self.store.catalog().models.iter().map(Into::into).collect()
+    pub fn catalog(&self) -> Result<Vec<CatalogEntry>, ImpFfiError> {
+        guarded(|| Ok(self.store.catalog().models.iter().map(Into::into).collect()))
     }
 
     /// Installed models, each with what it is or why it cannot be used.

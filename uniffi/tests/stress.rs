@@ -200,7 +200,7 @@ impl Drop for Clean {
 fn ten_thousand_ask_cancel_cycles_stay_in_bounded_memory() {
     let _clean = clean();
     let engine = load("tiny-imp-196-msft");
-    let limit = engine.info().context_length;
+    let limit = engine.info().unwrap().context_length;
     let mut conversation = start(&engine);
     let mut baseline = 0;
     let (mut cancelled, mut replaced) = (0, 0);

@@ -8,9 +8,9 @@ public actor ImpEngine {
     /// What is loaded; readable from any context.
     public nonisolated let details: ModelDetails
 
-    private init(_ engine: ImpFFI.ImpEngine) {
+    private init(_ engine: ImpFFI.ImpEngine) throws {
         self.engine = engine
-        self.details = ModelDetails(engine.info())
+        self.details = ModelDetails(try engine.info())
     }
 
     /// Loads a model directory on a worker thread. Cancelling the calling task
@@ -24,7 +24,7 @@ public actor ImpEngine {
         let listener = ProgressRelay(progress)
         return try await mapErrors {
             try await withTaskCancellationHandler {
-                ImpEngine(try await loadEngine(
+                try ImpEngine(try await loadEngine(
                     modelPath: path, options: options.ffi, listener: listener, cancel: cancel))
             } onCancel: {
                 cancel.cancel()

@@ -10,12 +10,15 @@ public final class ModelStore: Sendable {
     /// The store under `directory`; the catalogue built in, or `catalogJSON`;
     /// the Hugging Face hub, or `hubEndpoint` (a mirror, or a test's loopback hub).
     public init(directory: String, catalogJSON: String? = nil, hubEndpoint: String? = nil) throws(ImpError) {
-        store = try mapErrors {
+        let store = try mapErrors {
             try ImpFFI.ModelStore.openWithHub(dir: directory, catalogJson: catalogJSON, hubEndpoint: hubEndpoint)
         }
+        self.store = store
+        catalog = try mapErrors { try store.catalog().map(CatalogModel.init) }
     }
 
-    public var catalog: [CatalogModel] { store.catalog().map(CatalogModel.init) }
+    /// The catalogue the store was opened with (it does not change).
+    public let catalog: [CatalogModel]
 
     public func installed() throws(ImpError) -> [InstalledModel] {
         try mapErrors { try store.installed().map(InstalledModel.init) }

@@ -78,7 +78,8 @@ class ImpEngine private constructor(private val engine: FfiEngine) : Closeable {
         fun liveEngineCount(): Long = liveEngines().toLong()
     }
 
-    val details: ModelDetails get() = ModelDetails.from(engine.info())
+    /** What is loaded (it does not change). */
+    val details: ModelDetails by lazy { mapErrors { ModelDetails.from(engine.info()) } }
 
     /** Encodes the picture (seconds on a phone, off the caller's thread). */
     suspend fun startConversation(picture: Picture): Conversation =

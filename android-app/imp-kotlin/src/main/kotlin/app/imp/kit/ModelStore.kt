@@ -32,7 +32,8 @@ class ModelStore private constructor(private val store: FfiModelStore) : Closeab
             ModelStore(mapErrors { FfiModelStore.openWithHub(dir, catalogJson, hubEndpoint) })
     }
 
-    val catalog: List<CatalogModel> get() = store.catalog().map(CatalogModel::from)
+    /** The catalogue the store was opened with (it does not change). */
+    val catalog: List<CatalogModel> by lazy { mapErrors { store.catalog().map(CatalogModel::from) } }
 
     suspend fun installed(): List<InstalledModel> = io { store.installed().map(InstalledModel::from) }
 
@@ -285,7 +286,7 @@ data class DeviceProfile(val totalRamBytes: Long, val availableRamBytes: Long?, 
      * the core's "does not fit" line for this phone's RAM, so a load is refused
      * exactly when [ModelStore.deviceFit] says the model does not fit.
      */
-    val memoryBudgetBytes: Long get() = app.imp.ffi.memoryBudget(toFfi()).toLong()
+    val memoryBudgetBytes: Long get() = mapErrors { app.imp.ffi.memoryBudget(toFfi()).toLong() }
 
     internal fun toFfi() = FfiDeviceProfile(
         totalRamBytes.toULong(),
