@@ -122,8 +122,12 @@ fn a_converted_model_is_found_by_its_repo_and_a_lost_manifest_is_rebuilt() {
     );
     assert!(store.converted_from("MILVLG/other").unwrap().is_none());
 
-    // A crash right after the install rename: the file is there, its manifest is not.
+    // A crash right after the install rename: the file is there, its manifest
+    // is not. Listing only reads; the next open adopts the file.
     std::fs::remove_file(dir.path().join("store/models/tiny-q4.json")).unwrap();
+    assert!(store.installed().unwrap().is_empty());
+    assert!(!dir.path().join("store/models/tiny-q4.json").exists());
+    let store = ModelStore::open(&dir.path().join("store"), Catalog::bundled()).unwrap();
     let adopted = store.installed().unwrap();
     assert_eq!(adopted.len(), 1);
     assert_eq!(adopted[0].origin, Origin::Adopted);
@@ -135,5 +139,46 @@ fn a_converted_model_is_found_by_its_repo_and_a_lost_manifest_is_rebuilt() {
     assert_eq!(
         listed[0].problem.as_deref(),
         Some("the model file is missing")
+    );
+}
+
+#[test]
+fn listing_reads_a_file_again_only_when_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tiny_gguf(dir.path(), GgmlDType::Q8_0);
+    let store = ModelStore::open(&dir.path().join("store"), Catalog::bundled()).unwrap();
+    let cancel = CancelToken::new();
+    store
+        .import(&file, ImportMode::InPlace, None, &mut |_| {}, &cancel)
+        .unwrap();
+    let before = store.installed().unwrap();
+    assert_eq!(before[0].info.as_ref().unwrap().weights_dtype, "q8_0");
+    let models = dir.path().join("store/models");
+    let listing = |d: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let files = listing(&models);
+    assert_eq!(store.installed().unwrap(), before);
+    assert_eq!(listing(&models), files, "a listing wrote to the store");
+
+    // The file used in place is replaced by another model: the listing says so.
+    std::fs::create_dir_all(dir.path().join("other")).unwrap();
+    let other = tiny_gguf(&dir.path().join("other"), GgmlDType::Q4K);
+    std::fs::rename(&other, &file).unwrap();
+    let after = store.installed().unwrap();
+    assert_eq!(after[0].info.as_ref().unwrap().weights_dtype, "q4_k");
+
+    // And a damaged one is reported, not served from what was read before.
+    std::fs::write(&file, b"GGUF but no more").unwrap();
+    let damaged = store.installed().unwrap();
+    assert!(damaged[0].info.is_none());
+    assert!(
+        damaged[0].problem.as_deref().unwrap().contains("damaged"),
+        "{damaged:?}"
     );
 }

@@ -11,8 +11,10 @@
 //! a model whose manifest is rebuilt from the file if it was not yet written.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use imp_core::{CancelToken, LoadOptions, ModelInfo};
@@ -147,24 +149,50 @@ pub struct ModelStore {
     free_space: Box<FreeSpaceProbe>,
     download_options: DownloadOptions,
     hub: HubSettings,
+    /// What each model file's header said, until the file changes: listing
+    /// the models (the apps do on every screen) does not re-parse GGUFs.
+    headers: Mutex<HashMap<PathBuf, (FileStamp, ModelInfo)>>,
+}
+
+/// Enough of a file's metadata to tell that it changed since it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
 }
 
 impl ModelStore {
-    /// The store under `dir` (created if needed), picking models from `catalog`.
+    /// The store under `dir` (created if needed), picking models from
+    /// `catalog`. Opening is the one step that repairs: a model file left
+    /// without its manifest (a crash between the install rename and the
+    /// manifest write) is adopted here; reads after it only read.
     pub fn open(dir: &Path, catalog: Catalog) -> Result<Self> {
         let models = dir.join("models");
         let downloads = dir.join("downloads");
         for d in [&models, &downloads] {
             std::fs::create_dir_all(d).map_err(|e| StoreError::io(d, e))?;
         }
-        Ok(Self {
+        let store = Self {
             models,
             downloads,
             catalog,
             free_space: Box::new(free_space),
             download_options: DownloadOptions::default(),
             hub: HubSettings::private_to(dir),
-        })
+            headers: Mutex::default(),
+        };
+        store.adopt_orphans();
+        Ok(store)
     }
 
     /// Replaces how free space is measured (tests simulate a full disk).
@@ -185,7 +213,6 @@ impl ModelStore {
     /// Installed models, oldest first; a model whose file is missing or
     /// unreadable is listed with its `problem`, not hidden.
     pub fn installed(&self) -> Result<Vec<InstalledModel>> {
-        self.adopt_orphans();
         let mut models = Vec::new();
         for entry in read_dir(&self.models)? {
             let path = entry.path();
@@ -638,7 +665,7 @@ impl ModelStore {
 
     fn describe(&self, manifest: Manifest) -> InstalledModel {
         let path = self.file_of(&manifest);
-        let (info, problem) = match ModelInfo::inspect(&path, &LoadOptions::default()) {
+        let (info, problem) = match self.header(&path) {
             Ok(info) => (Some(info), None),
             Err(_) if !path.exists() => (None, Some("the model file is missing".to_string())),
             Err(e) => (None, Some(format!("the model file is damaged: {e}"))),
@@ -655,6 +682,29 @@ impl ModelStore {
             info,
             problem,
         }
+    }
+
+    /// The model file's description, read again only when its length or
+    /// modification time changed. Failures are not kept: a file being
+    /// repaired or replaced is read afresh.
+    fn header(&self, path: &Path) -> imp_core::Result<ModelInfo> {
+        let stamp = FileStamp::of(path);
+        let mut headers = self.headers.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(stamp), Some((seen, info))) = (stamp, headers.get(path)) {
+            if stamp == *seen {
+                return Ok(info.clone());
+            }
+        }
+        let info = ModelInfo::inspect(path, &LoadOptions::default());
+        match (&info, stamp) {
+            (Ok(info), Some(stamp)) => {
+                headers.insert(path.to_path_buf(), (stamp, info.clone()));
+            }
+            _ => {
+                headers.remove(path);
+            }
+        }
+        info
     }
 
     fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
