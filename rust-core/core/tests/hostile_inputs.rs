@@ -471,6 +471,90 @@ fn crafted_metadata_costs_about_its_size_and_is_refused() {
     }
 }
 
+/// The same refusal as the whole process sees it: the peak resident memory
+/// (VmHWM, which counts the mapped file's pages too) of a process that loads
+/// the 16 MiB one-byte-items file, less that of one loading a 16-byte file,
+/// stays within three times the file. Each load runs in a fresh child of this
+/// test binary (`metadata_rss_child`), so nothing else this process did is
+/// counted. Before arrays were kept compact this was 546 MB.
+#[cfg(target_os = "linux")]
+#[test]
+fn crafted_metadata_keeps_the_process_small() {
+    let n = 16 * MB;
+    let dir = tempfile::tempdir().unwrap();
+    let crafted = dir.path().join("crafted.gguf");
+    let bytes = gguf_metadata_only(&[("tokenizer.ggml.token_type", 9, array(0, n, vec![7; n]))]);
+    std::fs::write(&crafted, &bytes).unwrap();
+    let tiny = dir.path().join("tiny.gguf");
+    std::fs::write(&tiny, b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+
+    let baseline = peak_rss_loading(&tiny);
+    let peak = peak_rss_loading(&crafted);
+    let grown = peak.saturating_sub(baseline);
+    eprintln!(
+        "{} MiB file: peak RSS {} MiB, {} MiB over a 16-byte file's",
+        bytes.len() / MB,
+        peak / MB,
+        grown / MB
+    );
+    assert!(
+        grown <= 3 * bytes.len(),
+        "{} MiB for a {} MiB file",
+        grown / MB,
+        bytes.len() / MB
+    );
+}
+
+/// Loads `path` in a child process; returns its peak resident bytes.
+#[cfg(target_os = "linux")]
+fn peak_rss_loading(path: &std::path::Path) -> usize {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "metadata_rss_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("IMP_RSS_MODEL", path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}\n{stdout}", output.status);
+    let kib: usize = stdout
+        .lines()
+        .find_map(|l| l.split_once("peak-rss-kib ").map(|(_, kib)| kib))
+        .unwrap_or_else(|| panic!("the child did not report: {stdout}"))
+        .trim()
+        .parse()
+        .unwrap();
+    kib * 1024
+}
+
+/// The child's side of `crafted_metadata_keeps_the_process_small`: the load
+/// must fail, then the process's peak resident set is printed. Run alone it
+/// has nothing to load and does nothing.
+#[cfg(target_os = "linux")]
+#[test]
+fn metadata_rss_child() {
+    let Some(path) = std::env::var_os("IMP_RSS_MODEL") else {
+        return;
+    };
+    let loaded = imp_core::Engine::load(
+        std::path::Path::new(&path),
+        &imp_core::EngineOptions::default(),
+    );
+    assert!(loaded.is_err(), "a crafted file loaded");
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .expect("VmHWM in /proc/self/status")
+        .trim()
+        .trim_end_matches("kB")
+        .trim();
+    println!("peak-rss-kib {kib}");
+}
+
 /// A key given twice is refused: which of the two a reader keeps is not
 /// something a file may leave open.
 #[test]
