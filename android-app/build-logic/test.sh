@@ -8,6 +8,9 @@
 # launcher's tree and summary. Run build-apk.sh first.
 # ANDROID_TESTS="ConversationScreenTest ModelsViewModelTest" runs only those
 # classes (of app.imp.android), for a quicker loop while working on them.
+# Each screenshot is compared with its reference in
+# android-app/app/src/test/screenshots/; IMP_RECORD_SCREENSHOTS=1 rewrites the
+# references instead (look at each before committing it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source android-app/build-logic/env.sh
@@ -75,6 +78,8 @@ LD_PRELOAD="$PWD/$TEST_OBJ/libnetwork-watch.so" nice java -Xmx3g \
   -Drobolectric.graphicsMode=NATIVE \
   -Djna.library.path="$(realpath "$TARGET")/debug" -Dimp.fixtures="$PWD/tests/fixtures" \
   -Dimp.gguf="$PWD/$TEST_OBJ/tiny-wide.gguf" -Dimp.screenshots="$PWD/$BUILD/screenshots" \
+  -Dimp.screenshotReferences="$PWD/android-app/app/src/test/screenshots" \
+  -Dimp.recordScreenshots="$([ "${IMP_RECORD_SCREENSHOTS:-0}" = 1 ] && echo true || echo false)" \
   -Dimp.hub="$HUB_ENDPOINT" \
   -jar "$JUNIT_CONSOLE" execute \
   --class-path "$TEST_OBJ/classes:$TEST_OBJ/config:$APP_CLASSES:$TEST_LIBS:$ANDROID_JAR" \

@@ -20,7 +20,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 
 /** The benchmark screen on a fake runner: the model released and loaded again, the figures, cancel and failure. */
-class BenchmarkTest : ScreenTest() {
+open class BenchmarkTest : ScreenTest() {
 
     private fun show(world: ConversationWorld, runner: FakeBenchmarkRunner, shared: MutableList<String> = mutableListOf()): BenchmarkViewModel {
         val vm = BenchmarkViewModel(runner, world.library, world.settings, world.session, fakeDevice, texts)

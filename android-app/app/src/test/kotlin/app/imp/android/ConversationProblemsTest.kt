@@ -25,7 +25,7 @@ import org.junit.Test
  * raise while answering, shown through the real view model with its title, its
  * way out and the focus on it, and a screenshot of each.
  */
-class ConversationProblemsTest : ScreenTest() {
+open class ConversationProblemsTest : ScreenTest() {
 
     private fun answerFailsWith(error: Exception, screenshot: String): ConversationViewModel {
         val world = ConversationWorld(texts, temp.newFolder())

@@ -41,7 +41,7 @@ import org.robolectric.annotation.Config
  * The capture and conversation screens on fakes, driven only through the
  * semantics tree: what TalkBack sees and does (labels, clicks, the live region).
  */
-class ConversationScreenTest : ScreenTest() {
+open class ConversationScreenTest : ScreenTest() {
 
     /** A small app: the capture screen, then the conversation about the picture taken, on fakes. */
     private fun showApp(world: ConversationWorld, captureState: CaptureUiState = CaptureUiState.Previewing) {
@@ -132,7 +132,7 @@ class ConversationScreenTest : ScreenTest() {
      * answer fills screens (the screenshot shows it scrolled to its end).
      */
     @Test
-    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    @Config(fontScale = 2.0f)
     fun stopStaysOnScreenAndTheAnswerScrollsIntoViewAsItGrows() {
         val world = ConversationWorld(texts, temp.newFolder())
         showApp(world)
@@ -197,7 +197,7 @@ class ConversationScreenTest : ScreenTest() {
     }
 
     @Test
-    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    @Config(fontScale = 2.0f)
     fun theConversationHoldsAtTwiceTheFontSize() {
         val world = ConversationWorld(texts, temp.newFolder())
         showApp(world)

@@ -21,7 +21,7 @@ import org.junit.Test
 import java.io.IOException
 
 /** The history screen over a fake archive: rows, opening, deleting one and all, and a history that cannot be read. */
-class HistoryTest : ScreenTest() {
+open class HistoryTest : ScreenTest() {
 
     private fun viewModel(world: ConversationWorld) =
         HistoryViewModel(world.archive, world.pictures, texts, { "Imp v1 3B" }, { "30 Nov 2026, 10:00" })

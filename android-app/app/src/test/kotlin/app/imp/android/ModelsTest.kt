@@ -36,7 +36,7 @@ import org.junit.Test
 import org.robolectric.annotation.Config
 
 /** The models screen and its view model over a fake store. */
-class ModelsTest : ScreenTest() {
+open class ModelsTest : ScreenTest() {
     /** A first run on the catalogue the app ships, or on [catalog]. */
     private fun world(catalog: List<CatalogModel> = shippedCatalog()): ConversationWorld {
         val library = FakeLibrary(mutableListOf(), catalog)
@@ -360,7 +360,7 @@ class ModelsTest : ScreenTest() {
      * catalogue's Download, a preparing card with Pause, and the add form.
      */
     @Test
-    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    @Config(fontScale = 2.0f)
     fun theModelsScreenHoldsAtTwiceTheFontSize() {
         val world = world()
         val entry = world.library.catalog.first()

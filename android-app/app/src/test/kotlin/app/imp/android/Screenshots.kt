@@ -1,6 +1,7 @@
 package app.imp.android
 
 import android.content.pm.ActivityInfo
+import android.content.res.Configuration
 import android.graphics.Bitmap
 import android.graphics.Canvas
 import android.graphics.Color
@@ -35,7 +36,8 @@ const val PHONE = "w360dp-h780dp-xhdpi"
 /**
  * Draws the activity's window, and any dialog over it, to
  * android-app/build/screenshots/NAME.png (the directory comes from
- * -Dimp.screenshots) and returns the bitmap. Needs
+ * -Dimp.screenshots; NAME-dark.png in night mode), checks it against the committed reference
+ * ([ScreenshotReference]) and returns the bitmap. Needs
  * Robolectric's native graphics (@GraphicsMode(NATIVE)), which draws with the
  * real Skia. Compose's captureToImage() does not work under Robolectric: it
  * waits for a redraw that never comes (robolectric/robolectric#8071).
@@ -48,8 +50,73 @@ fun <A : ComponentActivity> AndroidComposeTestRule<*, A>.screenshot(name: String
     }
     val dir = File(System.getProperty("imp.screenshots") ?: error("set -Dimp.screenshots"))
     dir.mkdirs()
-    File(dir, "$name.png").outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
+    val night = activity.resources.configuration.uiMode and Configuration.UI_MODE_NIGHT_MASK == Configuration.UI_MODE_NIGHT_YES
+    val file = if (night) "$name-dark" else name
+    File(dir, "$file.png").writePng(bitmap)
+    ScreenshotReference.check(file, bitmap, dir)
     return bitmap
+}
+
+private fun File.writePng(bitmap: Bitmap) = outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
+
+/**
+ * The committed reference images (android-app/app/src/test/screenshots,
+ * -Dimp.screenshotReferences): a screen that changes by more than the
+ * tolerance fails its test, with a diff image beside the screenshot
+ * (NAME.diff.png, changed pixels in red). To change a screen on purpose,
+ * run with IMP_RECORD_SCREENSHOTS=1 (tests/android.sh), look at every
+ * image it rewrote, and commit them.
+ *
+ * The tolerance: Skia picks its SIMD code for the CPU it runs on, so edges
+ * antialias a few levels differently on an AVX2 and an AVX-512 machine. A
+ * pixel counts as changed when a channel moves by more than [CHANNEL_SLACK]
+ * levels; up to [CHANGED_FRACTION] of the pixels may change (0.1 %: about a
+ * thousand pixels of a 720 x 1560 screen, less than one changed word).
+ */
+object ScreenshotReference {
+    private const val CHANNEL_SLACK = 24
+    private const val CHANGED_FRACTION = 0.001
+
+    fun check(name: String, actual: Bitmap, outDir: File) {
+        val references = File(System.getProperty("imp.screenshotReferences") ?: error("set -Dimp.screenshotReferences"))
+        val reference = File(references, "$name.png")
+        if (System.getProperty("imp.recordScreenshots") == "true") {
+            references.mkdirs()
+            reference.writePng(actual)
+            return
+        }
+        check(reference.exists()) { "no reference for $name: record it with IMP_RECORD_SCREENSHOTS=1 and look at it" }
+        val expected = android.graphics.BitmapFactory.decodeFile(reference.path)
+        val size = "${actual.width}x${actual.height}"
+        assertTrue("$name: $size, the reference is ${expected.width}x${expected.height}", expected.width == actual.width && expected.height == actual.height)
+        val changed = changedPixels(expected, actual)
+        val allowed = (actual.width * actual.height * CHANGED_FRACTION).toInt()
+        if (changed.count > allowed) File(outDir, "$name.diff.png").writePng(changed.image)
+        assertTrue(
+            "$name: ${changed.count} pixels differ from the reference (at most $allowed may): see $name.diff.png",
+            changed.count <= allowed,
+        )
+    }
+
+    private class Changed(val count: Int, val image: Bitmap)
+
+    private fun changedPixels(expected: Bitmap, actual: Bitmap): Changed {
+        val (w, h) = actual.width to actual.height
+        val a = IntArray(w * h).also { actual.getPixels(it, 0, w, 0, 0, w, h) }
+        val e = IntArray(w * h).also { expected.getPixels(it, 0, w, 0, 0, w, h) }
+        var count = 0
+        val marked = IntArray(w * h) { i ->
+            val differs = (0..24 step 8).any { shift -> kotlin.math.abs((a[i] ushr shift and 0xff) - (e[i] ushr shift and 0xff)) > CHANNEL_SLACK }
+            if (differs) {
+                count++
+                Color.RED
+            } else {
+                // The unchanged screen, faded, so the red shows where it is.
+                Color.argb(255, 255 - (255 - Color.red(e[i])) / 4, 255 - (255 - Color.green(e[i])) / 4, 255 - (255 - Color.blue(e[i])) / 4)
+            }
+        }
+        return Changed(count, Bitmap.createBitmap(marked, w, h, Bitmap.Config.ARGB_8888))
+    }
 }
 
 /**

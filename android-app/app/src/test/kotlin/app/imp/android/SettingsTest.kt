@@ -22,7 +22,7 @@ import org.junit.Test
 import org.robolectric.annotation.Config
 
 /** The settings screen on fakes: each choice saved at once, and what the engine does about it. */
-class SettingsTest : ScreenTest() {
+open class SettingsTest : ScreenTest() {
 
     private fun show(world: ConversationWorld, opened: MutableList<String> = mutableListOf()): SettingsViewModel {
         val vm = SettingsViewModel(world.settings, world.library, world.session, fakeDevice, texts)
@@ -84,7 +84,7 @@ class SettingsTest : ScreenTest() {
     }
 
     @Test
-    @Config(qualifiers = PHONE, fontScale = 2.0f)
+    @Config(fontScale = 2.0f)
     fun theSettingsHoldAtTwiceTheFontSize() {
         val world = ConversationWorld(texts, temp.newFolder())
         show(world)
