@@ -5,6 +5,7 @@
 #
 #   tests/aarch64.sh                 every imp-core test target
 #   tests/aarch64.sh --lib --test golden ...   a subset (cargo's target flags)
+#   tests/aarch64.sh --test kernels NAME -- --nocapture   after --: the test binary's
 #
 # CI runs the subset that executes ARM code paths (run-all.sh); the rest adds
 # no ARM coverage for its time under qemu (imp-tools's tests/gguf.rs, not run here, takes about
@@ -18,6 +19,10 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu"
 # qemu emulates a CPU with NEON and dotprod by default (-cpu max).
-targets=("$@")
+# Cargo's arguments, then (after --) the test binary's: --target goes between.
+targets=() test_args=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do targets+=("$1"); shift; done
+[ $# -gt 0 ] && shift && test_args=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(--all-targets)
-env -u RUSTC_WORKSPACE_WRAPPER cargo test --locked -p imp-core "${targets[@]}" --target aarch64-unknown-linux-gnu
+env -u RUSTC_WORKSPACE_WRAPPER cargo test --locked -p imp-core "${targets[@]}" \
+  --target aarch64-unknown-linux-gnu -- "${test_args[@]}"

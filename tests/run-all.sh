@@ -94,6 +94,8 @@ stage "aarch64 tests under qemu"
 # The tests that run ARM code: our kernels and candle's NEON paths against
 # the goldens, the resize, the quantized matmuls (all of them: tests/aarch64.sh).
 bash tests/aarch64.sh --lib --test golden --test kernels --test resize
+# Which kernel paths ran under qemu (NEON with and without sdot).
+bash tests/aarch64.sh --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
 free_disk target/aarch64-unknown-linux-gnu
 
 stage "iOS compile check"
