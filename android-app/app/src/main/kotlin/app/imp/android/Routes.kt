@@ -89,6 +89,7 @@ class Routes(
             onDispose { lifecycleOwner.lifecycle.removeObserver(observer) }
         }
         val state by capture.uiState.collectAsStateWithLifecycle()
+        val aiming by capture.aiming.collectAsStateWithLifecycle()
         val permission = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
             capture.permissionResult(granted, activity.shouldShowRequestPermissionRationale(Manifest.permission.CAMERA))
         }
@@ -100,6 +101,7 @@ class Routes(
             state = state,
             actions = CaptureActions(
                 onTakePicture = take,
+                onTorch = capture::toggleTorch,
                 onAllowCamera = { permission.launch(Manifest.permission.CAMERA) },
                 onPickPhoto = { picker.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly)) },
                 onRecovery = { recovery -> if (recovery == Problem.Recovery.TryAgain) take() else recover(recovery) },
@@ -108,6 +110,7 @@ class Routes(
                 onSettings = { go(Destination.Settings) },
             ),
             preview = { modifier -> graph.camera.Preview(modifier) },
+            aiming = aiming,
         )
     }
 

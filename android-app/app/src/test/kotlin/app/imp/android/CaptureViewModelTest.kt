@@ -6,9 +6,12 @@ import app.imp.android.engine.Problem
 import app.imp.android.engine.Texts
 import app.imp.android.platform.Camera
 import app.imp.android.platform.CameraNotReady
+import app.imp.android.platform.FrameLook
 import app.imp.android.platform.HapticEvent
 import app.imp.android.ui.capture.CaptureUiState
+import app.imp.android.ui.capture.AimingHint
 import app.imp.android.ui.capture.CaptureViewModel
+import kotlinx.coroutines.flow.MutableSharedFlow
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Rule
@@ -19,14 +22,20 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import java.io.File
 
-/** A camera whose shots are scripted: each call takes the next outcome. */
-class FakeCamera(override val isAvailable: Boolean = true) : Camera {
+/** A camera whose shots are scripted: each call takes the next outcome; its looks are sent by the test. */
+class FakeCamera(override val isAvailable: Boolean = true, override val hasTorch: Boolean = true) : Camera {
     val shots = ArrayDeque<() -> ByteArray>()
+    override val looks = MutableSharedFlow<FrameLook>(extraBufferCapacity = 16)
+    val torch = mutableListOf<Boolean>()
 
     @Composable
     override fun Preview(modifier: Modifier) = Unit
 
     override suspend fun takePicture(): ByteArray = shots.removeFirst()()
+
+    override fun setTorch(on: Boolean) {
+        torch += on
+    }
 }
 
 /**
@@ -48,9 +57,45 @@ class CaptureViewModelTest {
     private var clicks = 0
     private val taken = mutableListOf<File>()
 
+    private var nowMs = 0L
+
     private fun viewModel(camera: Camera = this.camera) = CaptureViewModel(
         camera, { permitted }, { jpeg -> temp.newFile().apply { writeBytes(jpeg) } }, { felt += it }, { clicks++ }, texts,
+        clock = { nowMs },
     )
+
+    @Test
+    fun aDarkSceneIsToldAndTheTorchLightsFromTheScreen() {
+        val vm = viewModel()
+        idle()
+        val dark = FrameLook(brightness = 10, detail = 0, sharpness = 1f, motion = 0)
+        for (t in 0L..1_000L step 250L) {
+            nowMs = t
+            camera.looks.tryEmit(dark)
+            idle()
+        }
+        assertEquals(AimingHint.TooDark, vm.aiming.value.hint)
+        assertTrue(vm.aiming.value.hasTorch)
+        vm.toggleTorch()
+        assertEquals(listOf(true), camera.torch)
+        assertTrue(vm.aiming.value.torchOn)
+        vm.toggleTorch()
+        assertEquals(listOf(true, false), camera.torch)
+    }
+
+    @Test
+    fun noHintWithoutAPreview() {
+        permitted = false
+        val vm = viewModel()
+        idle()
+        for (t in 0L..2_000L step 250L) {
+            nowMs = t
+            camera.looks.tryEmit(FrameLook(brightness = 10, detail = 0, sharpness = 1f, motion = 0))
+            idle()
+        }
+        assertEquals(CaptureUiState.NeedsPermission, vm.uiState.value)
+        assertEquals(null, vm.aiming.value.hint)
+    }
 
     private fun shoot(vm: CaptureViewModel) {
         vm.takePicture { taken += it }

@@ -23,3 +23,6 @@ class SettingsDarkTest : SettingsTest()
 
 @Config(qualifiers = "+night")
 class ConversationScreenDarkTest : ConversationScreenTest()
+
+@Config(qualifiers = "+night")
+class CaptureScreenDarkTest : CaptureScreenTest()

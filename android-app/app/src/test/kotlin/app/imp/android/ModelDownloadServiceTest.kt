@@ -2,6 +2,7 @@ package app.imp.android
 
 import android.app.NotificationManager
 import android.content.Intent
+import android.content.pm.ServiceInfo
 import app.imp.android.install.ModelInstalls
 import app.imp.android.install.ModelDownloadService
 import app.imp.kit.InstallEvent
@@ -28,7 +29,25 @@ class ModelDownloadServiceTest {
     private val app = RuntimeEnvironment.getApplication()
 
     @Test
-    fun theNotificationFollowsTheInstallAndItsCancelStopsIt() {
+    fun theNotificationFollowsTheInstallAndItsCancelStopsIt() = withWaitingInstall(::followAndCancel)
+
+    @Test
+    fun theSystemsTimeLimitStopsTheInstallAndTheService() = withWaitingInstall { installs, library, cancelled ->
+        val entry = library.catalog.first()
+        installs.start(entry.id)
+        idle()
+        val started = shadowOf(app).nextStartedService
+        val controller = Robolectric.buildService(ModelDownloadService::class.java, started).create().startCommand(0, 1)
+        idle()
+        // Android 15's six hours of data sync are used up.
+        controller.get().onTimeout(1, ServiceInfo.FOREGROUND_SERVICE_TYPE_DATA_SYNC)
+        settle("the install to stop") { installs.current.value[entry.id] == ModelInstalls.State.Stopped }
+        assertTrue(cancelled())
+        assertTrue("the service stopped itself", shadowOf(controller.get()).isStoppedBySelf)
+    }
+
+    /** Runs [test] with the service's installs replaced by one whose install waits until cancelled. */
+    private fun withWaitingInstall(test: (ModelInstalls, FakeLibrary, () -> Boolean) -> Unit) {
         val library = FakeLibrary(mutableListOf())
         var cancelled = false
         library.installFlow = flow {
@@ -43,7 +62,7 @@ class ModelDownloadServiceTest {
         val appInstalls = ModelDownloadService.installsFor
         ModelDownloadService.installsFor = { installs }
         try {
-            followAndCancel(installs, library, { cancelled })
+            test(installs, library) { cancelled }
         } finally {
             ModelDownloadService.installsFor = appInstalls
         }

@@ -58,6 +58,20 @@ class ModelDownloadService : Service() {
         return START_NOT_STICKY
     }
 
+    /**
+     * Android 15 gives a data-sync service six hours a day; past them it must
+     * stop or the app is stopped. The install is cancelled (a download keeps
+     * its bytes and resumes from them when the person starts it again).
+     * Service.onTimeout(int, int) is API 35 and the app compiles against 34
+     * (libs.versions.toml): no `override`, the same JVM signature overrides it.
+     */
+    @Suppress("unused") // called by Android 15
+    fun onTimeout(startId: Int, fgsType: Int) {
+        installsFor(this).cancelAll()
+        ServiceCompat.stopForeground(this, ServiceCompat.STOP_FOREGROUND_REMOVE)
+        stopSelf()
+    }
+
     override fun onDestroy() {
         scope.cancel()
         super.onDestroy()

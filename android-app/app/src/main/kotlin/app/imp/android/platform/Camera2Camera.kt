@@ -30,18 +30,28 @@ import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.LifecycleEventObserver
 import androidx.lifecycle.compose.LocalLifecycleOwner
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.withTimeoutOrNull
 import java.util.concurrent.Executor
 import kotlin.math.max
 
 /**
  * The back camera through the framework's Camera2 API (CameraX cannot be had
- * here): a TextureView preview and JPEG stills from an ImageReader, all camera
- * callbacks on one background thread.
+ * here): a TextureView preview, JPEG stills from an ImageReader, and small
+ * YUV frames from another whose luminance is looked at for aiming help
+ * ([FrameChecker], four times a second), all camera callbacks on one
+ * background thread.
  */
 class Camera2Camera(context: Context) : Camera {
     private val manager = context.getSystemService(CameraManager::class.java)
     private var open: OpenCamera? = null
+    private val lookFlow = MutableSharedFlow<FrameLook>(extraBufferCapacity = 1, onBufferOverflow = BufferOverflow.DROP_OLDEST)
+    override val looks: SharedFlow<FrameLook> = lookFlow.asSharedFlow()
+
+    @Volatile private var torchOn = false
 
     private val cameraId: String? by lazy {
         val ids = runCatching { manager?.cameraIdList?.toList() }.getOrNull().orEmpty()
@@ -50,6 +60,16 @@ class Camera2Camera(context: Context) : Camera {
     }
 
     override val isAvailable: Boolean get() = cameraId != null
+
+    override val hasTorch: Boolean by lazy {
+        val id = cameraId ?: return@lazy false
+        runCatching { manager?.getCameraCharacteristics(id)?.get(CameraCharacteristics.FLASH_INFO_AVAILABLE) }.getOrNull() == true
+    }
+
+    override fun setTorch(on: Boolean) {
+        torchOn = on
+        open?.repeatPreview()
+    }
 
     @Composable
     override fun Preview(modifier: Modifier) {
@@ -116,8 +136,15 @@ class Camera2Camera(context: Context) : Camera {
             still,
         )
         private val reader = ImageReader.newInstance(still.first, still.second, ImageFormat.JPEG, 2)
+        private val analysis = CaptureSize.analysis(sizes?.getOutputSizes(ImageFormat.YUV_420_888).orEmpty().map { it.width to it.height })
+        private val frames = ImageReader.newInstance(analysis.first, analysis.second, ImageFormat.YUV_420_888, 2)
+        private val checker = FrameChecker()
+        private var luma = ByteArray(0)
+        private var lookedAtMs = 0L
         private var device: CameraDevice? = null
         private var session: CameraCaptureSession? = null
+        private var previewSurface: Surface? = null
+        private var analysing = false
 
         /** Completed when the preview's session is configured: a shutter pressed earlier waits for it. */
         private val configured = CompletableDeferred<CameraCaptureSession>()
@@ -133,6 +160,7 @@ class Camera2Camera(context: Context) : Camera {
                     pending?.complete(ByteArray(buffer.remaining()).also(buffer::get))
                 }
             }, handler)
+            frames.setOnImageAvailableListener({ r -> r.acquireLatestImage()?.use(::look) }, handler)
             view.surfaceTexture?.setDefaultBufferSize(preview.first, preview.second)
             fitPreview()
             runCatching {
@@ -140,7 +168,7 @@ class Camera2Camera(context: Context) : Camera {
                     override fun onOpened(camera: CameraDevice) {
                         if (closed) return camera.close()
                         device = camera
-                        startSession(camera)
+                        startSession(camera, withAnalysis = true)
                     }
 
                     override fun onDisconnected(camera: CameraDevice) = camera.close()
@@ -150,27 +178,68 @@ class Camera2Camera(context: Context) : Camera {
             }
         }
 
-        private fun startSession(camera: CameraDevice) {
+        /**
+         * Preview, stills and (if [withAnalysis]) the small frames for aiming
+         * help: a combination every camera level guarantees, but should one
+         * refuse it, the session starts again without the frames.
+         */
+        private fun startSession(camera: CameraDevice, withAnalysis: Boolean) {
             val texture = view.surfaceTexture ?: return
             val surface = Surface(texture)
-            val outputs = listOf(OutputConfiguration(surface), OutputConfiguration(reader.surface))
+            previewSurface = surface
+            val outputs = listOfNotNull(
+                OutputConfiguration(surface),
+                OutputConfiguration(reader.surface),
+                if (withAnalysis) OutputConfiguration(frames.surface) else null,
+            )
             val callback = object : CameraCaptureSession.StateCallback() {
                 override fun onConfigured(s: CameraCaptureSession) {
                     if (closed) return s.close()
                     session = s
+                    analysing = withAnalysis
                     configured.complete(s)
-                    val request = camera.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW).apply {
-                        addTarget(surface)
-                        set(CaptureRequest.CONTROL_AF_MODE, CaptureRequest.CONTROL_AF_MODE_CONTINUOUS_PICTURE)
-                    }
-                    runCatching { s.setRepeatingRequest(request.build(), null, handler) }
+                    repeatPreview()
                 }
 
-                override fun onConfigureFailed(s: CameraCaptureSession) = s.close()
+                override fun onConfigureFailed(s: CameraCaptureSession) {
+                    s.close()
+                    if (withAnalysis && !closed) startSession(camera, withAnalysis = false)
+                }
             }
             runCatching {
                 camera.createCaptureSession(SessionConfiguration(SessionConfiguration.SESSION_REGULAR, outputs, executor, callback))
             }
+        }
+
+        /** (Re)starts the preview's repeating request, with the torch as it is now. */
+        fun repeatPreview() = handler.post {
+            val s = session ?: return@post
+            val camera = device ?: return@post
+            val surface = previewSurface ?: return@post
+            if (closed) return@post
+            val request = camera.createCaptureRequest(CameraDevice.TEMPLATE_PREVIEW).apply {
+                addTarget(surface)
+                if (analysing) addTarget(frames.surface)
+                set(CaptureRequest.CONTROL_AF_MODE, CaptureRequest.CONTROL_AF_MODE_CONTINUOUS_PICTURE)
+                set(CaptureRequest.FLASH_MODE, flashMode())
+            }
+            runCatching { s.setRepeatingRequest(request.build(), null, handler) }
+        }
+
+        private fun flashMode() = if (torchOn) CaptureRequest.FLASH_MODE_TORCH else CaptureRequest.FLASH_MODE_OFF
+
+        /** Looks at a frame's luminance, at most every [LOOK_EVERY_MS]. */
+        private fun look(image: android.media.Image) {
+            val now = android.os.SystemClock.elapsedRealtime()
+            if (now - lookedAtMs < LOOK_EVERY_MS) return
+            lookedAtMs = now
+            val plane = image.planes[0]
+            val buffer = plane.buffer
+            val size = plane.rowStride * (image.height - 1) + image.width
+            if (buffer.remaining() < size) return
+            if (luma.size != size) luma = ByteArray(size)
+            buffer.get(luma, 0, size)
+            runCatching { checker.look(luma, image.width, image.height, plane.rowStride) }.onSuccess { lookFlow.tryEmit(it) }
         }
 
         suspend fun capture(): ByteArray {
@@ -184,6 +253,7 @@ class Camera2Camera(context: Context) : Camera {
                 // Written as the EXIF orientation (or applied) by the camera; the core applies it.
                 set(CaptureRequest.JPEG_ORIENTATION, CaptureSize.jpegOrientation(sensorDegrees, displayDegrees()))
                 set(CaptureRequest.JPEG_QUALITY, 92.toByte())
+                set(CaptureRequest.FLASH_MODE, flashMode())
             }
             s.capture(request.build(), null, handler)
             // Not withTimeout: its timeout is a CancellationException, which callers rightly pass on silently.
@@ -230,6 +300,7 @@ class Camera2Camera(context: Context) : Camera {
                 session?.close()
                 device?.close()
                 reader.close()
+                frames.close()
                 thread.quitSafely()
             }
         }
@@ -237,6 +308,9 @@ class Camera2Camera(context: Context) : Camera {
 
     private companion object {
         const val CAPTURE_TIMEOUT_MS = 5_000L
+
+        /** Aiming help needs a few looks a second, not the camera's thirty. */
+        const val LOOK_EVERY_MS = 250L
 
         /** How long a shutter pressed while the camera starts waits for it. */
         const val SESSION_WAIT_MS = 3_000L
@@ -270,6 +344,17 @@ object CaptureSize {
         val fitting = sizes.filter { maxOf(it.first, it.second) <= 1920 && minOf(it.first, it.second) <= 1080 }
         val same = fitting.filter { kotlin.math.abs(it.first.toFloat() / it.second - aspect) < 0.01f }
         return (same.ifEmpty { fitting }).maxByOrNull { it.first.toLong() * it.second } ?: still
+    }
+
+    /**
+     * The frames looked at for aiming help: the smallest YUV size whose short
+     * side is at least 240 px (enough to judge light, blur and motion; the
+     * checker samples it anyway), else the largest there is.
+     */
+    fun analysis(sizes: List<Pair<Int, Int>>): Pair<Int, Int> {
+        if (sizes.isEmpty()) return 320 to 240
+        val enough = sizes.filter { minOf(it.first, it.second) >= 240 }
+        return enough.minByOrNull { it.first.toLong() * it.second } ?: sizes.maxBy { it.first.toLong() * it.second }
     }
 
     /** The JPEG rotation that makes the back camera's picture upright for the display's rotation. */

@@ -3,7 +3,9 @@ package app.imp.android.platform
 import androidx.compose.runtime.Composable
 import androidx.compose.ui.Modifier
 import app.imp.kit.DeviceProfile
+import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.emptyFlow
 
 // What the app needs from the phone, as interfaces: real ones in this package
 // (AndroidPlatform.kt, Camera2Camera.kt), fakes in the tests.
@@ -68,6 +70,15 @@ interface Camera {
 
     /** A JPEG of what the preview shows; [CameraNotReady] while the camera is still starting. */
     suspend fun takePicture(): ByteArray
+
+    /** How the preview looks, a few times a second while it runs (aiming help). */
+    val looks: Flow<FrameLook> get() = emptyFlow()
+
+    /** The camera has a torch (its flash, kept on). */
+    val hasTorch: Boolean get() = false
+
+    /** Lights the torch, or puts it out, for the preview and the shot; kept while the preview restarts. */
+    fun setTorch(on: Boolean) = Unit
 }
 
 /** The shutter was pressed before the camera was ready: pressing again in a moment works. */

@@ -25,7 +25,9 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.semantics.contentDescription
+import androidx.compose.ui.semantics.LiveRegionMode
 import androidx.compose.ui.semantics.heading
+import androidx.compose.ui.semantics.liveRegion
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.unit.dp
 import app.imp.android.R
@@ -50,8 +52,12 @@ sealed interface CaptureUiState {
     data class ShotFailed(val problem: Problem) : CaptureUiState
 }
 
+/** Aiming help beside the preview: the [hint] now, if any, and the torch. */
+data class Aiming(val hint: AimingHint? = null, val torchOn: Boolean = false, val hasTorch: Boolean = false)
+
 data class CaptureActions(
     val onTakePicture: () -> Unit = {},
+    val onTorch: () -> Unit = {},
     val onAllowCamera: () -> Unit = {},
     val onPickPhoto: () -> Unit = {},
     val onRecovery: (Problem.Recovery) -> Unit = {},
@@ -73,6 +79,7 @@ fun CaptureScreen(
     actions: CaptureActions,
     preview: @Composable (Modifier) -> Unit,
     modifier: Modifier = Modifier,
+    aiming: Aiming = Aiming(),
 ) {
     Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
         Column(
@@ -89,6 +96,12 @@ fun CaptureScreen(
                 }
                 OutlinedButton(onClick = actions.onModels, modifier = Modifier.touchTarget()) {
                     Text(stringResource(R.string.action_models))
+                }
+                // Here, not beside the shutter: this row wraps at large font sizes.
+                if (aiming.hasTorch) {
+                    OutlinedButton(onClick = actions.onTorch, modifier = Modifier.touchTarget()) {
+                        Text(stringResource(if (aiming.torchOn) R.string.action_torch_off else R.string.action_torch_on))
+                    }
                 }
             }
             Box(
@@ -116,6 +129,7 @@ fun CaptureScreen(
                     }
                 }
                 if (state == CaptureUiState.Taking) CircularProgressIndicator()
+                if (state == CaptureUiState.Previewing) AimingHintLine(aiming, Modifier.align(Alignment.TopCenter).padding(12.dp))
             }
             Row(
                 Modifier.fillMaxWidth(),
@@ -133,6 +147,32 @@ fun CaptureScreen(
                     modifier = Modifier.size(96.dp).semantics { contentDescription = label },
                 ) {}
             }
+        }
+    }
+}
+
+/**
+ * The aiming hint over the preview, in a polite live region: TalkBack reads
+ * each new hint (the coach lets one come every few seconds at most), and a
+ * sighted person sees the same words. Always composed, empty when there is no
+ * hint, so the region exists before its first change.
+ */
+@Composable
+private fun AimingHintLine(aiming: Aiming, modifier: Modifier) {
+    val text = when (aiming.hint) {
+        AimingHint.TooDark -> stringResource(if (aiming.hasTorch && !aiming.torchOn) R.string.aim_too_dark_torch else R.string.aim_too_dark)
+        AimingHint.Moving -> stringResource(R.string.aim_moving)
+        AimingHint.Blurred -> stringResource(R.string.aim_blurred)
+        null -> ""
+    }
+    Box(modifier.semantics { liveRegion = LiveRegionMode.Polite }) {
+        if (text.isNotEmpty()) {
+            Text(
+                text,
+                color = Color.White,
+                style = MaterialTheme.typography.titleMedium,
+                modifier = Modifier.background(Color.Black.copy(alpha = 0.7f), MaterialTheme.shapes.medium).padding(12.dp),
+            )
         }
     }
 }

@@ -7,12 +7,14 @@ import app.imp.android.engine.Problem
 import app.imp.android.engine.Texts
 import app.imp.android.platform.Camera
 import app.imp.android.platform.CameraNotReady
+import app.imp.android.platform.Clock
 import app.imp.android.platform.HapticEvent
 import app.imp.android.platform.Haptics
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import java.io.File
 
@@ -22,6 +24,8 @@ import java.io.File
  * permission granted in the system settings is seen on return ([refresh]); a
  * shutter pressed before the camera is ready, or a failed shot, says so and
  * leaves the shutter working. Taking a picture is felt and heard at once.
+ * While the preview runs, the frames' looks become aiming hints ([AimingCoach]:
+ * too dark, moving, blurred), and the torch can be lit.
  */
 class CaptureViewModel(
     private val camera: Camera,
@@ -33,9 +37,30 @@ class CaptureViewModel(
     /** The shutter's sound (the system's own). */
     private val shutterSound: () -> Unit,
     private val texts: Texts,
+    private val clock: Clock = Clock { System.currentTimeMillis() },
 ) : ViewModel() {
     private val state = MutableStateFlow(current())
     val uiState: StateFlow<CaptureUiState> = state.asStateFlow()
+
+    private val coach = AimingCoach()
+    private val aim = MutableStateFlow(Aiming(hasTorch = camera.hasTorch))
+    val aiming: StateFlow<Aiming> = aim.asStateFlow()
+
+    init {
+        viewModelScope.launch {
+            camera.looks.collect { look ->
+                val hint = if (state.value == CaptureUiState.Previewing) coach.see(look, clock.nowMs()) else null
+                aim.update { it.copy(hint = hint) }
+            }
+        }
+    }
+
+    /** Lights the torch if it is out, puts it out if it is lit. */
+    fun toggleTorch() {
+        val on = !aim.value.torchOn
+        camera.setTorch(on)
+        aim.update { it.copy(torchOn = on) }
+    }
 
     /** Looks again (the screen is back in front: the permission may have changed in Settings). */
     fun refresh() {
