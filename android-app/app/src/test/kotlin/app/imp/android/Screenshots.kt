@@ -14,9 +14,11 @@ import androidx.compose.ui.semantics.SemanticsActions
 import androidx.compose.ui.semantics.SemanticsProperties
 import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.hasClickAction
+import androidx.compose.ui.test.onAllNodesWithTag
 import androidx.compose.ui.test.junit4.AndroidComposeTestRule
 import androidx.compose.ui.test.junit4.createAndroidComposeRule
 import app.imp.android.engine.Texts
+import app.imp.android.ui.conversation.PICTURE_LOADING_TAG
 import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.rules.ExternalResource
@@ -43,6 +45,8 @@ const val PHONE = "w360dp-h780dp-xhdpi"
  * waits for a redraw that never comes (robolectric/robolectric#8071).
  */
 fun <A : ComponentActivity> AndroidComposeTestRule<*, A>.screenshot(name: String): Bitmap {
+    // A conversation's picture decodes off the main thread, which idling does not wait for.
+    waitUntil(10_000) { onAllNodesWithTag(PICTURE_LOADING_TAG, useUnmergedTree = true).fetchSemanticsNodes().isEmpty() }
     waitForIdle()
     val view = activity.window.decorView
     val bitmap = runOnUiThread {

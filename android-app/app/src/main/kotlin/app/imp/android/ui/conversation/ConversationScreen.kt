@@ -3,6 +3,7 @@ package app.imp.android.ui.conversation
 import androidx.compose.foundation.Image
 import androidx.compose.foundation.focusable
 import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.ExperimentalLayoutApi
 import androidx.compose.foundation.layout.FlowRow
@@ -179,19 +180,32 @@ fun ConversationScreen(state: ConversationUiState, actions: ConversationActions,
     }
 }
 
+/** Marks a picture still being decoded (screenshot tests wait until none is). */
+const val PICTURE_LOADING_TAG = "picture-loading"
+
+/** The conversation's picture: still decoding, or decoded (null: none, or unreadable). */
+private sealed interface PictureState {
+    data object Decoding : PictureState
+
+    data class Decoded(val bitmap: android.graphics.Bitmap?) : PictureState
+}
+
 @Composable
 private fun PictureView(file: File?) {
     // Decoded off the main thread (a camera frame is megabytes), upright as its EXIF says.
-    val bitmap by produceState<android.graphics.Bitmap?>(null, file) {
-        value = file?.let { withContext(Dispatchers.IO) { UprightPicture.forScreen(it, maxSide = 1024) } }
+    val shown by produceState<PictureState>(PictureState.Decoding, file) {
+        value = PictureState.Decoded(file?.let { withContext(Dispatchers.IO) { UprightPicture.forScreen(it, maxSide = 1024) } })
     }
-    bitmap?.let { picture ->
-        Image(
-            picture.asImageBitmap(),
-            contentDescription = stringResource(R.string.picture_description),
-            contentScale = ContentScale.Fit,
-            modifier = Modifier.fillMaxWidth().heightIn(max = 280.dp),
-        )
+    when (val state = shown) {
+        PictureState.Decoding -> Box(Modifier.testTag(PICTURE_LOADING_TAG))
+        is PictureState.Decoded -> state.bitmap?.let { picture ->
+            Image(
+                picture.asImageBitmap(),
+                contentDescription = stringResource(R.string.picture_description),
+                contentScale = ContentScale.Fit,
+                modifier = Modifier.fillMaxWidth().heightIn(max = 280.dp),
+            )
+        }
     }
 }
 
