@@ -242,6 +242,8 @@ open class ConversationScreenTest : ScreenTest() {
         }
         val picture = hasContentDescription(text(R.string.picture_description))
         waitFor("the picture") { compose.onAllNodes(picture).fetchSemanticsNodes().isNotEmpty() }
+        // And read by the engine (the status line says so), so the screenshot shows one state.
+        waitFor("ready") { compose.onAllNodes(hasText(text(R.string.status_ready))).fetchSemanticsNodes().isNotEmpty() }
         val screen = compose.screenshot("conversation-upright-picture")
         val box = compose.onNode(picture).fetchSemanticsNode().boundsInWindow
         // Fit in its box: the upright (portrait) picture is centred; sample its middle column.
