@@ -6,7 +6,10 @@
 #    a typo cannot land;
 # 2. no fixed font sizes in the app's views: text must follow Dynamic Type up to
 #    the accessibility sizes;
-# 3. the logic package's tests (`swift test` in ios-app/ImpApp, in the Swift 6
+# 3. what App Store Connect and Xcode would refuse (tests/ios_bundle.py): the
+#    privacy manifests against the APIs the sources use, the icon set, the
+#    signing files, versions and export compliance in project.yml;
+# 4. the logic package's tests (`swift test` in ios-app/ImpApp, in the Swift 6
 #    chroot), on fakes and on the real core with the fixture models.
 # ImpKit's own tests belong to the swift stage (tests/swift.sh with no
 # argument) and are not run again here.
@@ -37,5 +40,8 @@ if grep -nE '\.system\(size:|[Ff]ont\(ofSize:|\.custom\([^)]*size:' "${APPLE_ONL
   exit 1
 fi
 echo "no fixed font sizes"
+
+echo "== the bundle: privacy manifests, icon set, signing, project.yml"
+python3 tests/ios_bundle.py
 
 bash tests/swift.sh "$APP"

@@ -2,7 +2,8 @@
 # On a Mac with Xcode and XcodeGen (`brew install xcodegen`): builds the Rust
 # core for iOS into ios-app/ImpFFI.xcframework, puts its Swift bindings where
 # ImpKit expects them (as tests/swift.sh does on Linux), and writes
-# Imp.xcodeproj from project.yml. docs/ios.md, "The iOS app", has the steps after.
+# Imp.xcodeproj from project.yml (signing: Signing/Signing.xcconfig). docs/ios.md,
+# "On a Mac", has the steps before and after.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash uniffi/build-mobile.sh ios

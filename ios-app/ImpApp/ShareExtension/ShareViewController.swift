@@ -39,9 +39,8 @@ final class ShareViewController: UIViewController {
         let text: String
         do {
             guard let provider = imageProvider() else { throw ShareFailure.noPicture }
-            let data = try await loadImageData(from: provider)
             guard let inbox = PictureInbox.shared() else { throw ShareFailure.noInbox }
-            try inbox.deposit(data)
+            try await deposit(from: provider, into: inbox)
             text = "The picture is ready in Imp. Open Imp to hear it described."
         } catch PictureInbox.DepositError.tooLarge {
             text = "This picture is too large to share with Imp. Save it to Photos and choose it in Imp instead."
@@ -59,15 +58,31 @@ final class ShareViewController: UIViewController {
             .first { $0.hasItemConformingToTypeIdentifier(UTType.image.identifier) }
     }
 
-    /// The photo's stored bytes (HEIC, JPEG...): the extension does not decode.
-    private func loadImageData(from provider: NSItemProvider) async throws -> Data {
-        try await withCheckedThrowingContinuation { continuation in
-            _ = provider.loadDataRepresentation(forTypeIdentifier: UTType.image.identifier) { data, error in
-                if let data {
-                    continuation.resume(returning: data)
-                } else {
-                    continuation.resume(throwing: error ?? ShareFailure.noPicture)
-                }
+    /// The photo's stored bytes (HEIC, JPEG...) as a file the system writes for
+    /// us: its size is checked before anything is read, and it is copied in
+    /// pieces (an extension has about 120 MB; a data representation would be
+    /// read whole into memory first). The extension does not decode.
+    private func deposit(from provider: NSItemProvider, into inbox: PictureInbox) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+            _ = provider.loadFileRepresentation(forTypeIdentifier: UTType.image.identifier,
+                                                completionHandler: Self.depositing(into: inbox, then: done))
+        }
+    }
+
+    /// The completion handler runs on the provider's queue, and the file is
+    /// deleted once it returns: the copy happens inside it. Built outside the
+    /// main actor so that it is not a main-actor closure (Swift 6 would check
+    /// the actor when the provider calls it, and trap).
+    private nonisolated static func depositing(
+        into inbox: PictureInbox, then done: CheckedContinuation<Void, Error>
+    ) -> @Sendable (URL?, (any Error)?) -> Void {
+        { url, error in
+            do {
+                guard let url else { throw error ?? ShareFailure.noPicture }
+                try inbox.deposit(fileAt: url)
+                done.resume()
+            } catch {
+                done.resume(throwing: error)
             }
         }
     }

@@ -165,12 +165,11 @@ private final class PhotoCapture: NSObject, AVCapturePhotoCaptureDelegate, @unch
     func photoOutput(_ output: AVCapturePhotoOutput, didFinishProcessingPhoto photo: AVCapturePhoto,
                      error: Error?) {
         if let error {
-            done(.failure(Problem(.internalError("The photo could not be taken: \(error.localizedDescription)"),
-                                  while: .encodingPicture)))
+            done(.failure(Problem.pictureNotTaken(details: error.localizedDescription)))
         } else if let data = photo.fileDataRepresentation() {
             done(.success(data))
         } else {
-            done(.failure(Problem(.internalError("The camera returned no photo."), while: .encodingPicture)))
+            done(.failure(Problem.pictureNotTaken(details: "The camera returned no photo data.")))
         }
     }
 }

@@ -5,8 +5,17 @@ import SwiftUI
 
 /// A photo chosen in the system photo picker (which runs outside the app: no
 /// photo library permission is needed to read what the person picked).
-struct PickedPhoto: PhotoLibraryItem {
-    let item: PhotosPickerItem
+/// A main-actor class, so that it may cross to the view model's tasks while
+/// holding a `PhotosPickerItem`, which is not `Sendable`: the item never
+/// leaves the main actor, only the loaded bytes do. (Checked with Swift 6.0.3
+/// on Linux against a non-Sendable stand-in: a struct holding it is an error.)
+@MainActor
+final class PickedPhoto: PhotoLibraryItem {
+    private let item: PhotosPickerItem
+
+    init(item: PhotosPickerItem) {
+        self.item = item
+    }
 
     func loadData() async throws -> Data {
         // The file's own bytes (HEIC for most iPhone photos), not a re-encoding.

@@ -12,16 +12,16 @@ final class SpeechRecognizerInput: SpeechRecognizing {
     private let audioEngine = AVAudioEngine()
     private var request: SFSpeechAudioBufferRecognitionRequest?
     private var task: SFSpeechRecognitionTask?
+    /// The audio session as it was before listening, put back after.
+    private var sessionBefore: (category: AVAudioSession.Category, mode: AVAudioSession.Mode,
+                                options: AVAudioSession.CategoryOptions)?
 
     var isAvailable: Bool { recognizer?.isAvailable ?? false }
 
     var recognizesOnDevice: Bool { recognizer?.supportsOnDeviceRecognition ?? false }
 
     func requestAccess() async -> RecognitionAccess {
-        let speech = await withCheckedContinuation { (done: CheckedContinuation<SFSpeechRecognizerAuthorizationStatus, Never>) in
-            SFSpeechRecognizer.requestAuthorization { done.resume(returning: $0) }
-        }
-        switch speech {
+        switch await Self.speechAuthorization() {
         case .authorized: break
         case .restricted: return .restricted
         default: return .denied
@@ -33,6 +33,7 @@ final class SpeechRecognizerInput: SpeechRecognizing {
         guard let recognizer, recognizer.isAvailable else { throw Problem.voiceUnavailable }
         tearDown()
         let session = AVAudioSession.sharedInstance()
+        sessionBefore = (session.category, session.mode, session.categoryOptions)
         try session.setCategory(.playAndRecord, mode: .measurement, options: [.duckOthers, .defaultToSpeaker])
         try session.setActive(true, options: .notifyOthersOnDeactivation)
 
@@ -78,11 +79,26 @@ final class SpeechRecognizerInput: SpeechRecognizing {
         stopAudio()
         request = nil
         task = nil
-        try? AVAudioSession.sharedInstance().setActive(false, options: .notifyOthersOnDeactivation)
+        // Out of record mode, and other apps' sound back up: the microphone was
+        // for this one question.
+        let session = AVAudioSession.sharedInstance()
+        try? session.setActive(false, options: .notifyOthersOnDeactivation)
+        if let before = sessionBefore {
+            try? session.setCategory(before.category, mode: before.mode, options: before.options)
+            sessionBefore = nil
+        }
     }
 
-    // The audio tap and the result handler run on the framework's threads:
-    // built outside the main actor so that they are not main-actor closures.
+    // The authorization handler, the audio tap and the result handler run on
+    // the framework's threads: they are built outside the main actor so that
+    // they are not main-actor closures (Swift 6 would check the actor in each
+    // and trap on the framework's queue).
+
+    private nonisolated static func speechAuthorization() async -> SFSpeechRecognizerAuthorizationStatus {
+        await withCheckedContinuation { (done: CheckedContinuation<SFSpeechRecognizerAuthorizationStatus, Never>) in
+            SFSpeechRecognizer.requestAuthorization { status in done.resume(returning: status) }
+        }
+    }
 
     private nonisolated static func feeding(_ request: SFSpeechAudioBufferRecognitionRequest) -> AVAudioNodeTapBlock {
         { buffer, _ in request.append(buffer) }

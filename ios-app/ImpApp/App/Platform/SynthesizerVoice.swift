@@ -32,6 +32,14 @@ final class SynthesizerVoice: NSObject, SpeechVoice {
         synthesizer.stopSpeaking(at: .immediate)
     }
 
+    /// The answer has been spoken (or stopped): other apps' audio, ducked while
+    /// it played, comes back up; the next answer sets the session again (a
+    /// voice question may have changed its category meanwhile).
+    func release() {
+        try? AVAudioSession.sharedInstance().setActive(false, options: .notifyOthersOnDeactivation)
+        sessionReady = false
+    }
+
     /// Spoken audio that plays with the ring/silent switch on (a person who
     /// asked for an answer expects to hear it) and lowers other audio meanwhile.
     private func prepareAudioSession() {

@@ -40,6 +40,9 @@ final class VoiceOverOutput: NSObject, SpeechVoice, Announcer, AccessibilityStat
         post(" ", queued: false)
     }
 
+    /// VoiceOver's audio is the system's own: nothing to give back.
+    func release() {}
+
     func announce(_ message: String, interrupting: Bool) {
         post(message, queued: !interrupting)
     }

@@ -74,6 +74,14 @@ struct ProblemView: View {
                 Text(problem.message).font(.body)
             }
             .accessibilityElement(children: .combine)
+            if let details = problem.details {
+                // The core's own words, for a bug report: behind a disclosure so
+                // that VoiceOver reads only its title until it is opened.
+                DisclosureGroup("Technical details") {
+                    Text(details).font(.footnote).textSelection(.enabled)
+                }
+                .font(.footnote)
+            }
             if let action {
                 ControlButton(control: action, action: perform)
                     .buttonStyle(.borderedProminent)

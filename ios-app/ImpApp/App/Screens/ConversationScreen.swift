@@ -187,6 +187,9 @@ private struct TurnView: View {
             if let note = note {
                 Text(note).font(.footnote).foregroundStyle(.secondary)
             }
+            if let caveat = turn.caveat {
+                Label(caveat, systemImage: "exclamationmark.triangle").font(.footnote)
+            }
             if turn.isDone, !turn.answer.isEmpty {
                 AdaptiveStack(spacing: 8) {
                     ControlButton(control: chat.control(.copyAnswer(turn: turn.id)), systemImage: "doc.on.doc") {

@@ -52,12 +52,6 @@ struct ModelsScreen: View {
             }
         }
         .navigationTitle(firstRun ? "Welcome to Imp" : "Models")
-        // A locked screen suspends the app, which pauses the download: keep it
-        // awake while one runs (it resumes on return all the same).
-        .onChange(of: models.isBusy, initial: true) { _, busy in
-            UIApplication.shared.isIdleTimerDisabled = busy
-        }
-        .onDisappear { UIApplication.shared.isIdleTimerDisabled = false }
         .task { models.refresh() }
         .refreshable { models.refresh() }
         .fileImporter(isPresented: $importing, allowedContentTypes: [UTType(filenameExtension: "gguf") ?? .data]) {

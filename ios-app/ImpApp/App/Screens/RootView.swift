@@ -35,6 +35,9 @@ struct RootView: View {
             if !path.contains(.conversation), app.conversation != nil { app.closeConversation() }
         }
         .onChange(of: app.conversation?.savedId) { _, id in openConversation = id }
+        .onChange(of: app.keepsScreenAwake, initial: true) { _, awake in
+            UIApplication.shared.isIdleTimerDisabled = awake
+        }
         .task {
             if let id = openConversation { app.restoreConversation(id: id) }
         }

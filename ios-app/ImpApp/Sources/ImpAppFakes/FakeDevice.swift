@@ -66,6 +66,7 @@ public final class FakeVoice: SpeechVoice {
     public private(set) var spoken: [String] = []
     public private(set) var rates: [Float] = []
     public private(set) var stops = 0
+    public private(set) var releases = 0
     public var finishesAtOnce = false
     /// A real synthesizer still reports the utterances a stop cancelled.
     public var reportsStoppedSentences = false
@@ -83,6 +84,8 @@ public final class FakeVoice: SpeechVoice {
         stops += 1
         if !reportsStoppedSentences { pending = [] }
     }
+
+    public func release() { releases += 1 }
 
     /// Whether a sentence is being "spoken".
     public var isBusy: Bool { !pending.isEmpty }

@@ -86,7 +86,9 @@ public final class AppModel {
         models = ModelsViewModel(library: env.library, device: env.device, network: env.network,
                                  announcements: announcements, chosenId: { settings.settings.modelId },
                                  wifiOnly: { settings.settings.wifiOnly })
-        history = HistoryViewModel(archive: env.archive, originals: env.originals, announcements: announcements)
+        let models = self.models
+        history = HistoryViewModel(archive: env.archive, originals: env.originals, announcements: announcements,
+                                   modelName: { models.name(ofModel: $0) })
         benchmark = BenchmarkViewModel(runner: env.benchmark, announcements: announcements)
         wire()
     }
@@ -112,6 +114,16 @@ public final class AppModel {
             self?.engine.unload()
         }
         benchmark.onEnd = { [weak self] in self?.loadChosenModel() }
+    }
+
+    /// Auto-lock would suspend the app in the middle of something the person
+    /// is waiting for: a download or conversion, an answer being written or
+    /// read aloud, a benchmark. The screen stays on meanwhile, and only then
+    /// (the root view binds it to the idle timer).
+    public var keepsScreenAwake: Bool {
+        if models.isBusy || speech.isSpeaking || (conversation?.isAnswering ?? false) { return true }
+        if case .running = benchmark.state { return true }
+        return false
     }
 
     // MARK: the app's life

@@ -3,7 +3,8 @@ import ImpKit
 
 /// Something that went wrong, said plainly, with what the person can do. Every
 /// screen shows (and VoiceOver announces) `title` and `message`; `recovery`
-/// names the one button offered.
+/// names the one button offered. The core's own words, which name files, byte
+/// offsets and checksums, are `details`: shown on request, never announced.
 public struct Problem: Equatable, Sendable, Error {
     public enum Kind: String, Sendable, CaseIterable {
         case cameraDenied, cameraUnavailable, microphoneDenied, voiceUnavailable
@@ -28,9 +29,13 @@ public struct Problem: Equatable, Sendable, Error {
     public let title: String
     public let message: String
     public let recovery: Recovery?
+    /// What a developer needs to know (the core's message); nil when the
+    /// message says it all.
+    public let details: String?
 
-    public init(_ kind: Kind, title: String, message: String, recovery: Recovery? = nil) {
+    public init(_ kind: Kind, title: String, message: String, recovery: Recovery? = nil, details: String? = nil) {
         (self.kind, self.title, self.message, self.recovery) = (kind, title, message, recovery)
+        self.details = details.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// What VoiceOver says when the problem appears.
@@ -71,12 +76,14 @@ extension Problem {
         switch (error, context) {
         case (.modelUnusable(let m), _):
             self.init(.modelDamaged, title: "The model cannot be used",
-                      message: "\(m) Download it again, or import another model file.", recovery: .openModels)
+                      message: "The model file is damaged or is not an Imp model. Download it again, "
+                          + "or import another model file.", recovery: .openModels, details: m)
         case (.notFound(let m), .loadingModel):
             self.init(.modelMissing, title: "The model file is missing",
-                      message: "\(m) It may have been deleted. Download or import it again.", recovery: .openModels)
+                      message: "It may have been deleted. Download or import it again.", recovery: .openModels,
+                      details: m)
         case (.notFound(let m), _):
-            self.init(.failed, title: "Not found", message: m, recovery: nil)
+            self.init(.failed, title: "Not found", message: "It may have been deleted.", recovery: nil, details: m)
         case (.imageUnusable(let m), _):
             self.init(.pictureUnusable, title: "This picture cannot be read",
                       message: "\(m) Take another picture or choose another photo.", recovery: .takeNewPicture)
@@ -100,20 +107,25 @@ extension Problem {
                       message: "\(m) Free some space on this phone, then try again.", recovery: .tryAgain)
         case (.networkFailed(let m), _):
             self.init(.networkFailed, title: "The download stopped",
-                      message: "\(m) What was downloaded is kept; try again when online.", recovery: .tryAgain)
+                      message: "The connection was lost. What was downloaded is kept; try again when online.",
+                      recovery: .tryAgain, details: m)
         case (.verificationFailed(let m), _):
             self.init(.verificationFailed, title: "The file is damaged",
-                      message: "\(m) It did not match its checksum and was not used. Download it again.",
-                      recovery: .tryAgain)
+                      message: "It did not match its checksum and was not used. Download it again.",
+                      recovery: .tryAgain, details: m)
         case (.notDownloadable(let how), _):
             self.init(.notDownloadable, title: "Not available for download",
                       message: how, recovery: nil)
         case (.invalidAddress(let m), _):
             self.init(.failed, title: "This names no model", message: m, recovery: nil)
         case (.internalError(let m), .history):
-            self.init(.storageFailed, title: "History could not be saved or read", message: m, recovery: nil)
+            self.init(.storageFailed, title: "History could not be saved or read",
+                      message: "The phone's storage refused it. Free some space, or restart Imp.", recovery: nil,
+                      details: m)
         case (.internalError(let m), _):
-            self.init(.failed, title: "Something went wrong", message: m, recovery: .tryAgain)
+            self.init(.failed, title: "Something went wrong",
+                      message: "Imp met a problem it did not expect. Try again; if it comes back, restart Imp.",
+                      recovery: .tryAgain, details: m)
         }
     }
 
@@ -148,6 +160,13 @@ extension Problem {
     public static let voiceUnavailable = Problem(
         .voiceUnavailable, title: "Voice questions are not available",
         message: "Speech recognition is not available for this language. Type the question instead.")
+
+    /// The camera fired but gave no photo (the reason is the system's).
+    public static func pictureNotTaken(details: String) -> Problem {
+        Problem(.failed, title: "The picture was not taken",
+                message: "The camera did not give a photo. Try again, or choose a photo instead.",
+                recovery: .tryAgain, details: details)
+    }
 
     public static let noModel = Problem(
         .modelMissing, title: "Choose a model first",

@@ -65,7 +65,7 @@ final class AppModelTests: XCTestCase, @unchecked Sendable {
         app.launch()
         await eventually { app.path == [.models] }
         XCTAssertEqual(app.models.notice?.kind, .modelDamaged)
-        XCTAssertTrue(app.models.notice?.message.contains("shorter than its header") ?? false)
+        XCTAssertTrue(app.models.notice?.details?.contains("shorter than its header") ?? false)
         XCTAssertTrue(rig.announcer.texts.last?.hasPrefix("The model cannot be used.") ?? false)
 
         let gone = Rig(installed: [], chosen: "imp-3b")
@@ -109,7 +109,7 @@ final class AppModelTests: XCTestCase, @unchecked Sendable {
         chat.describe()
         let answer = await rig.nextAnswer(after: 0)
         for token in ["A", " kettle", " on", " a", " stove", ".", " Steam", " rises", "."] { answer?.send(token) }
-        await eventually { rig.synthesizer.spoken == ["A kettle on a stove."] }
+        await eventually { rig.voiceOverVoice.spoken == ["A kettle on a stove."] }
         XCTAssertEqual(rig.haptics.events, [.pictureTaken, .answerStarted])
         chat.stop()
         XCTAssertEqual(rig.announcer.texts.last, "Stopped.")
@@ -122,7 +122,7 @@ final class AppModelTests: XCTestCase, @unchecked Sendable {
         followUp?.send("Yes, a flame is lit.")
         followUp?.finish()
         await eventually { chat.state == .ready }
-        rig.synthesizer.finishAll()
+        rig.voiceOverVoice.finishAll()
         await eventually { rig.announcer.texts.last == "End of answer." }
         XCTAssertEqual(rig.library.networkCalls.current, 0, "answering never touched the network")
         XCTAssertEqual(rig.archive.conversations.current.first?.turns.map(\.stopReason), ["cancelled", "eos"])
@@ -202,5 +202,48 @@ final class AppModelTests: XCTestCase, @unchecked Sendable {
         app.recover(.takeNewPicture)
         XCTAssertNil(app.conversation)
         XCTAssertEqual(app.path, [])
+    }
+
+    /// VoiceOver reads each history row: the model by its name, not its id.
+    func testHistoryNamesTheModelAsPeopleReadIt() async {
+        let rig = Rig()
+        for id in ["imp-3b", "gone-model"] {
+            let saved = try! rig.archive.create(modelId: id, picture: .encoded(Data([1])))
+            _ = try! rig.archive.append(.fake("Q?", "A."), to: saved.id)
+        }
+        let app = await launched(rig)
+        app.models.refresh()
+        await eventually("the models are listed") { !app.models.installed.isEmpty }
+        app.history.refresh()
+        let spoken = app.history.rows.map(\.spoken)
+        XCTAssertEqual(spoken.count, 2)
+        XCTAssertTrue(spoken.contains { $0.contains("Imp 3B.") }, "\(spoken)")
+        XCTAssertTrue(spoken.contains { $0.contains("a model no longer on this phone") }, "\(spoken)")
+        XCTAssertFalse(spoken.contains { $0.contains("imp-3b") || $0.contains("gone-model") }, "\(spoken)")
+    }
+
+    /// Auto-lock would suspend the app: the screen stays on while an answer is
+    /// written or read aloud and while a model downloads, and only then.
+    func testTheScreenStaysAwakeWhileSomethingIsUnderWayAndOnlyThen() async {
+        let rig = Rig(voiceOver: true, catalog: [.fake(), .fake(id: "imp-4b", name: "Imp 4B")])
+        let app = await launched(rig)
+        XCTAssertFalse(app.keepsScreenAwake)
+        app.startConversation(.encoded(Data([0xFF, 0xD8, 0xFF, 0xE0, 9])), source: .camera)
+        guard let chat = app.conversation else { return XCTFail("no conversation") }
+        chat.describe()
+        XCTAssertTrue(app.keepsScreenAwake, "waiting for the first words")
+        let answer = await rig.nextAnswer(after: 0)
+        answer?.send("A cup. On a desk. ")
+        answer?.finish()
+        await eventually { chat.state == .ready }
+        XCTAssertTrue(app.keepsScreenAwake, "written, still being read by VoiceOver")
+        rig.voiceOverVoice.finishAll()
+        XCTAssertFalse(app.keepsScreenAwake)
+
+        app.models.refresh()
+        app.models.download("imp-4b")
+        XCTAssertTrue(app.keepsScreenAwake, "a download")
+        app.models.pause("imp-4b")
+        await eventually("paused") { !app.keepsScreenAwake }
     }
 }

@@ -118,7 +118,8 @@ final class ControlLabelTests: XCTestCase, @unchecked Sendable {
             let c = try! rig.archive.create(modelId: "imp-3b", picture: .encoded(Data([UInt8(i)])))
             _ = try! rig.archive.append(.fake("Q\(i)?", "A.", at: UInt64(i)), to: c.id)
         }
-        let history = HistoryViewModel(archive: rig.archive, originals: nil, announcements: rig.announcements)
+        let history = HistoryViewModel(archive: rig.archive, originals: nil, announcements: rig.announcements,
+                                       modelName: { _ in "Imp 3B" })
         history.refresh()
         assertLabelled(history, "history")
         history.requestDeleteAll()
@@ -155,5 +156,32 @@ final class ControlLabelTests: XCTestCase, @unchecked Sendable {
             XCTAssertEqual(problem.recoveryTitle == nil, problem.recovery == nil)
             XCTAssertEqual(problem.recoveryHint == nil, problem.recovery == nil)
         }
+    }
+
+    /// The core's words name paths, offsets and checksums: VoiceOver must not
+    /// read them out with every failure (they are shown on request).
+    func testTheCoresTechnicalWordsAreDetailsNeverAnnounced() async {
+        let technical = "/private/var/mobile/Models/imp-3b-196.gguf: tensor blk.7 ends at 0x7f3a past the end"
+        let kinds: [(ImpError, ProblemContext)] = [
+            (.modelUnusable(technical), .loadingModel), (.notFound(technical), .loadingModel),
+            (.notFound(technical), .history), (.networkFailed(technical), .transfer),
+            (.verificationFailed(technical), .transfer), (.internalError(technical), .answering),
+            (.internalError(technical), .history),
+        ]
+        for (error, context) in kinds {
+            let problem = Problem(error, while: context)
+            XCTAssertFalse(problem.announcement.contains("imp-3b-196"), "\(problem.announcement)")
+            XCTAssertFalse(problem.announcement.contains("0x"), "\(problem.announcement)")
+            XCTAssertEqual(problem.details, technical, "kept for the screen's details")
+        }
+        // Errors Swift raised (not the core's) are technical too.
+        struct Odd: Error {}
+        let odd = Problem(any: Odd(), while: .answering)
+        XCTAssertFalse(odd.announcement.contains("Odd"))
+        XCTAssertTrue(odd.details?.contains("Odd") ?? false)
+        // Words meant for the person stay in the message.
+        XCTAssertTrue(Problem(.outOfMemory("The model needs 2.8 GB."), while: .answering).announcement
+            .contains("2.8 GB"))
+        XCTAssertNil(Problem(.outOfMemory("The model needs 2.8 GB."), while: .answering).details)
     }
 }

@@ -90,6 +90,28 @@ final class ConversationViewModelTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(chat.turn(0)?.answer, "EXIT")
     }
 
+    func testReadTheTextCarriesItsCaveatOnScreenAndSaysItOnce() async {
+        let rig = Rig(voiceOver: true)
+        let chat = rig.conversation()
+        for (index, _) in ["first", "second"].enumerated() {
+            chat.readText()
+            let answer = await rig.nextAnswer(after: index)
+            answer?.send("TAKE 2 TABLETS")
+            answer?.finish()
+            await eventually { chat.state == .ready }
+            rig.voiceOverVoice.finishAll()
+        }
+        XCTAssertEqual(chat.turns.map(\.caveat), [QuickPrompt.readText.caveat, QuickPrompt.readText.caveat])
+        let said = rig.announcer.texts.filter { $0.contains("can have mistakes") }
+        XCTAssertEqual(said.count, 1, "\(rig.announcer.texts)")
+        chat.describe()
+        let described = await rig.nextAnswer(after: 2)
+        described?.send("A box.")
+        described?.finish()
+        await eventually { chat.state == .ready }
+        XCTAssertNil(chat.turns.last?.caveat)
+    }
+
     func testAQuestionRightAfterStopWaitsOutTheEnginesBusyMoment() async {
         let rig = Rig()
         let chat = rig.conversation()
@@ -200,9 +222,9 @@ final class ConversationViewModelTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(rig.clipboard.copied, ["Open daily. "])
         XCTAssertEqual(rig.announcer.texts.last, "Answer copied.")
         XCTAssertEqual(chat.shareText(0), "What is written?\n\nOpen daily. ")
-        rig.synthesizer.finishAll()
+        rig.voiceOverVoice.finishAll()
         chat.readAgain(0)
-        XCTAssertEqual(rig.synthesizer.spoken.last, "Open daily.")
+        XCTAssertEqual(rig.voiceOverVoice.spoken.last, "Open daily.")
     }
 
     func testAVoiceQuestionSilencesTheAnswerThenAsksWhatWasHeard() async {
@@ -214,10 +236,10 @@ final class ConversationViewModelTests: XCTestCase, @unchecked Sendable {
         first?.finish()
         await eventually { chat.state == .ready }
         XCTAssertTrue(rig.speech.isSpeaking)
-        let stopsBefore = rig.synthesizer.stops
+        let stopsBefore = rig.voiceOverVoice.stops
         await chat.voice.toggle()
         XCTAssertEqual(chat.voice.state, .listening(transcript: ""))
-        XCTAssertEqual(rig.synthesizer.stops, stopsBefore + 1, "the microphone must not hear the answer")
+        XCTAssertEqual(rig.voiceOverVoice.stops, stopsBefore + 1, "the microphone must not hear the answer")
         XCTAssertEqual(rig.haptics.events.last, .listening)
         XCTAssertEqual(chat.control(.voiceQuestion).label, "Stop listening and ask")
         rig.recognizer.hear("what colour")

@@ -69,7 +69,7 @@ final class EndToEndTests: XCTestCase, @unchecked Sendable {
         XCTAssertFalse(partial.isEmpty)
         XCTAssertEqual(rig.announcer.texts.last, "Stopped.")
 
-        let spokenBefore = rig.synthesizer.spoken.count
+        let spokenBefore = rig.voiceOverVoice.spoken.count
         chat.ask("What colour is it?")
         let deadline = Date().addingTimeInterval(120)
         while !(chat.turn(1)?.isDone ?? false), Date() < deadline {
@@ -85,11 +85,11 @@ final class EndToEndTests: XCTestCase, @unchecked Sendable {
         #endif
 
         // What was said is what was written, in whole sentences, in order.
-        rig.synthesizer.finishAll()
+        rig.voiceOverVoice.finishAll()
         await eventually { rig.announcer.texts.last == AnswerNarrator.endStatus(reason) }
         func letters(_ s: String) -> String { s.filter { !$0.isWhitespace && !"*#-•`_".contains($0) } }
         let answer = letters(chat.turn(1)!.answer)
-        let sentences = rig.synthesizer.spoken.dropFirst(spokenBefore)
+        let sentences = rig.voiceOverVoice.spoken.dropFirst(spokenBefore)
         XCTAssertFalse(sentences.isEmpty, "the follow-up was spoken")
         var rest = Substring(answer)
         for sentence in sentences {

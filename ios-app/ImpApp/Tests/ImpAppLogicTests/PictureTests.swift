@@ -1,7 +1,7 @@
 import Foundation
 import ImpAppFakes
 import ImpKit
-import PictureInbox
+@testable import PictureInbox
 import XCTest
 
 @testable import ImpAppLogic
@@ -97,6 +97,48 @@ final class PictureTests: XCTestCase {
         XCTAssertThrowsError(try inbox.deposit(Data(count: PictureInbox.maxBytes + 1))) {
             XCTAssertEqual($0 as? PictureInbox.DepositError, .tooLarge)
         }
+    }
+
+    /// The share extension hands over the file the system wrote: checked for
+    /// size before reading, copied a piece at a time, and moved in whole.
+    func testTheExtensionsFileIsCopiedInPiecesAndTooLargeOnesAreRefusedUnread() throws {
+        let folder = temporaryDirectory()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let inbox = PictureInbox(directory: folder.appendingPathComponent("SharedPictures"))
+        let photo = folder.appendingPathComponent("shared.heic")
+        let bytes = Data((0..<(3 * PictureInbox.copyChunkBytes + 123)).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        try bytes.write(to: photo)
+        try inbox.deposit(fileAt: photo)
+        XCTAssertEqual(inbox.takeNewest(), bytes, "every byte, across pieces")
+        let incoming = folder.appendingPathComponent("SharedPictures-incoming")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: incoming.path), [], "no partial left")
+
+        // Larger than the cap (a sparse file: its size is known without reading it).
+        let huge = folder.appendingPathComponent("huge.heic")
+        XCTAssertTrue(FileManager.default.createFile(atPath: huge.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: UInt64(PictureInbox.maxBytes + 1))
+        try handle.close()
+        XCTAssertThrowsError(try inbox.deposit(fileAt: huge)) {
+            XCTAssertEqual($0 as? PictureInbox.DepositError, .tooLarge)
+        }
+        let empty = folder.appendingPathComponent("empty.heic")
+        try Data().write(to: empty)
+        XCTAssertThrowsError(try inbox.deposit(fileAt: empty)) {
+            XCTAssertEqual($0 as? PictureInbox.DepositError, .empty)
+        }
+        XCTAssertThrowsError(try inbox.deposit(fileAt: folder.appendingPathComponent("gone.heic")))
+        XCTAssertNil(inbox.takeNewest(), "nothing refused was deposited")
+    }
+
+    /// The app group's id is written once (Signing.xcconfig) and read from the
+    /// Info.plist by both targets.
+    func testTheAppGroupComesFromTheInfoPlist() {
+        XCTAssertEqual(PictureInbox.appGroup(in: ["ImpAppGroup": "group.org.example.imp"]), "group.org.example.imp")
+        XCTAssertNil(PictureInbox.appGroup(in: [:]))
+        XCTAssertNil(PictureInbox.appGroup(in: nil))
+        XCTAssertNil(PictureInbox.appGroup(in: ["ImpAppGroup": "$(IMP_APP_GROUP)"]), "a setting never expanded")
+        XCTAssertNil(PictureInbox.appGroup(in: ["ImpAppGroup": "org.example.imp"]), "not a group id")
     }
 
     func testSizesAreWrittenAndSpokenPlainly() {

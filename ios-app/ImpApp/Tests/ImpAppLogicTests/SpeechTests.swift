@@ -49,6 +49,30 @@ final class SpeechQueueTests: XCTestCase, @unchecked Sendable {
         XCTAssertFalse(ended, "a stopped answer never reports its end")
     }
 
+    /// The synthesizer ducks other apps' sound while it speaks: once an answer
+    /// has been spoken, or stopped, the voice gives the audio back, once.
+    func testTheVoiceIsReleasedOnceAfterTheLastSentenceOrAStop() async {
+        let voice = FakeVoice()
+        let queue = SpeechQueue()
+        queue.begin(voice: voice, rate: 0.5)
+        queue.append("One. Two. ")
+        voice.finishSentence()
+        XCTAssertEqual(voice.releases, 0, "not between sentences")
+        queue.finish {}
+        XCTAssertEqual(voice.releases, 0, "not while the last sentence plays")
+        voice.finishAll()
+        XCTAssertEqual(voice.releases, 1)
+        queue.stop()
+        XCTAssertEqual(voice.releases, 1, "nothing more to give back")
+
+        queue.speak("Again. And again.", voice: voice, rate: 0.5)
+        queue.stop()
+        XCTAssertEqual(voice.releases, 2, "a stop gives it back too")
+        queue.begin(voice: voice, rate: 0.5)
+        queue.finish {}
+        XCTAssertEqual(voice.releases, 2, "a voice that said nothing took nothing")
+    }
+
     func testALateCallbackFromAnEarlierAnswerIsIgnored() async {
         let voice = FakeVoice()
         voice.reportsStoppedSentences = true
@@ -90,35 +114,37 @@ final class AnswerNarratorTests: XCTestCase, @unchecked Sendable {
         return (rig, rig.narrator)
     }
 
-    func testVoiceOverWithAutomaticSpeechUsesTheSynthesizerAndAnnouncesOnlyStatus() async {
-        let (rig, narrator) = narrate(voiceOver: true, speech: .whenVoiceOverIsOn)
-        var focusMoved = false
-        narrator.questionAsked()
-        XCTAssertEqual(rig.announcer.texts, ["Answering."])
-        for token in ["A", " red", " cup", ".", " On", " a", " desk", "."] { narrator.answerText(token) }
-        XCTAssertEqual(rig.synthesizer.spoken, ["A red cup."], "whole sentences, never tokens")
-        XCTAssertEqual(rig.voiceOverVoice.spoken, [], "one voice at a time")
-        XCTAssertEqual(rig.synthesizer.rates, [0.7])
-        narrator.answerFinished(.endOfAnswer) { focusMoved = true }
-        XCTAssertEqual(rig.haptics.events, [.answerStarted, .answerFinished])
-        XCTAssertEqual(rig.announcer.texts, ["Answering."], "the end waits for the speech")
-        XCTAssertFalse(focusMoved)
-        rig.synthesizer.finishAll()
-        XCTAssertEqual(rig.synthesizer.spoken, ["A red cup.", "On a desk."])
-        XCTAssertEqual(rig.announcer.texts, ["Answering.", "End of answer."])
-        XCTAssertEqual(rig.announcer.messages.last?.interrupting, false)
-        XCTAssertTrue(focusMoved)
+    /// VoiceOver reads the answer itself, so a braille display shows it as it
+    /// streams (the synthesizer would leave braille readers with nothing).
+    func testWithVoiceOverTheAnswerGoesToVoiceOverSentenceBySentence() async {
+        for mode in [SpeechMode.whenVoiceOverIsOn, .always] {
+            let (rig, narrator) = narrate(voiceOver: true, speech: mode)
+            var focusMoved = false
+            narrator.questionAsked()
+            XCTAssertEqual(rig.announcer.texts, ["Answering."])
+            for token in ["A", " red", " cup", ".", " On", " a", " desk", "."] { narrator.answerText(token) }
+            XCTAssertEqual(rig.voiceOverVoice.spoken, ["A red cup."], "whole sentences, never tokens")
+            XCTAssertEqual(rig.synthesizer.spoken, [], "one voice at a time: VoiceOver's")
+            narrator.answerFinished(.endOfAnswer) { focusMoved = true }
+            XCTAssertEqual(rig.haptics.events, [.answerStarted, .answerFinished])
+            XCTAssertEqual(rig.announcer.texts, ["Answering."], "the end waits for the speech")
+            XCTAssertFalse(focusMoved)
+            rig.voiceOverVoice.finishAll()
+            XCTAssertEqual(rig.voiceOverVoice.spoken, ["A red cup.", "On a desk."])
+            XCTAssertEqual(rig.announcer.texts, ["Answering.", "End of answer."])
+            XCTAssertEqual(rig.announcer.messages.last?.interrupting, false)
+            XCTAssertTrue(focusMoved)
+        }
     }
 
-    func testVoiceOverWithSpeechOffAnnouncesTheSentencesThroughVoiceOver() async {
+    func testNeverMeansTheAnswerIsOnlyShownEvenWithVoiceOver() async {
         let (rig, narrator) = narrate(voiceOver: true, speech: .never)
+        var ended = false
         narrator.questionAsked()
         narrator.answerText("Text reads EXIT. Below it")
-        narrator.answerFinished(.maxTokens) {}
-        XCTAssertEqual(rig.voiceOverVoice.spoken, ["Text reads EXIT."])
-        rig.voiceOverVoice.finishAll()
-        XCTAssertEqual(rig.voiceOverVoice.spoken, ["Text reads EXIT.", "Below it"])
-        XCTAssertEqual(rig.synthesizer.spoken, [])
+        narrator.answerFinished(.maxTokens) { ended = true }
+        XCTAssertTrue(ended, "nothing to wait for")
+        XCTAssertEqual(rig.voiceOverVoice.spoken + rig.synthesizer.spoken, [])
         XCTAssertEqual(rig.announcer.texts, ["Answering.", "The answer reached its length limit."])
     }
 
@@ -139,14 +165,38 @@ final class AnswerNarratorTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(loud.announcer.texts, [])
     }
 
+    /// "Read the text" is used on labels and medicine: that it can be wrong
+    /// is said once, after the answer, by whatever reads answers.
+    func testACaveatIsSaidOnceAfterTheAnswer() async {
+        let caveat = QuickPrompt.readText.caveat!
+        let (rig, narrator) = narrate(voiceOver: true, speech: .whenVoiceOverIsOn)
+        for _ in 0..<2 {
+            narrator.questionAsked()
+            narrator.answerText("TAKE 2 TABLETS")
+            narrator.answerFinished(.endOfAnswer, caveat: caveat) {}
+            rig.voiceOverVoice.finishAll()
+        }
+        XCTAssertEqual(rig.announcer.texts,
+                       ["Answering.", "End of answer. \(caveat)", "Answering.", "End of answer."])
+        XCTAssertEqual(rig.voiceOverVoice.spoken, ["TAKE 2 TABLETS", "TAKE 2 TABLETS"], "not read as the answer")
+
+        let (sighted, aloud) = narrate(voiceOver: false, speech: .always)
+        aloud.questionAsked()
+        aloud.answerText("TAKE 2 TABLETS")
+        aloud.answerFinished(.endOfAnswer, caveat: caveat) {}
+        sighted.synthesizer.finishAll()
+        XCTAssertEqual(sighted.synthesizer.spoken, ["TAKE 2 TABLETS", caveat], "its own sentence, after the answer")
+        XCTAssertEqual(sighted.announcer.texts, [])
+    }
+
     func testStopSilencesAtOnceAndSaysStopped() async {
         let (rig, narrator) = narrate(voiceOver: true, speech: .always)
         narrator.questionAsked()
         narrator.answerText("One. Two. Three. ")
         narrator.answerStopped()
-        XCTAssertEqual(rig.synthesizer.stops, 1)
-        rig.synthesizer.finishAll()
-        XCTAssertEqual(rig.synthesizer.spoken, ["One."])
+        XCTAssertEqual(rig.voiceOverVoice.stops, 1)
+        rig.voiceOverVoice.finishAll()
+        XCTAssertEqual(rig.voiceOverVoice.spoken, ["One."])
         XCTAssertEqual(rig.announcer.messages.last?.text, "Stopped.")
         XCTAssertEqual(rig.announcer.messages.last?.interrupting, true)
         XCTAssertEqual(rig.haptics.events, [.answerStarted, .answerStopped])
@@ -169,10 +219,16 @@ final class AnswerNarratorTests: XCTestCase, @unchecked Sendable {
         XCTAssertEqual(rig.haptics.events, [])
     }
 
-    func testReadAgainUsesTheSynthesizerWhateverTheSetting() async {
+    func testReadAgainReadsWhateverTheSettingWithVoiceOversVoiceWhenItRuns() async {
         let (rig, narrator) = narrate(voiceOver: true, speech: .never)
         narrator.readAgain("First. Second.")
-        rig.synthesizer.finishAll()
-        XCTAssertEqual(rig.synthesizer.spoken, ["First.", "Second."])
+        rig.voiceOverVoice.finishAll()
+        XCTAssertEqual(rig.voiceOverVoice.spoken, ["First.", "Second."])
+        XCTAssertEqual(rig.synthesizer.spoken, [])
+
+        let (sighted, quiet) = narrate(voiceOver: false, speech: .never)
+        quiet.readAgain("First. Second.")
+        sighted.synthesizer.finishAll()
+        XCTAssertEqual(sighted.synthesizer.spoken, ["First.", "Second."])
     }
 }

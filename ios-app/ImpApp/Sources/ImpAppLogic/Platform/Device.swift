@@ -47,6 +47,9 @@ public protocol SpeechVoice: AnyObject {
     func speak(_ text: String, rate: Float, onFinished: @escaping @MainActor () -> Void)
     /// Silence at once; pending `onFinished` calls may be dropped.
     func stop()
+    /// Nothing more to say for now (the answer was spoken, or stopped): give
+    /// back what speaking took, so that other apps' sound comes back up.
+    func release()
 }
 
 /// One-off messages for VoiceOver (errors, "Stopped", "End of answer").

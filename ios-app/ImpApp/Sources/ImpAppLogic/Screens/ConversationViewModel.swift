@@ -25,9 +25,24 @@ public enum QuickPrompt: CaseIterable, Sendable {
         }
     }
 
+    /// What to keep in mind about this kind of answer: shown under each one,
+    /// said once (labels and medicine are read with this button).
+    public var caveat: String? {
+        switch self {
+        case .describe: nil
+        case .readText: "Text read from a picture can have mistakes: check anything important, such as a dose, "
+            + "another way."
+        }
+    }
+
+    /// The one-tap prompt a question is, if it is one.
+    public static func of(_ question: String) -> QuickPrompt? {
+        allCases.first { $0.question == question }
+    }
+
     /// A question as shown in lists: the one-tap prompts by their button names.
     public static func shortTitle(_ question: String) -> String {
-        allCases.first { $0.question == question }?.title ?? question
+        of(question)?.title ?? question
     }
 }
 
@@ -73,6 +88,12 @@ public final class ConversationViewModel: DescribesControls {
         public fileprivate(set) var answer: String
         public fileprivate(set) var status: Status
         public let askedAtMs: UInt64
+
+        /// Shown under a finished answer (e.g. that text read can have mistakes).
+        public var caveat: String? {
+            guard case .complete = status, !answer.isEmpty else { return nil }
+            return QuickPrompt.of(question)?.caveat
+        }
 
         public var isDone: Bool {
             switch status {
@@ -388,7 +409,9 @@ public final class ConversationViewModel: DescribesControls {
                         {
                             save(saved)
                         }
-                        narrator.answerFinished(reason) { [weak self] in self?.focus = .question }
+                        narrator.answerFinished(reason, caveat: QuickPrompt.of(question)?.caveat) { [weak self] in
+                            self?.focus = .question
+                        }
                     }
                 }
                 return  // ended by `stop()` (handled there) or after `.finished`

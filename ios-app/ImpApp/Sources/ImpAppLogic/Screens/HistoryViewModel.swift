@@ -42,7 +42,7 @@ public final class HistoryViewModel: DescribesControls {
     @ObservationIgnored public var onOpen: @MainActor (SavedConversation, Picture) -> Void = { _, _ in }
 
     public init(archive: any ConversationArchive, originals: OriginalPictures?, announcements: Announcements,
-                modelName: @escaping @MainActor (String) -> String = { $0 },
+                modelName: @escaping @MainActor (String) -> String,
                 dateText: @escaping @Sendable (UInt64) -> String = HistoryViewModel.mediumDate) {
         self.archive = archive
         self.originals = originals

@@ -609,6 +609,15 @@ public final class ModelsViewModel: DescribesControls {
         return list
     }
 
+    /// A model's name as people read it, for a model id kept elsewhere (the
+    /// history): the catalogue's name, else the installed file's, never an id
+    /// of the catalogue's (VoiceOver would spell "imp-3b-196" out).
+    public func name(ofModel id: String) -> String {
+        if let row = installed.first(where: { $0.id == id }) { return row.title }
+        if let entry = library.catalog.first(where: { $0.id == id }) { return entry.displayName }
+        return "a model no longer on this phone"
+    }
+
     // MARK: private
 
     private func title(of model: InstalledModel) -> String {

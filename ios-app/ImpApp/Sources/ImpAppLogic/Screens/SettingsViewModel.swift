@@ -81,7 +81,9 @@ public final class SettingsViewModel: DescribesControls {
                     value: settings.answerLength.title),
             Control(.threads, label: "Threads", hint: "How many processor cores compute answers.",
                     value: threadTitle(settings.threads)),
-            Control(.speechMode, label: "Speak answers", hint: "When answers are read aloud as they are written.",
+            Control(.speechMode, label: "Speak answers",
+                    hint: "When answers are read aloud as they are written. With VoiceOver on, VoiceOver reads them, "
+                        + "and a braille display shows them.",
                     value: settings.speech.title),
             Control(.speechRate, label: "Speaking rate", hint: "How fast answers are read aloud.",
                     value: "\(Int((settings.speechRate * 100).rounded())) percent"),

@@ -77,7 +77,8 @@ public enum AnswerLength: String, Codable, CaseIterable, Sendable {
     }
 }
 
-/// When answers are read aloud by the speech synthesizer.
+/// When answers are read aloud as they are written (AnswerNarrator, rule 2):
+/// by VoiceOver when it runs, by the speech synthesizer otherwise.
 public enum SpeechMode: String, Codable, CaseIterable, Sendable {
     case whenVoiceOverIsOn
     case always
@@ -88,14 +89,6 @@ public enum SpeechMode: String, Codable, CaseIterable, Sendable {
         case .whenVoiceOverIsOn: "When VoiceOver is on"
         case .always: "Always"
         case .never: "Never"
-        }
-    }
-
-    public func speaks(voiceOverRunning: Bool) -> Bool {
-        switch self {
-        case .whenVoiceOverIsOn: voiceOverRunning
-        case .always: true
-        case .never: false
         }
     }
 }

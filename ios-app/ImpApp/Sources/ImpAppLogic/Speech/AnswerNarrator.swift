@@ -7,10 +7,12 @@ import ImpKit
 ///
 /// 1. The answer is never spoken token by token: `SpeechQueue` releases whole
 ///    sentences.
-/// 2. One voice at a time. Each answer's sentences go to the speech synthesizer
-///    when speaking is on for it (Settings: "always", or "when VoiceOver is on"
-///    and VoiceOver is running), else to VoiceOver as queued announcements when
-///    VoiceOver is running, else nowhere (the text is on screen).
+/// 2. One voice at a time. With VoiceOver running, each answer's sentences go
+///    to VoiceOver as queued announcements: spoken in the person's own voice
+///    and rate, and shown on a braille display (the speech synthesizer would
+///    leave a braille reader with nothing while the answer streams). Without
+///    VoiceOver they go to the speech synthesizer when Settings says "always".
+///    "Never" reads nothing by itself: the answer is on screen, to be read.
 /// 3. Asking: with VoiceOver running, "Answering." (the picture encoding and the
 ///    prompt take seconds of silence otherwise).
 /// 4. The first piece of the answer: the answer-started haptic.
@@ -30,6 +32,8 @@ public final class AnswerNarrator {
     private let haptics: any Haptics
     private let settings: @MainActor () -> AppSettings
     private var started = false
+    /// Caveats already said in this run of the app (each is said once).
+    private var caveatsSaid: Set<String> = []
 
     public init(speech: SpeechQueue, synthesizer: any SpeechVoice, voiceOverVoice: any SpeechVoice,
                 announcements: Announcements, haptics: any Haptics,
@@ -44,9 +48,17 @@ public final class AnswerNarrator {
 
     /// The voice this answer's sentences go to (rule 2).
     public var answerVoice: (any SpeechVoice)? {
-        let voiceOver = announcements.isVoiceOverRunning
-        if settings().speech.speaks(voiceOverRunning: voiceOver) { return synthesizer }
-        return voiceOver ? voiceOverVoice : nil
+        switch settings().speech {
+        case .never: nil
+        case .whenVoiceOverIsOn: announcements.isVoiceOverRunning ? voiceOverVoice : nil
+        case .always: readingVoice
+        }
+    }
+
+    /// The voice that reads when the person asks: VoiceOver's when it runs
+    /// (braille too), else the synthesizer.
+    private var readingVoice: any SpeechVoice {
+        announcements.isVoiceOverRunning ? voiceOverVoice : synthesizer
     }
 
     public func questionAsked() {
@@ -63,11 +75,19 @@ public final class AnswerNarrator {
         speech.append(piece)
     }
 
-    /// The answer ended by itself; `then` runs once it has been heard.
-    public func answerFinished(_ reason: StopReason, then: @escaping @MainActor () -> Void) {
+    /// The answer ended by itself; `then` runs once it has been heard. A
+    /// `caveat` (what to keep in mind about this kind of answer) is said after
+    /// it the first time only: with VoiceOver in the end status, else by the
+    /// voice reading the answer.
+    public func answerFinished(_ reason: StopReason, caveat: String? = nil,
+                               then: @escaping @MainActor () -> Void) {
         feel(.answerFinished)
+        let note = caveat.flatMap { caveatsSaid.insert($0).inserted ? $0 : nil }
+        let voiceOver = announcements.isVoiceOverRunning
+        if let note, !voiceOver { speech.append("\n\(note)") }
         speech.finish { [weak self] in
-            self?.announce(Self.endStatus(reason), interrupting: false)
+            let status = [Self.endStatus(reason), voiceOver ? note : nil].compactMap { $0 }.joined(separator: " ")
+            self?.announce(status, interrupting: false)
             then()
         }
     }
@@ -102,10 +122,10 @@ public final class AnswerNarrator {
         speech.stop()
     }
 
-    /// Reads a finished answer again with the synthesizer, whatever the setting
-    /// (the person asked for it).
+    /// Reads a finished answer again, whatever the setting (the person asked
+    /// for it).
     public func readAgain(_ text: String) {
-        speech.speak(text, voice: synthesizer, rate: settings().speechRate)
+        speech.speak(text, voice: readingVoice, rate: settings().speechRate)
     }
 
     static func endStatus(_ reason: StopReason) -> String {

@@ -18,6 +18,8 @@ public final class SpeechQueue {
     @ObservationIgnored private var rate: Float = 0.5
     @ObservationIgnored private var waiting: [String] = []
     @ObservationIgnored private var inVoice = false
+    /// The voice has spoken since it was last released.
+    @ObservationIgnored private var voiceTaken = false
     @ObservationIgnored private var finished = false
     @ObservationIgnored private var onDrained: (@MainActor () -> Void)?
     /// Callbacks from an earlier answer's voice are ignored.
@@ -58,6 +60,7 @@ public final class SpeechQueue {
     public func stop() {
         generation += 1
         if inVoice || !waiting.isEmpty { voice?.stop() }
+        releaseVoice()
         _ = chunker.finish()  // drops what the previous answer held back
         waiting = []
         inVoice = false
@@ -76,6 +79,7 @@ public final class SpeechQueue {
         guard !inVoice, let voice, !waiting.isEmpty else { return }
         let sentence = waiting.removeFirst()
         inVoice = true
+        voiceTaken = true
         isSpeaking = true
         let spokenIn = generation
         voice.speak(sentence, rate: rate) { [weak self] in
@@ -90,8 +94,15 @@ public final class SpeechQueue {
         guard finished, !inVoice, waiting.isEmpty else { return }
         isSpeaking = false
         finished = false
+        releaseVoice()
         let done = onDrained
         onDrained = nil
         done?()
+    }
+
+    private func releaseVoice() {
+        guard voiceTaken else { return }
+        voiceTaken = false
+        voice?.release()
     }
 }
