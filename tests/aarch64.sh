@@ -18,6 +18,9 @@ fi
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu"
+# Tests that start themselves again as a child (hostile_inputs.rs) do it
+# through the same emulator.
+export IMP_TEST_RUNNER=$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER
 # qemu emulates a CPU with NEON and dotprod by default (-cpu max).
 # Cargo's arguments, then (after --) the test binary's: --target goes between.
 targets=() test_args=()

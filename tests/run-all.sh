@@ -94,7 +94,7 @@ stage "aarch64 tests under qemu"
 # The tests that run ARM code: our kernels and candle's NEON paths against
 # the goldens, the resize, the quantized matmuls (all of them: tests/aarch64.sh).
 bash tests/aarch64.sh --lib --test golden --test kernels --test resize
-# Which kernel paths ran under qemu (NEON with and without sdot).
+# Which kernel paths ran under qemu (NEON; with sdot; with sdot and i8mm).
 bash tests/aarch64.sh --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
 free_disk target/aarch64-unknown-linux-gnu
 

@@ -505,10 +505,23 @@ fn crafted_metadata_keeps_the_process_small() {
     );
 }
 
-/// Loads `path` in a child process; returns its peak resident bytes.
+/// Loads `path` in a child process; returns its peak resident bytes. Under
+/// an emulator (tests/aarch64.sh runs this binary in qemu-user) the child is
+/// started through the same runner, named by `IMP_TEST_RUNNER`.
 #[cfg(target_os = "linux")]
 fn peak_rss_loading(path: &std::path::Path) -> usize {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
+    let exe = std::env::current_exe().unwrap();
+    let runner = std::env::var("IMP_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = std::process::Command::new(program);
+            command.args(words).arg(&exe);
+            command
+        }
+        None => std::process::Command::new(&exe),
+    };
+    let output = command
         .args([
             "--exact",
             "metadata_rss_child",

@@ -246,6 +246,15 @@ fn every_path_is_found() {
     assert_eq!(paths[0].kind(), IsaKind::Scalar);
     assert!(paths.contains(&Isa::best()));
     #[cfg(target_arch = "aarch64")]
-    assert!(paths.iter().any(|isa| isa.kind() == IsaKind::Neon));
+    {
+        assert!(paths.iter().any(|isa| isa.kind() == IsaKind::Neon));
+        // qemu's -cpu max has both: the i8mm path must then be among those tested.
+        let i8mm = std::arch::is_aarch64_feature_detected!("dotprod")
+            && std::arch::is_aarch64_feature_detected!("i8mm");
+        assert_eq!(
+            i8mm,
+            paths.iter().any(|isa| isa.kind() == IsaKind::NeonI8mm)
+        );
+    }
     eprintln!("kernel paths here: {paths:?}, best {:?}", Isa::best());
 }

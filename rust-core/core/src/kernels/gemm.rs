@@ -42,6 +42,9 @@ pub(super) struct Q4K;
 /// `q4_K` on AVX-512 VNNI, with activations in [`q4k_vnni`]'s lane order.
 #[cfg(target_arch = "x86_64")]
 pub(super) struct Q4KVnni;
+/// `q4_K` on aarch64 i8mm: two weight rows against pairs of activation rows.
+#[cfg(target_arch = "aarch64")]
+pub(super) struct Q4KMmla;
 pub(super) struct Q6K;
 pub(super) struct Q8_0;
 
@@ -71,6 +74,21 @@ impl Format for Q4KVnni {
     }
     fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<Self::A>) {
         q4k_vnni::chunk(isa, rows, first, tiles)
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+impl Format for Q4KMmla {
+    type W = BlockQ4K;
+    type A = BlockQ8K;
+    const BLOCK: usize = QK_K;
+    const ZERO: BlockQ8K = BlockQ8K::ZERO;
+    const WEIGHT_ROWS: usize = 2;
+    fn quantize(xs: &[f32], out: &mut [BlockQ8K]) {
+        quantize_q8k(xs, out)
+    }
+    fn chunk(isa: Isa, rows: &[BlockQ4K], first: usize, tiles: &Tiles<BlockQ8K>) {
+        super::q4k_mmla::chunk(isa, rows, first, tiles)
     }
 }
 

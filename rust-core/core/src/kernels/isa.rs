@@ -36,11 +36,16 @@ pub enum IsaKind {
     Neon,
     /// aarch64 with `sdot` (ARMv8.2 dotprod: Snapdragon 845 on, Apple A11 on).
     NeonDot,
+    /// aarch64 with `sdot` and `smmla` (ARMv8.6 i8mm: Cortex-A710/X2 and later
+    /// cores, Apple A15 on): q4_K takes two weight rows and two activation
+    /// rows per instruction; the other formats run the `sdot` code.
+    NeonI8mm,
 }
 
 impl Isa {
     /// The fastest path this CPU runs. `IMP_KERNELS=scalar` (or `avx2`, `avx512vnni`,
-    /// `neon`, `neondot`) forces one, for measuring; an unavailable choice is ignored.
+    /// `neon`, `neondot`, `neoni8mm`) forces one, for measuring; an unavailable
+    /// choice is ignored.
     pub fn best() -> Isa {
         static BEST: OnceLock<Isa> = OnceLock::new();
         *BEST.get_or_init(|| {
@@ -78,6 +83,9 @@ impl Isa {
             paths.push(IsaKind::Neon);
             if std::arch::is_aarch64_feature_detected!("dotprod") {
                 paths.push(IsaKind::NeonDot);
+                if std::arch::is_aarch64_feature_detected!("i8mm") {
+                    paths.push(IsaKind::NeonI8mm);
+                }
             }
         }
         paths.into_iter().map(|kind| Isa { kind }).collect()
@@ -100,6 +108,7 @@ impl Isa {
             IsaKind::Avx512Vnni => "avx512vnni",
             IsaKind::Neon => "neon",
             IsaKind::NeonDot => "neondot",
+            IsaKind::NeonI8mm => "neoni8mm",
         }
     }
 }

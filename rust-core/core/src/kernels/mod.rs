@@ -7,7 +7,8 @@
 //! One file per concern: [`q8`] quantizes activations; [`q4k`], [`q6k`] and
 //! [`q8_0`] are the dot products of each weight format, every ISA path side by
 //! side (scalar reference, AVX2, NEON, NEON `sdot`); `q4k_vnni` is q4_K on
-//! AVX-512 VNNI, with activations in its own order; [`gemm`] threads them
+//! AVX-512 VNNI, with activations in its own order, and `q4k_mmla` q4_K on
+//! ARM's i8mm, two weight rows by two activation rows an instruction; [`gemm`] threads them
 //! over the tiles `tiles` cuts; [`dense`] multiplies float (f16) weights a panel at a time
 //! (`dense_avx2` and `dense_avx512` are its x86 kernels);
 //! [`fallback`] serves the other block types; [`gelu`] is the
@@ -68,7 +69,7 @@ macro_rules! row_kernels {
                 #[cfg(target_arch = "x86_64")]
                 IsaKind::Avx512Vnni => by_rows!($wide, w, acts, out),
                 #[cfg(target_arch = "aarch64")]
-                IsaKind::NeonDot => by_rows!(neon_dot, w, acts, out),
+                IsaKind::NeonDot | IsaKind::NeonI8mm => by_rows!(neon_dot, w, acts, out),
                 #[cfg(target_arch = "aarch64")]
                 IsaKind::Neon => by_rows!(neon, w, acts, out),
                 _ => by_rows!(scalar, w, acts, out),
@@ -91,8 +92,9 @@ macro_rules! row_kernels {
                 // SAFETY: passed on from this function's contract.
                 unsafe { neon_impl::<super::neon::Sdot, R>(w, acts) }
             }
-            // SAFETY: only dispatched for an `Isa` built by detecting dotprod;
-            // `dot` checked the rows' lengths.
+            // SAFETY: only dispatched for an `Isa` built by detecting dotprod
+            // (NeonDot, and NeonI8mm, detected only with it); `dot` checked
+            // the rows' lengths.
             unsafe { run(w, acts) }
         }
 
@@ -112,6 +114,8 @@ pub mod gelu;
 pub mod gemm;
 pub mod isa;
 pub mod q4k;
+#[cfg(target_arch = "aarch64")]
+mod q4k_mmla;
 #[cfg(target_arch = "x86_64")]
 pub mod q4k_vnni;
 pub mod q6k;
@@ -183,6 +187,10 @@ pub fn matmul_t(
         #[cfg(target_arch = "x86_64")]
         GgmlDType::Q4K if isa.kind() == IsaKind::Avx512Vnni => {
             run::<gemm::Q4KVnni>(isa, bytes, n, k, x, out)
+        }
+        #[cfg(target_arch = "aarch64")]
+        GgmlDType::Q4K if isa.kind() == IsaKind::NeonI8mm => {
+            run::<gemm::Q4KMmla>(isa, bytes, n, k, x, out)
         }
         GgmlDType::Q4K => run::<gemm::Q4K>(isa, bytes, n, k, x, out),
         GgmlDType::Q6K => run::<gemm::Q6K>(isa, bytes, n, k, x, out),
