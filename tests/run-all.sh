@@ -90,13 +90,17 @@ bash tests/fuzz.sh 30
 free_disk target/debug
 free_disk target/asan
 
-stage "aarch64 tests under qemu"
+stage "aarch64 tests under qemu, and imp bench for phones"
 # The tests that run ARM code: our kernels and candle's NEON paths against
 # the goldens, the resize, the quantized matmuls (all of them: tests/aarch64.sh).
 bash tests/aarch64.sh --lib --test golden --test kernels --test resize
 # Which kernel paths ran under qemu (NEON; with sdot; with sdot and i8mm).
 bash tests/aarch64.sh --test kernels every_path_is_found -- --nocapture 2>&1 | grep "kernel paths here"
 free_disk target/aarch64-unknown-linux-gnu
+# `imp` as the static aarch64 binary a phone runs from adb shell (imp bench),
+# checked static and run under qemu on a fixture model.
+bash rust-core/cli/phone-bench.sh --check
+free_disk target/aarch64-unknown-linux-musl
 
 stage "iOS compile check"
 # Android's library was built and linked for real in the android stage.
