@@ -10,7 +10,10 @@
 #    privacy manifests against the APIs the sources use, the icon set, the
 #    signing files, versions and export compliance in project.yml;
 # 4. the logic package's tests (`swift test` in ios-app/ImpApp, in the Swift 6
-#    chroot), on fakes and on the real core with the fixture models.
+#    chroot), on fakes and on the real core with the fixture models;
+# 5. the platform adapters that need only small frameworks (photo picker item,
+#    speech, network) type-checked in Swift 6 mode against stand-ins for those
+#    frameworks (ios-app/ImpApp/Tests/AppleStandIns, run by tests/swift.sh).
 # ImpKit's own tests belong to the swift stage (tests/swift.sh with no
 # argument) and are not run again here.
 set -euo pipefail

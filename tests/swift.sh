@@ -2,7 +2,8 @@
 # Builds the host library, generates the Swift bindings into ios-app/ImpKit and
 # runs `swift test` in each Swift package given (default ios-app/ImpKit; the
 # iOS app's logic package depends on it), inside a Debian trixie chroot that
-# has Swift 6.
+# has Swift 6; then a package's Tests/AppleStandIns/typecheck.sh, if it has
+# one, with its build in place.
 #   tests/swift.sh [PACKAGE_DIR...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,5 +56,6 @@ for PKG in "${PACKAGES[@]}"; do
     LD_LIBRARY_PATH="$MNT/target/debug" IMP_FIXTURES="$MNT/tests/fixtures" \
     IMP_GGUF="$MNT-serve/tiny.gguf" IMP_GGUF_URL="http://127.0.0.1:$PORT/tiny.gguf" IMP_GGUF_SHA256="$SHA" \
     IMP_HUB="$HUB_ENDPOINT" \
-    bash -c "cd $MNT/$PKG && swift test --disable-swift-testing -Xlinker -L$MNT/target/debug"
+    bash -c "cd $MNT/$PKG && swift test --disable-swift-testing -Xlinker -L$MNT/target/debug \
+      && if [ -f Tests/AppleStandIns/typecheck.sh ]; then bash Tests/AppleStandIns/typecheck.sh; fi"
 done
