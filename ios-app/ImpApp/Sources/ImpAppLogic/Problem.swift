@@ -114,8 +114,9 @@ extension Problem {
                       message: "It did not match its checksum and was not used. Download it again.",
                       recovery: .tryAgain, details: m)
         case (.notDownloadable(let how), _):
+            // The core's words continue a sentence ("it is made on this device...").
             self.init(.notDownloadable, title: "Not available for download",
-                      message: how, recovery: nil)
+                      message: Self.sentence(how), recovery: nil)
         case (.invalidAddress(let m), _):
             self.init(.failed, title: "This names no model", message: m, recovery: nil)
         case (.internalError(let m), .history):
@@ -160,6 +161,14 @@ extension Problem {
     public static let voiceUnavailable = Problem(
         .voiceUnavailable, title: "Voice questions are not available",
         message: "Speech recognition is not available for this language. Type the question instead.")
+
+    /// `text` as a sentence of its own: capitalised, with a full stop.
+    static func sentence(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let first = trimmed.first else { return trimmed }
+        let body = first.uppercased() + trimmed.dropFirst()
+        return ".!?".contains(body.last!) ? body : body + "."
+    }
 
     /// The camera fired but gave no photo (the reason is the system's).
     public static func pictureNotTaken(details: String) -> Problem {

@@ -183,5 +183,8 @@ final class ControlLabelTests: XCTestCase, @unchecked Sendable {
         XCTAssertTrue(Problem(.outOfMemory("The model needs 2.8 GB."), while: .answering).announcement
             .contains("2.8 GB"))
         XCTAssertNil(Problem(.outOfMemory("The model needs 2.8 GB."), while: .answering).details)
+        // The catalogue's how-to continues a sentence: said as one of its own.
+        XCTAssertEqual(Problem(.notDownloadable("it is made on this device"), while: .transfer).message,
+                       "It is made on this device.")
     }
 }

@@ -103,7 +103,7 @@ final class ModelsViewModelTests: XCTestCase, @unchecked Sendable {
             (.noSpace("2.4 GB needed, 1 GB free."), .noSpace),
             (.networkFailed("The connection was lost."), .networkFailed),
             (.verificationFailed("SHA-256 differs."), .verificationFailed),
-            (.notDownloadable("Convert it with imp convert."), .notDownloadable),
+            (.notDownloadable("It is made on this device from its authors' version."), .notDownloadable),
         ]
         for (error, kind) in cases {
             let rig = Rig(voiceOver: true, installed: [], chosen: nil)
