@@ -108,8 +108,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 fn print_text(r: &BenchRecord) {
     let positions = r.runs[0].prompt_positions;
     println!(
-        "{}: {} px, {} prompt tokens ({positions} positions with the image), {} generated, {} threads",
-        r.model, r.image_size, r.prompt_tokens, r.gen_tokens, r.threads
+        "{}: {} px, {} prompt tokens ({positions} positions with the image), {} generated, {} threads, {} kernels",
+        r.model, r.image_size, r.prompt_tokens, r.gen_tokens, r.threads, r.kernels
     );
     println!("load {:.2} s", r.load_s);
     println!("run   vision s   prompt tok/s   gen tok/s   total s   TTFT cold s   TTFT ahead s");

@@ -127,6 +127,9 @@ pub struct BenchRecord {
     pub prompt_tokens: usize,
     pub gen_tokens: usize,
     pub threads: usize,
+    /// The kernel path the engine ran (`neoni8mm`, `avx2`...; `IMP_KERNELS`
+    /// forces another): which one a phone's figures were made with.
+    pub kernels: String,
     pub load_s: f64,
     pub runs: Vec<BenchRun>,
     /// Medians over the runs after the first (the first alone if it is the only one).
@@ -395,6 +398,7 @@ fn record(
         prompt_tokens: options.prompt_tokens,
         gen_tokens: options.gen_tokens,
         threads: engine.threads(),
+        kernels: imp_core::kernels::Isa::best().name().to_string(),
         load_s,
         vision_s: median(&|r| r.vision_s),
         prompt_tok_s: median(&BenchRun::prompt_tok_s),

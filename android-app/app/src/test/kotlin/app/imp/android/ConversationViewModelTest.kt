@@ -114,36 +114,66 @@ class ConversationViewModelTest {
         }
     }
 
-    /**
-     * Issue 27, defect 2: with speech set to Never and TalkBack on, the
-     * sentences reach TalkBack through the live region, whose latest text is
-     * all it reads; the last sentence once vanished under "End of answer" in
-     * the same instant. Heard here as TalkBack hears it: a collector that, like
-     * the live region, sees only the latest value.
-     */
-    @Test
-    fun talkBackHearsTheLastSentenceBeforeTheEndOfTheAnswer() {
+    /** A conversation with TalkBack on, and what TalkBack hears: like the live region, only the latest text. */
+    private class Listened(val world: ConversationWorld, val vm: ConversationViewModel) {
+        val heard = mutableListOf<String>()
+        private val listening = kotlinx.coroutines.MainScope().launch {
+            vm.uiState.collect { state -> state.content.announcement?.text?.let { if (heard.lastOrNull() != it) heard += it } }
+        }
+
+        fun stop() = listening.cancel()
+
+        override fun toString() = heard.joinToString(" | ")
+    }
+
+    private fun listenedConversation(speech: SpeechMode): Listened {
         val world = ConversationWorld(
-            texts, temp.newFolder(), settings = AppSettings(modelId = "imp-v1-3b-q4", speech = SpeechMode.Never),
+            texts, temp.newFolder(), settings = AppSettings(modelId = "imp-v1-3b-q4", speech = speech),
             accessibility = FakeAccessibility(on = true),
         )
         val vm = world.viewModel()
         vm.openPicture(world)
-        val heard = mutableListOf<String>()
-        val listening = kotlinx.coroutines.MainScope().launch {
-            vm.uiState.collect { state -> state.content.announcement?.text?.let { if (heard.lastOrNull() != it) heard += it } }
-        }
+        return Listened(world, vm)
+    }
+
+    private fun Listened.describeAndFinish(vararg pieces: String) {
         vm.describe()
         idle()
-        world.engine.current!!.send("A red mug on a ", "desk. It is ", "full.")
+        world.engine.current!!.send(*pieces)
         idle()
         world.engine.current!!.finish()
-        settle("the end of the answer") { vm.uiState.value is ConversationUiState.Ready && heard.any { it.contains(texts.get(R.string.announce_end_of_answer)) } }
-        listening.cancel()
-        val all = heard.joinToString(" | ")
-        assertTrue(all, heard.any { it.contains("A red mug on a desk.") })
-        assertTrue(all, heard.any { it.contains("It is full.") })
-        assertTrue(world.voice.spoken.isEmpty()) // Never: no text-to-speech, TalkBack alone
+        val end = texts.get(R.string.announce_end_of_answer)
+        settle("the end of the answer") { vm.uiState.value is ConversationUiState.Ready && heard.any { it.contains(end) } }
+    }
+
+    /**
+     * Issue 27, defect 2: with TalkBack on, the sentences reach TalkBack
+     * through the live region, whose latest text is all it reads; the last
+     * sentence once vanished under "End of answer" in the same instant.
+     */
+    @Test
+    fun talkBackHearsTheLastSentenceBeforeTheEndOfTheAnswer() {
+        val talkBack = listenedConversation(SpeechMode.Always)
+        talkBack.describeAndFinish("A red mug on a ", "desk. It is ", "full.")
+        talkBack.stop()
+        assertTrue("$talkBack", talkBack.heard.any { it.contains("A red mug on a desk.") })
+        assertTrue("$talkBack", talkBack.heard.any { it.contains("It is full.") })
+        // TalkBack reads the answer (a braille display shows it), even with
+        // "always": one voice, and the one a braille reader gets.
+        assertTrue(talkBack.world.voice.spoken.isEmpty())
+    }
+
+    /** "Never" reads nothing by itself, even with TalkBack; Read aloud still reads, through TalkBack. */
+    @Test
+    fun neverReadsNothingByItselfAndReadAloudGoesThroughTalkBack() {
+        val talkBack = listenedConversation(SpeechMode.Never)
+        talkBack.describeAndFinish("A red mug. It is full.")
+        assertTrue("$talkBack", talkBack.heard.none { it.contains("red mug") })
+        talkBack.vm.readAgain(0)
+        idle()
+        talkBack.stop()
+        assertTrue("$talkBack", talkBack.heard.any { it.contains("A red mug. It is full.") })
+        assertTrue(talkBack.world.voice.spoken.isEmpty())
     }
 
     /**

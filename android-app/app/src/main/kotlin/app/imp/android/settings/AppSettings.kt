@@ -73,18 +73,14 @@ enum class AnswerLength(@StringRes val title: Int, val maxTokens: Int) {
     Long(R.string.length_long, 512),
 }
 
-/** When answers are read aloud by text-to-speech. */
+/**
+ * When answers are read aloud as they are written (AnswerNarrator, rule 2): by
+ * TalkBack when it is on, by text-to-speech otherwise.
+ */
 enum class SpeechMode(@StringRes val title: Int) {
     WhenTalkBackIsOn(R.string.speech_when_talkback),
     Always(R.string.speech_always),
     Never(R.string.speech_never),
-    ;
-
-    fun speaks(talkBackOn: Boolean) = when (this) {
-        WhenTalkBackIsOn -> talkBackOn
-        Always -> true
-        Never -> false
-    }
 }
 
 /** Where settings are kept between runs. */

@@ -8,6 +8,7 @@ import app.imp.android.platform.HapticEvent
 import app.imp.android.platform.Haptics
 import app.imp.android.platform.SpeechVoice
 import app.imp.android.settings.AppSettings
+import app.imp.android.settings.SpeechMode
 import app.imp.kit.StopReason
 import kotlinx.coroutines.flow.StateFlow
 
@@ -17,10 +18,11 @@ import kotlinx.coroutines.flow.StateFlow
  * AnswerNarrator:
  *
  * 1. The answer is never spoken token by token: [SpeechQueue] releases whole sentences.
- * 2. One voice at a time. Sentences go to text-to-speech when speaking is on for
- *    this answer (Settings: "always", or "when TalkBack is on" and it is), else to
- *    TalkBack through the live region when TalkBack is on, else nowhere (the text
- *    is on screen).
+ * 2. One voice at a time. With TalkBack on, sentences go to TalkBack through the
+ *    live region: its voice and rate, and a braille display shows them as they
+ *    stream (text-to-speech would leave a braille reader with nothing). Without
+ *    TalkBack they go to text-to-speech when Settings says "always". "Never"
+ *    reads nothing by itself: the answer is on screen, to be read.
  * 3. Asking: "Answering." (the picture and the prompt take seconds of silence otherwise).
  * 4. The first piece of the answer: the answer-started haptic.
  * 5. The end: the answer-finished haptic at once; once the last sentence was
@@ -71,14 +73,15 @@ class AnswerNarrator(
 
     /** The voice this answer's sentences go to (rule 2). */
     val answerVoice: SpeechVoice?
-        get() {
-            val talkBack = accessibility.screenReaderOn.value
-            return when {
-                settings().speech.speaks(talkBack) -> synthesizer
-                talkBack -> talkBackVoice
-                else -> null
-            }
+        get() = when (settings().speech) {
+            SpeechMode.Never -> null
+            SpeechMode.WhenTalkBackIsOn -> if (accessibility.screenReaderOn.value) talkBackVoice else null
+            SpeechMode.Always -> readingVoice
         }
+
+    /** The voice that reads when the person asks: TalkBack's when it is on (braille too), else text-to-speech. */
+    private val readingVoice: SpeechVoice
+        get() = if (accessibility.screenReaderOn.value) talkBackVoice else synthesizer
 
     fun questionAsked() {
         started = false
@@ -146,8 +149,8 @@ class AnswerNarrator(
     /** Silence, e.g. when the person leaves the conversation or starts speaking a question. */
     fun silence() = speech.stop()
 
-    /** Reads a finished answer again with text-to-speech, whatever the setting (the person asked for it). */
-    fun readAgain(text: String) = speech.speak(text, synthesizer, settings().speechRate)
+    /** Reads a finished answer again, whatever the setting (the person asked for it). */
+    fun readAgain(text: String) = together { speech.speak(text, readingVoice, settings().speechRate) }
 
     fun endStatus(reason: StopReason): String = texts.get(
         when (reason) {
