@@ -142,6 +142,7 @@ open class ConversationScreenTest : ScreenTest() {
         showApp(world)
         compose.onNodeWithContentDescription(text(R.string.action_take_picture)).performClick()
         waitFor("the picture to be encoded") { world.engine.pictures.isNotEmpty() }
+        compose.waitForPictures()
         compose.onNodeWithText(text(R.string.action_describe)).performScrollTo().performClick()
         compose.waitForIdle()
         val words = (1..60).joinToString(" ") { "Line $it of a long answer." }
@@ -207,11 +208,13 @@ open class ConversationScreenTest : ScreenTest() {
         showApp(world)
         compose.onNodeWithContentDescription(text(R.string.action_take_picture)).assertIsDisplayed().performClick()
         waitFor("the picture to be encoded") { world.engine.pictures.isNotEmpty() }
+        compose.waitForPictures()
         compose.onNodeWithText(text(R.string.action_describe)).performScrollTo().assertIsDisplayed().performClick()
         compose.waitForIdle()
         world.engine.current!!.send("A long answer that wraps over several lines at this size. ")
         world.engine.current!!.finish()
         waitFor("the end of the answer") { runCatching { compose.onNodeWithText(text(R.string.action_copy)).assertExists() }.isSuccess }
+        compose.waitForPictures()
         compose.onNodeWithText(text(R.string.question_label)).performScrollTo().assertIsDisplayed()
         compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("conversation-font-200")

@@ -36,6 +36,17 @@ import kotlin.math.roundToInt
 const val PHONE = "w360dp-h780dp-xhdpi"
 
 /**
+ * Waits until every conversation picture on screen has decoded: that happens
+ * off the main thread, which idling does not wait for, and a picture arriving
+ * changes the layout (scroll to a control only after this, or the scroll
+ * lands elsewhere: a CI run once drew conversation-font-200 13 px off).
+ */
+fun AndroidComposeTestRule<*, *>.waitForPictures() {
+    waitUntil(10_000) { onAllNodesWithTag(PICTURE_LOADING_TAG, useUnmergedTree = true).fetchSemanticsNodes().isEmpty() }
+    waitForIdle()
+}
+
+/**
  * Draws the activity's window, and any dialog over it, to
  * android-app/build/screenshots/NAME.png (the directory comes from
  * -Dimp.screenshots; NAME-dark.png in night mode), checks it against the committed reference
@@ -45,9 +56,7 @@ const val PHONE = "w360dp-h780dp-xhdpi"
  * waits for a redraw that never comes (robolectric/robolectric#8071).
  */
 fun <A : ComponentActivity> AndroidComposeTestRule<*, A>.screenshot(name: String): Bitmap {
-    // A conversation's picture decodes off the main thread, which idling does not wait for.
-    waitUntil(10_000) { onAllNodesWithTag(PICTURE_LOADING_TAG, useUnmergedTree = true).fetchSemanticsNodes().isEmpty() }
-    waitForIdle()
+    waitForPictures()
     val view = activity.window.decorView
     val bitmap = runOnUiThread {
         Bitmap.createBitmap(view.width, view.height, Bitmap.Config.ARGB_8888).also { drawWindows(view, Canvas(it)) }
