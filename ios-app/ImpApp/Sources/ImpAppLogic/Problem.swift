@@ -162,12 +162,11 @@ extension Problem {
         .voiceUnavailable, title: "Voice questions are not available",
         message: "Speech recognition is not available for this language. Type the question instead.")
 
-    /// `text` as a sentence of its own: capitalised, with a full stop.
+    /// `text` as a sentence of its own: capitalised, and ended as
+    /// `SpokenText.sentences` ends every part.
     static func sentence(_ text: String) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let first = trimmed.first else { return trimmed }
-        let body = first.uppercased() + trimmed.dropFirst()
-        return ".!?".contains(body.last!) ? body : body + "."
+        return SpokenText.sentences([trimmed.prefix(1).uppercased() + trimmed.dropFirst()])
     }
 
     /// The camera fired but gave no photo (the reason is the system's).
