@@ -205,7 +205,7 @@ pub fn run_benchmark(
 
 /// Words that are one token each in the Imp tokenizers, for questions of a
 /// chosen length.
-const QUESTION_WORDS: [&str; 16] = [
+pub(crate) const QUESTION_WORDS: [&str; 16] = [
     "What", " colour", " is", " the", " car", " parked", " next", " to", " the", " red", " door",
     " on", " the", " left", " side", "?",
 ];

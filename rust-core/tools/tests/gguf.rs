@@ -250,6 +250,17 @@ fn four_bit_quality_is_bounded() {
             assert!(a.mean_kl() < kl, "{model} {dtype:?}: {a:?}");
             assert!(a.largest_flipped_margin() < 1.0, "{model} {dtype:?}: {a:?}");
         }
+        if model == MODEL {
+            // The shipped text type with a q8_0 tower (16-bit activations on
+            // x86, `kernels::dense_q8`): within the 4-bit text's own budget.
+            let a = agreement(tmp.path(), model, &float, GgmlDType::Q4K, GgmlDType::Q8_0);
+            assert!(a.top1() >= 0.6, "{model} q4_k, vision q8_0: {a:?}");
+            assert!(a.mean_kl() < 0.025, "{model} q4_k, vision q8_0: {a:?}");
+            assert!(
+                a.largest_flipped_margin() < 1.0,
+                "{model} q4_k, vision q8_0: {a:?}"
+            );
+        }
     }
 }
 

@@ -107,7 +107,7 @@ pub(super) unsafe fn lay_out_strip<E: Element>(rows: &[E], k: usize, dst: &mut [
 /// Rows of eight to columns of eight.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+pub(super) fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     let t0 = _mm256_unpacklo_ps(r[0], r[1]);
     let t1 = _mm256_unpackhi_ps(r[0], r[1]);
     let t2 = _mm256_unpacklo_ps(r[2], r[3]);

@@ -10,7 +10,8 @@
 //! AVX-512 VNNI, with activations in its own order, and `q4k_mmla` q4_K on
 //! ARM's i8mm, two weight rows by two activation rows an instruction; [`gemm`] threads them
 //! over the tiles `tiles` cuts; [`dense`] multiplies float (f16) weights a panel at a time
-//! (`dense_avx2` and `dense_avx512` are its x86 kernels);
+//! (`dense_avx2` and `dense_avx512` are its x86 kernels), and `dense_q8`
+//! q8_0 weights against 16-bit activations for the vision tower on x86;
 //! [`fallback`] serves the other block types; [`gelu`] is the
 //! MLPs' activation, vectorized; [`attention`]
 //! reads the KV cache in place (f32 or f16); `widen` converts f16 to f32 for
@@ -132,6 +133,8 @@ mod avx2;
 mod dense_avx2;
 #[cfg(target_arch = "x86_64")]
 mod dense_avx512;
+#[cfg(target_arch = "x86_64")]
+pub mod dense_q8;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 

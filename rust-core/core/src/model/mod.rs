@@ -66,17 +66,20 @@ impl ImpModel {
         };
         step(0)?;
         let invalid = |e: candle_core::Error| ImpError::InvalidModel(candle_message(&e));
+        // The tower and projector multiply 196-729 rows a product: q8_0 ones
+        // take 16-bit activations there (kernels::dense_q8).
+        let picture_ws = ws.with_sixteen_bit_activations();
         let vision = VisionTower::new(
             &trained_vision,
             config.vision_layers_used()?,
             config.vision.image_size,
-            ws.pp("model.vision_tower.vision_tower.vision_model"),
+            picture_ws.pp("model.vision_tower.vision_tower.vision_model"),
         )
         .map_err(invalid)?;
         let projector = Projector::new(
             config.mm_hidden_size,
             config.text.hidden_size,
-            ws.pp("model.mm_projector"),
+            picture_ws.pp("model.mm_projector"),
         )
         .map_err(invalid)?;
         let before_text = info.vision_parameters + info.projector_parameters;

@@ -29,6 +29,9 @@ pub struct MappedTensor {
     size: usize,
     dtype: GgmlDType,
     shape: Shape,
+    /// q8_0 products round the activations to 16 bits, not 8 (see
+    /// [`MappedTensor::with_sixteen_bit_activations`]).
+    sixteen_bit_activations: bool,
 }
 
 impl std::fmt::Debug for MappedTensor {
@@ -89,7 +92,19 @@ impl MappedTensor {
             size,
             dtype,
             shape,
+            sixteen_bit_activations: false,
         })
+    }
+
+    /// This weight, its q8_0 products taking activations rounded to 16 bits
+    /// per block (`kernels::dense_q8`, x86 with AVX2) instead of ggml's 8: for
+    /// the vision tower and projector, which run hundreds of rows a product,
+    /// where integer multiply-adds outrun the float ones and the result is
+    /// the q8_0 weights' own. Elsewhere, and for other types, it changes
+    /// nothing.
+    pub fn with_sixteen_bit_activations(mut self) -> Self {
+        self.sixteen_bit_activations = true;
+        self
     }
 
     pub fn dtype(&self) -> GgmlDType {
@@ -208,6 +223,19 @@ impl MappedTensor {
     }
 }
 
+impl MappedTensor {
+    /// The q8_0 product with 16-bit activations where this weight asks for it
+    /// and the CPU has the kernel; false if not run.
+    fn sixteen_bit_q8_0(&self, n: usize, k: usize, lhs: &[f32], dst: &mut [f32]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self.sixteen_bit_activations && self.dtype == GgmlDType::Q8_0 {
+            return kernels::dense_q8::matmul(Isa::best(), self.bytes(), n, k, lhs, dst);
+        }
+        let _ = (n, k, lhs, dst);
+        false
+    }
+}
+
 /// Activation rows from which dequantize-and-gemm beats the per-row fallback
 /// (block types without an int8 kernel).
 const DENSE_FROM_ROWS: usize = 192;
@@ -250,7 +278,9 @@ impl CustomOp1 for BlockMatmul<'_> {
             &storage.as_slice::<f32>()?[layout.start_offset()..][..layout.shape().elem_count()];
         let m = lhs.len() / k;
         let mut dst = vec![0f32; m * n];
-        if !kernels::matmul_t(Isa::best(), w.dtype, w.bytes(), (n, k), lhs, &mut dst) {
+        if !(w.sixteen_bit_q8_0(n, k, lhs, &mut dst)
+            || kernels::matmul_t(Isa::best(), w.dtype, w.bytes(), (n, k), lhs, &mut dst))
+        {
             with_block_type!(w.dtype, run(w, (n, k), lhs, &mut dst))?;
         }
         if let Some(bias) = self.bias {

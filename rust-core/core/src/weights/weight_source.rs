@@ -27,6 +27,8 @@ enum Inner {
         names: GgufNames,
         prefix: String,
         device: Device,
+        /// See [`WeightSource::with_sixteen_bit_activations`].
+        sixteen_bit: bool,
     },
 }
 
@@ -46,8 +48,20 @@ impl WeightSource {
                 names,
                 prefix: String::new(),
                 device: Device::Cpu,
+                sixteen_bit: false,
             },
         }
+    }
+
+    /// The same weights, their q8_0 matrices multiplying activations rounded
+    /// to 16 bits (`MappedTensor::with_sixteen_bit_activations`): for the
+    /// vision tower and the projector.
+    pub fn with_sixteen_bit_activations(&self) -> Self {
+        let mut source = self.clone();
+        if let Inner::Gguf { sixteen_bit, .. } = &mut source.inner {
+            *sixteen_bit = true;
+        }
+        source
     }
 
     pub fn pp(&self, segment: impl ToString) -> Self {
@@ -59,7 +73,9 @@ impl WeightSource {
                 names,
                 prefix,
                 device,
+                sixteen_bit,
             } => Inner::Gguf {
+                sixteen_bit: *sixteen_bit,
                 files: files.clone(),
                 names: *names,
                 prefix: if prefix.is_empty() {
@@ -152,6 +168,7 @@ impl WeightSource {
             files,
             names,
             prefix,
+            sixteen_bit,
             ..
         } = &self.inner
         else {
@@ -165,13 +182,18 @@ impl WeightSource {
         let stored = names(&full);
         for file in files.iter() {
             if let Some(info) = stored.as_ref().and_then(|s| file.tensors.get(s)) {
-                return MappedTensor::new(
+                let tensor = MappedTensor::new(
                     file.mmap().clone(),
                     info.offset,
                     info.size,
                     info.dtype,
                     info.shape.clone(),
-                );
+                )?;
+                return Ok(if *sixteen_bit {
+                    tensor.with_sixteen_bit_activations()
+                } else {
+                    tensor
+                });
             }
         }
         match stored {

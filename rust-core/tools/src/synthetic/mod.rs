@@ -5,18 +5,22 @@
 //! The file has the same tensors and per-tensor types `imp convert` writes for
 //! a real checkpoint. Each matrix repeats one small properly quantized random
 //! tile, which keeps writing a 2 GB file to seconds instead of quantizing 11 GB
-//! of floats; the kernels read every block all the same.
+//! of floats; the kernels read every block all the same. Its tokenizer is a
+//! small one of the same kind ([`tokenizer`]).
+
+mod tokenizer;
 
 use candle_core::quantized::GgmlDType;
 use rand::{Rng, SeedableRng};
 use std::io::BufWriter;
 use std::path::Path;
 
-use crate::convert::{imp_tensors, quantize_values, QuantPolicy, TensorRole};
+use crate::convert::{imp_tensors, quantize_values, tokenizer_metadata, QuantPolicy, TensorRole};
 use imp_core::config::ImpConfig;
 use imp_core::error::{ImpError, Result};
 use imp_core::text::chat_template::ChatTemplate;
 use imp_core::weights::gguf::{keys, GgufWriter, Value};
+pub use tokenizer::synthetic_tokenizer;
 
 /// The published shapes, by the names `imp bench --synthetic` takes.
 pub const PRESETS: [&str; 4] = ["imp-3b-196", "imp-3b-384", "imp-2b", "imp-4b"];
@@ -100,7 +104,8 @@ pub fn write_synthetic(
     let config = ImpConfig::from_json(&config_text).map_err(ImpError::InvalidModel)?;
     let specs = imp_tensors(&config)?;
     let plan = crate::convert::plan(&specs, &policy);
-    let metadata: Vec<(String, Value)> = vec![
+    let tokenizer = synthetic_tokenizer(&config, &crate::bench::QUESTION_WORDS)?;
+    let mut metadata: Vec<(String, Value)> = vec![
         (keys::ARCHITECTURE.into(), keys::IMP_ARCH.into()),
         (keys::NAME.into(), format!("synthetic {name}").into()),
         (
@@ -118,6 +123,7 @@ pub fn write_synthetic(
         ),
         (keys::QUANT_POLICY.into(), policy.describe().into()),
     ];
+    metadata.extend(tokenizer_metadata(&tokenizer, &config)?);
     let file = std::fs::File::create(out).map_err(|e| ImpError::io(out, e))?;
     let io = |e: std::io::Error| ImpError::io(out, e);
     let mut writer = GgufWriter::new(BufWriter::new(file), &metadata, plan.clone()).map_err(io)?;
