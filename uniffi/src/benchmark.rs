@@ -97,6 +97,10 @@ pub struct BenchmarkRecord {
     pub ttft_cold_s: f64,
     #[uniffi(default = 0.0)]
     pub ttft_ahead_s: f64,
+    /// The kernel path the products ran (`avx2`, `neoni8mm`...): a figure
+    /// means little without it.
+    #[uniffi(default = "")]
+    pub kernels: String,
 }
 
 /// Runs the benchmark on a worker thread.
@@ -189,6 +193,7 @@ impl From<bench::BenchRecord> for BenchmarkRecord {
             question_tokens: r.question_tokens as u32,
             ttft_cold_s: r.ttft_cold_s,
             ttft_ahead_s: r.ttft_ahead_s,
+            kernels: r.kernels,
         }
     }
 }

@@ -266,7 +266,8 @@ public final class FakeBenchmark: BenchmarkRunning, @unchecked Sendable {
     public static func record(visionS: Double = 1.2, genTokS: Double = 9.5) -> BenchmarkRecord {
         BenchmarkRecord(model: "imp-3b", weightsDtype: "q4_k", imageSize: 384, promptTokens: 41, genTokens: 64,
                         threads: 2, loadS: 0.02, runs: [], visionS: visionS, promptTokS: 120, genTokS: genTokS,
-                        totalS: 8.1, firstRunTotalS: 8.4, peakRssBytes: 0, peakAnonRssBytes: 0, json: "{}")
+                        totalS: 8.1, firstRunTotalS: 8.4, peakRssBytes: 0, peakAnonRssBytes: 0, json: "{}",
+                        questionTokens: 10, ttftColdS: 2.4, ttftAheadS: 0.38, kernels: "neoni8mm")
     }
 }
 

@@ -195,11 +195,14 @@ final class BenchmarkViewModelTests: XCTestCase, @unchecked Sendable {
         await eventually { if case .finished = vm.state { true } else { false } }
         guard case .finished(let report) = vm.state else { return }
         XCTAssertEqual(report.lines.map(\.name), [
-            "Model", "Picture size", "Threads", "Load", "Picture encoding", "Prompt", "Generation",
+            "Model", "Picture size", "Threads", "Kernels", "Load", "Picture encoding", "Prompt", "Generation",
+            "First word, picture given ahead", "First word, picture and question together",
             "Total per question", "First run total",
         ])
         XCTAssertEqual(report.lines.first { $0.name == "Generation" }?.value, "9.5 tokens/s")
-        XCTAssertTrue(rig.announcer.texts.last!.contains("generation 9.5 tokens per second"))
+        XCTAssertEqual(report.lines.first { $0.name == "Kernels" }?.value, "neoni8mm")
+        XCTAssertEqual(report.lines.first { $0.name == "First word, picture given ahead" }?.value, "0.38 s")
+        XCTAssertTrue(rig.announcer.texts.last!.contains("generation 9.5 tokens per second, first word 0.4 seconds after asking"))
         await eventually { events == ["release", "reload"] }
         XCTAssertEqual(vm.control(.runBenchmark).label, "Run again")
     }

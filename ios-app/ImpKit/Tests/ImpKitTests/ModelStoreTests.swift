@@ -136,6 +136,9 @@ final class ModelStoreTests: XCTestCase {
         guard case .finished(let record) = end else { return XCTFail("no record") }
         XCTAssertEqual(record.runs.count, 2)
         XCTAssertGreaterThan(record.genTokS, 0)
+        XCTAssertGreaterThan(record.ttftColdS, 0)
+        XCTAssertGreaterThan(record.ttftAheadS, 0)
+        XCTAssertFalse(record.kernels.isEmpty)
         let runs = events.compactMap { if case .stage(.run(let index, _)) = $0 { index } else { nil } }
         XCTAssertEqual(runs, [0, 1])
     }

@@ -29,18 +29,19 @@ use super::IsaKind;
 
 /// Weight rows converted and multiplied at a time, about: enough columns for
 /// the gemm's microkernel to run at full rate, and enough panels to share out.
-const PANEL_ROWS: usize = 144;
+pub(super) const PANEL_ROWS: usize = 144;
 /// Weight rows the `gemm` crate's AVX2 f32 microkernel takes at once (it runs
 /// 16 of them against 6 activation rows): panels of a multiple of it leave no
 /// narrow remainder to a slower kernel.
 const KERNEL_ROWS: usize = 16;
 
-/// Rows per panel for `n` weight rows on `threads` threads: a whole number of
-/// panels per thread, so none waits on a last odd panel (the SigLIP tower's
-/// 1152 rows were 9 panels of 128 on 2 threads: 5 rounds where 4.5 do).
-fn panel_rows(n: usize, threads: usize) -> usize {
+/// Rows per panel for `n` weight rows on `threads` threads, a multiple of
+/// `kernel_rows`: a whole number of panels per thread, so none waits on a last
+/// odd panel (the SigLIP tower's 1152 rows were 9 panels of 128 on 2 threads:
+/// 5 rounds where 4.5 do).
+pub(super) fn panel_rows(n: usize, threads: usize, kernel_rows: usize) -> usize {
     let panels = n.div_ceil(PANEL_ROWS).next_multiple_of(threads.max(1));
-    n.div_ceil(panels).next_multiple_of(KERNEL_ROWS)
+    n.div_ceil(panels).next_multiple_of(kernel_rows)
 }
 
 /// `out (m, n) = x (m, k) @ w^T` with `w` holding n rows of `k / T::BLCK_SIZE`
@@ -66,7 +67,7 @@ pub fn matmul<T: GgmlType + Sync + 'static>(
         static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     }
     let dst = Out(out.as_mut_ptr());
-    let panel_rows = panel_rows(n, rayon::current_num_threads());
+    let panel_rows = panel_rows(n, rayon::current_num_threads(), KERNEL_ROWS);
     w.par_chunks(panel_rows * per_row)
         .enumerate()
         .for_each(move |(p, rows)| {
@@ -196,7 +197,7 @@ mod tests {
     #[test]
     fn panels_share_out_evenly() {
         for (n, panels, rows) in [(1152, 8, 144), (4304, 30, 144), (2560, 18, 144)] {
-            let got = super::panel_rows(n, 2);
+            let got = super::panel_rows(n, 2, super::KERNEL_ROWS);
             assert_eq!((n.div_ceil(got), got), (panels, rows), "{n} rows");
         }
     }

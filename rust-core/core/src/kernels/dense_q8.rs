@@ -33,8 +33,6 @@ const STRIP: usize = 16;
 /// Activation rows per tile: 8 integer accumulators and 8 float ones (kept
 /// apart by the compiler between blocks; 3 and 6 rows were no faster).
 const TILE_ROWS: usize = 4;
-/// Weight rows per panel, about (as the float path's).
-const PANEL_ROWS: usize = 144;
 
 /// Activations rounded to 16 bits per block of 32: `values` (m, k) and one
 /// scale per block, `value * scale` being the original.
@@ -96,10 +94,8 @@ pub fn matmul(isa: Isa, bytes: &[u8], n: usize, k: usize, x: &[f32], out: &mut [
     thread_local! {
         static PANEL: RefCell<(Vec<i16>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     }
-    let panels = n
-        .div_ceil(PANEL_ROWS)
-        .next_multiple_of(rayon::current_num_threads());
-    let panel_rows = n.div_ceil(panels).next_multiple_of(STRIP);
+    // Panels as the float path's, in whole strips.
+    let panel_rows = super::dense::panel_rows(n, rayon::current_num_threads(), STRIP);
     let dst = Out(out.as_mut_ptr());
     w.par_chunks(panel_rows * per_row)
         .enumerate()
@@ -348,7 +344,7 @@ mod tests {
             eprintln!("no AVX2 here: the q8_0 dense path does not run");
             return;
         }
-        let (n, k) = (2 * PANEL_ROWS + 37, 96);
+        let (n, k) = (2 * crate::kernels::dense::PANEL_ROWS + 37, 96);
         let floats: Vec<f32> = (0..n * k).map(value).collect();
         let (w, dequantized) = quantize(&floats);
         for m in [1, 2, 3, 7, 13] {

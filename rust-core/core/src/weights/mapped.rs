@@ -221,9 +221,7 @@ impl MappedTensor {
             None => Ok(ys),
         }
     }
-}
 
-impl MappedTensor {
     /// The q8_0 product with 16-bit activations where this weight asks for it
     /// and the CPU has the kernel; false if not run.
     fn sixteen_bit_q8_0(&self, n: usize, k: usize, lhs: &[f32], dst: &mut [f32]) -> bool {

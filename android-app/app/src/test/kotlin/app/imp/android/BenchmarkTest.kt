@@ -61,6 +61,7 @@ open class BenchmarkTest : ScreenTest() {
         compose.waitForIdle()
         compose.onNodeWithText(text(R.string.benchmark_rate, "21.3")).assertExists()
         compose.onNodeWithText("0.38 s").assertExists() // first word with the picture given ahead
+        compose.onNodeWithText("neoni8mm").assertExists() // the kernel path, which a figure means little without
         assertEquals(text(R.string.benchmark_summary, "0.4", "21.3", "0.4"), vm.uiState.value.announcement?.text)
         compose.assertEveryControlLabelledAndLargeEnough()
         compose.screenshot("benchmark-finished")

@@ -8,11 +8,13 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.semantics.LiveRegionMode
 import androidx.compose.ui.semantics.SemanticsProperties
 import androidx.compose.ui.semantics.getOrNull
+import androidx.compose.ui.test.assertCountEquals
 import androidx.compose.ui.test.assertIsDisplayed
 import androidx.compose.ui.test.assertIsEnabled
 import androidx.compose.ui.test.hasContentDescription
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.isFocused
+import androidx.compose.ui.test.onAllNodesWithText
 import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
@@ -164,8 +166,12 @@ open class ConversationScreenTest : ScreenTest() {
         waitFor("the problem") { runCatching { compose.onNodeWithTag(PROBLEM_TAG).assertExists() }.isSuccess }
         // The title is the status line and the problem's heading; focus (TalkBack's too) is on the heading.
         compose.onNode(hasText(text(R.string.problem_model_missing_title)) and isFocused()).assertExists()
+        compose.onAllNodesWithText(text(R.string.problem_model_missing_title)).assertCountEquals(2)
         compose.onNodeWithText(text(R.string.recovery_open_models)).assertExists()
         compose.assertEveryControlLabelledAndLargeEnough()
+        // The picture stays above the problem: the person sees what they took while they fetch a model.
+        compose.waitForPictures()
+        compose.onNodeWithContentDescription(text(R.string.picture_description)).assertIsDisplayed()
         compose.screenshot("conversation-model-missing")
     }
 

@@ -383,7 +383,7 @@ fun benchmarkRecord() = BenchmarkRecord(
     model = "imp-v1-3b", weightsDtype = "q4_k", imageSize = 196, promptTokens = 41, genTokens = 64, threads = 4,
     loadS = 1.5, runs = 3, visionS = 0.42, promptTokS = 96.0, genTokS = 21.3, totalS = 5.0, firstRunTotalS = 5.5,
     peakRssBytes = 2_100_000_000, peakAnonRssBytes = 300_000_000, json = "{\"model\":\"imp-v1-3b\"}",
-    questionTokens = 10, ttftColdS = 2.4, ttftAheadS = 0.38,
+    questionTokens = 10, ttftColdS = 2.4, ttftAheadS = 0.38, kernels = "neoni8mm",
 )
 
 /** A small real JPEG (Android's encoder under Robolectric's native graphics). */

@@ -97,6 +97,8 @@ data class BenchmarkRecord(
     val ttftColdS: Double,
     /** The same with the picture handed over ahead, as the apps do at capture. */
     val ttftAheadS: Double,
+    /** The kernel path the products ran: avx2, neoni8mm... */
+    val kernels: String,
 ) {
     internal companion object {
         fun from(r: FfiBenchmarkRecord) = BenchmarkRecord(
@@ -119,6 +121,7 @@ data class BenchmarkRecord(
             questionTokens = r.questionTokens.toInt(),
             ttftColdS = r.ttftColdS,
             ttftAheadS = r.ttftAheadS,
+            kernels = r.kernels,
         )
     }
 }

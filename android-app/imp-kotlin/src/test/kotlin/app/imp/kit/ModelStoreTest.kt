@@ -198,6 +198,8 @@ class ModelStoreTest {
         val record = (events.last() as BenchmarkEvent.Finished).record
         assertEquals(2, record.runs)
         assertTrue(record.genTokS > 0 && record.visionS > 0)
+        assertTrue(record.ttftColdS > 0 && record.ttftAheadS > 0)
+        assertTrue(record.kernels.isNotEmpty(), "kernels: ${record.kernels}")
         assertNotNull(Regex("\"gen_tok_s\"").find(record.json))
     }
 }

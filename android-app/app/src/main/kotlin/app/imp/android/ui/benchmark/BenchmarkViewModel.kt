@@ -132,6 +132,7 @@ class BenchmarkViewModel(
             texts.get(R.string.benchmark_model) to "${r.model} (${r.weightsDtype})",
             texts.get(R.string.benchmark_picture_size) to "${r.imageSize} px",
             texts.get(R.string.benchmark_threads) to "${r.threads}",
+            (texts.get(R.string.benchmark_kernels) to r.kernels).takeIf { r.kernels.isNotEmpty() },
             texts.get(R.string.benchmark_load) to seconds(r.loadS),
             texts.get(R.string.benchmark_vision) to seconds(r.visionS),
             texts.get(R.string.benchmark_prompt) to rate(r.promptTokS),

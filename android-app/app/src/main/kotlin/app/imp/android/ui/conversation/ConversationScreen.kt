@@ -32,6 +32,7 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.produceState
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.snapshotFlow
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.focus.FocusRequester
 import androidx.compose.ui.focus.focusRequester
@@ -92,9 +93,12 @@ fun ConversationScreen(state: ConversationUiState, actions: ConversationActions,
     val answerFocus = remember { mutableMapOf<Int, FocusRequester>() }
     val scroll = rememberScrollState()
     val answering = state is ConversationUiState.Answering
-    // The answer scrolls into view as it grows (the person reads it as it is written).
-    val written = content.turns.lastOrNull()?.answer?.length ?: 0
-    LaunchedEffect(answering, written) { if (answering) scroll.animateScrollTo(scroll.maxValue) }
+    // The answer scrolls into view as it grows (the person reads it as it is written): to the end
+    // as laid out, which is known only after the layout that the new words cause (read when the words
+    // arrive, the end was the previous one and the last line stayed hidden).
+    LaunchedEffect(answering) {
+        if (answering) snapshotFlow { scroll.maxValue }.collect { scroll.animateScrollTo(it) }
+    }
     Surface(modifier = modifier.fillMaxSize(), color = MaterialTheme.colorScheme.background) {
         Column(Modifier.fillMaxSize().safeDrawingPadding()) {
             Column(
@@ -193,7 +197,10 @@ private sealed interface PictureState {
 @Composable
 private fun PictureView(file: File?) {
     // Decoded off the main thread (a camera frame is megabytes), upright as its EXIF says.
+    // produceState keeps its value when the file changes (the conversation opens with no file, then
+    // gets one): back to Decoding, or the old picture (or none) would stand for the new one meanwhile.
     val shown by produceState<PictureState>(PictureState.Decoding, file) {
+        value = PictureState.Decoding
         value = PictureState.Decoded(file?.let { withContext(Dispatchers.IO) { UprightPicture.forScreen(it, maxSide = 1024) } })
     }
     when (val state = shown) {
