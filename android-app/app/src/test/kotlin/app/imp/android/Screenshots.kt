@@ -221,7 +221,12 @@ abstract class ScreenTest {
     @get:Rule
     val temp = TemporaryFolder()
 
-    protected val texts by lazy { Texts { id, args -> compose.activity.getString(id, *args) } }
+    // The activity's resources, looked up once: `compose.activity` drains the main looper on every
+    // call, so a view model reading a string through it ran queued coroutines in the middle of its
+    // own work (a conversation published 'Failed' with the status line of 'Preparing').
+    private val resources by lazy { compose.activity.resources }
 
-    protected fun text(id: Int, vararg args: Any): String = compose.activity.getString(id, *args)
+    protected val texts by lazy { Texts { id, args -> resources.getString(id, *args) } }
+
+    protected fun text(id: Int, vararg args: Any): String = resources.getString(id, *args)
 }
